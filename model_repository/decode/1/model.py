@@ -1,0 +1,73 @@
+"""Triton adapter: IMAGE bytes -> decoded_image, image_size, image_info (imaging.codec does the work)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import triton_python_backend_utils as pb_utils
+
+from imaging.codec import DecodedImage, ImageDecoder, parse_encode_options
+from imaging.errors import ImageError
+from imaging.formats import default_output_format
+from python_models.options import BlurOptions, parse_blur_options
+from python_models.tensors import (
+    config_parameter,
+    error_response,
+    image_tensors,
+    input_bytes,
+    json_tensor,
+    request_parameters,
+)
+
+
+class TritonPythonModel:
+    def initialize(self, args: dict[str, Any]) -> None:
+        config = json.loads(args["model_config"])
+        self.version = args["model_version"]
+        self.decoder = ImageDecoder(
+            max_pixels=int(config_parameter(config, "max_pixels", "40000000")),
+            device=config_parameter(config, "device", "auto"),
+        )
+
+    def execute(self, requests: list[Any]) -> list[Any]:
+        """All images of all requests go to the codec in one batch; each request gets its own answer."""
+        payloads = [input_bytes(request, "IMAGE") for request in requests]
+        decoded = self.decoder.decode_batch([item for items in payloads for item in items])
+        responses, start = [], 0
+        for request, items in zip(requests, payloads):
+            results = decoded[start : start + len(items)]
+            start += len(items)
+            responses.append(self._respond(request, results))
+        return responses
+
+    def _respond(self, request: Any, results: list[DecodedImage | ImageError]) -> Any:
+        failed = next((result for result in results if isinstance(result, ImageError)), None)
+        if failed is not None:
+            return error_response(failed)
+        try:
+            self._validate_options(request, results)
+        except ImageError as error:
+            return error_response(error)
+        images = [result.pixels for result in results]
+        tensors = image_tensors(images, "decoded_image", "image_size")
+        infos = [self._info(result) for result in results]
+        return pb_utils.InferenceResponse(output_tensors=[*tensors, json_tensor("image_info", infos)])
+
+    @staticmethod
+    def _validate_options(request: Any, results: list[DecodedImage]) -> None:
+        """Refuse bad encode / blur options now, before detection spends time on the image."""
+        parameters = request_parameters(request)
+        parse_blur_options(parameters, BlurOptions())
+        for result in results:
+            parse_encode_options(parameters, default_output_format(result.source_format))
+
+    def _info(self, result: DecodedImage) -> dict[str, Any]:
+        height, width = result.pixels.shape[:2]
+        return {
+            "width": width,
+            "height": height,
+            "format": result.source_format,
+            "decoder": result.backend,
+            "versions": {"decode": self.version},
+        }

@@ -1,0 +1,56 @@
+"""Triton adapter for every version of `detect`: decoded images -> detections JSON.
+
+Each version folder holds model.onnx and labels.json (written by export/) and a link to this file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import triton_python_backend_utils as pb_utils
+
+from python_models.batching import split_counts
+from python_models.detectors import SessionSettings, YoloDetector, YoloThresholds, load_class_names
+from python_models.tensors import config_parameter, input_images, json_tensor
+
+
+class TritonPythonModel:
+    def initialize(self, args: dict[str, Any]) -> None:
+        config = json.loads(args["model_config"])
+        version_dir = Path(args["model_repository"]) / args["model_version"]
+        self.version = args["model_version"]
+        self.class_names = load_class_names(version_dir / "labels.json")
+        thresholds = YoloThresholds(
+            score=float(config_parameter(config, "score_threshold", "0.25")),
+            iou=float(config_parameter(config, "iou_threshold", "0.45")),
+            max_detections=int(config_parameter(config, "max_detections", "100")),
+        )
+        settings = SessionSettings(
+            batch=int(config_parameter(config, "session_batch", "8")),
+            intra_op_threads=int(config_parameter(config, "intra_op_threads", "0")),
+        )
+        self.detector = YoloDetector(version_dir / "model.onnx", thresholds, settings)
+
+    def execute(self, requests: list[Any]) -> list[Any]:
+        """One detector run over the images of every request in the batch, then split per request."""
+        images = [input_images(request) for request in requests]
+        found = self.detector.detect([image for group in images for image in group])
+        return [self._respond(group) for group in split_counts(found, [len(group) for group in images])]
+
+    def _respond(self, rows_per_image: list[np.ndarray]) -> Any:
+        infos = [{"model": "detect", "version": self.version, "detections": self._describe(rows)} for rows in rows_per_image]
+        return pb_utils.InferenceResponse(output_tensors=[json_tensor("detections", infos)])
+
+    def _describe(self, rows: np.ndarray) -> list[dict[str, Any]]:
+        return [
+            {
+                "box": [round(float(value), 1) for value in row[:4]],
+                "score": round(float(row[4]), 4),
+                "class_id": int(row[5]),
+                "class_name": self.class_names.get(int(row[5]), str(int(row[5]))),
+            }
+            for row in rows
+        ]

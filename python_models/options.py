@@ -1,0 +1,54 @@
+"""Request parameters (Triton's `parameters` map, JSON) parsed into typed options."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from imaging.blur import BLUR_KINDS
+from imaging.errors import InvalidOptionError
+
+
+def parse_parameters(raw: str | None) -> dict[str, object]:
+    """The request's parameters as a dict (Triton hands them over as a JSON string)."""
+    if not raw:
+        return {}
+    parsed = json.loads(raw)
+    return parsed if isinstance(parsed, dict) else {}
+
+
+@dataclass(frozen=True)
+class BlurOptions:
+    """What to blur and how: faces always, plus detections whose class name is listed."""
+
+    kind: str = "gaussian"
+    strength: float = 1.0
+    classes: frozenset[str] = frozenset()
+    margin: float = 0.1
+
+
+def parse_blur_options(parameters: Mapping[str, object], defaults: BlurOptions) -> BlurOptions:
+    """Override the model's configured defaults with `blur_kind`, `blur_strength`, `blur_classes`."""
+    kind = str(parameters.get("blur_kind", defaults.kind))
+    if kind not in BLUR_KINDS:
+        raise InvalidOptionError(f"blur_kind must be one of {', '.join(BLUR_KINDS)}, got {kind!r}")
+    strength = _positive_float("blur_strength", parameters.get("blur_strength", defaults.strength))
+    classes = parameters.get("blur_classes")
+    chosen = defaults.classes if classes is None else parse_class_list(str(classes))
+    return BlurOptions(kind=kind, strength=strength, classes=chosen, margin=defaults.margin)
+
+
+def parse_class_list(raw: str) -> frozenset[str]:
+    """'person, licence plate' -> {'person', 'licence plate'}."""
+    return frozenset(name.strip() for name in raw.split(",") if name.strip())
+
+
+def _positive_float(name: str, value: object) -> float:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InvalidOptionError(f"{name} must be a number, got {value!r}") from None
+    if not number > 0:
+        raise InvalidOptionError(f"{name} must be positive, got {value!r}")
+    return number

@@ -1,0 +1,51 @@
+"""Launcher settings. Precedence: defaults < environment (TRITON_*) < explicit arguments."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+ENV_PREFIX = "TRITON_"
+DEFAULT_REPOSITORY = Path(__file__).resolve().parent.parent / "model_repository"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """How to start tritonserver. A port of 0 means "pick a free one"."""
+
+    model_repository: Path = DEFAULT_REPOSITORY
+    host: str = "127.0.0.1"
+    http_port: int = 0
+    grpc_port: int = 0
+    metrics_port: int = 0
+    model_control: str = "explicit"
+    load_models: tuple[str, ...] = ("*",)
+    startup_timeout_s: float = 180.0
+    log_verbose: int = 0
+    extra_args: tuple[str, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> ServerConfig:
+        """Defaults, then TRITON_<FIELD> variables, then keyword overrides."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for item in fields(cls):
+            raw = environ.get(ENV_PREFIX + item.name.upper())
+            if raw is not None:
+                values[item.name] = _parse(item.name, raw)
+        values.update({key: value for key, value in overrides.items() if value is not None})
+        return replace(cls(), **values)
+
+
+def _parse(name: str, raw: str) -> object:
+    if name == "model_repository":
+        return Path(raw)
+    if name in {"load_models", "extra_args"}:
+        return tuple(part for part in raw.replace(",", " ").split() if part)
+    if name in {"http_port", "grpc_port", "metrics_port", "log_verbose"}:
+        return int(raw)
+    if name == "startup_timeout_s":
+        return float(raw)
+    return raw
