@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import pytest
+
+from imaging.errors import InvalidOptionError
+from python_models.options import BlurOptions, parse_blur_options, parse_class_list, parse_parameters
+
+
+def test_parameters_json() -> None:
+    assert parse_parameters('{"format": "png", "quality": 80}') == {"format": "png", "quality": 80}
+    assert parse_parameters("") == {} and parse_parameters(None) == {}
+
+
+def test_request_overrides_configured_blur() -> None:
+    defaults = BlurOptions(kind="gaussian", strength=1.0, classes=frozenset({"plate"}))
+    options = parse_blur_options({"blur_kind": "pixelate", "blur_strength": "2", "blur_classes": "person, car"}, defaults)
+    assert options == BlurOptions(kind="pixelate", strength=2.0, classes=frozenset({"person", "car"}))
+    assert parse_blur_options({}, defaults) == defaults
+
+
+@pytest.mark.parametrize(
+    ("parameters", "named"),
+    [({"blur_kind": "smudge"}, "blur_kind"), ({"blur_strength": "x"}, "blur_strength"), ({"blur_strength": 0}, "blur_strength")],
+)
+def test_bad_blur_options_are_named(parameters: dict, named: str) -> None:
+    with pytest.raises(InvalidOptionError, match=named):
+        parse_blur_options(parameters, BlurOptions())
+
+
+def test_class_list() -> None:
+    assert parse_class_list(" person,, licence plate ") == frozenset({"person", "licence plate"})
