@@ -80,7 +80,8 @@ def _stdout_to_stderr() -> Iterator[None]:
     saved_stdout = os.dup(1)
     os.dup2(2, 1)
     try:
-        yield
+        with contextlib.redirect_stdout(sys.stderr):  # Python-level writers bound after this point
+            yield
     finally:
         sys.stdout.flush()
         os.dup2(saved_stdout, 1)

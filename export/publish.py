@@ -22,6 +22,8 @@ from export.errors import PublishError
 logger = logging.getLogger(__name__)
 
 MODEL_FILE = "model.onnx"
+ADAPTER_FILE = "model.py"
+"""Triton's Python backend loads <version>/model.py: a link to the model's shared ../model.py."""
 STAGING_PREFIX = ".staging-"
 _PROMOTE_ATTEMPTS = 5
 
@@ -104,3 +106,11 @@ def _remove_staging(staging: Path) -> None:
     if staging.exists():
         shutil.rmtree(staging, ignore_errors=True)
         logger.info("removed staging folder %s", staging)
+
+
+def link_adapter(version_dir: Path) -> None:
+    """Point `version_dir/model.py` at the Triton adapter shared by every version of the model.
+
+    A relative link, so the repository can be moved or mounted into a container as a whole.
+    """
+    (version_dir / ADAPTER_FILE).symlink_to(Path("..") / ADAPTER_FILE)

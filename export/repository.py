@@ -16,7 +16,7 @@ import onnx
 from export.centerface import convert_centerface
 from export.labels import LABELS_FILE, write_labels
 from export.nms import append_nms
-from export.publish import MODEL_FILE, has_published_model, publish_version
+from export.publish import MODEL_FILE, has_published_model, link_adapter, publish_version
 from export.smoke import validate_detect, validate_faces
 from export.sources import default_centerface_onnx, default_yolo_weights
 from export.yolo import export_yolo_onnx
@@ -48,11 +48,13 @@ def build_detector(version_dir: Path, weights: Path | str, imgsz: int = DEFAULT_
     class_names = export_yolo_onnx(weights, model_path, imgsz=imgsz)
     onnx.save(append_nms(onnx.load(str(model_path))), str(model_path))
     write_labels(version_dir / LABELS_FILE, class_names)
+    link_adapter(version_dir)
 
 
 def build_faces(version_dir: Path, source: Path) -> None:
     """Write the converted CenterFace `model.onnx` into `version_dir`."""
     convert_centerface(source, version_dir / MODEL_FILE)
+    link_adapter(version_dir)
 
 
 def publish_detect(repository: Path, weights: Path | str | None = None, imgsz: int = DEFAULT_IMGSZ) -> Path:

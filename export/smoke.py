@@ -16,7 +16,7 @@ import numpy as np
 from export import centerface, nms
 from export.errors import ModelValidationError
 from export.labels import LABELS_FILE, read_labels
-from export.publish import MODEL_FILE
+from export.publish import ADAPTER_FILE, MODEL_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def validate_faces(version_dir: Path) -> None:
 
 
 def _check_files(version_dir: Path, expected: frozenset[str]) -> None:
-    present = {entry.name for entry in version_dir.iterdir()}
+    present = {entry.name for entry in version_dir.iterdir()} - {ADAPTER_FILE}
     if present != expected:
         raise ModelValidationError(f"{version_dir} holds {sorted(present)}, expected exactly {sorted(expected)}")
 

@@ -18,7 +18,8 @@ from export.cli import main
 def test_faces_prints_the_new_version(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     assert main(["faces", "--repository", str(tmp_path)]) == 0
     assert capfd.readouterr().out == f"{tmp_path / 'faces' / '1'}\n"
-    assert [entry.name for entry in (tmp_path / "faces" / "1").iterdir()] == ["model.onnx"]
+    assert sorted(entry.name for entry in (tmp_path / "faces" / "1").iterdir()) == ["model.onnx", "model.py"]
+    assert (tmp_path / "faces" / "1" / "model.py").readlink() == Path("..") / "model.py"
 
 
 def test_detect_from_an_architecture_yaml(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
@@ -26,7 +27,7 @@ def test_detect_from_an_architecture_yaml(tmp_path: Path, capfd: pytest.CaptureF
     assert main(argv) == 0
     version_dir = tmp_path / "detect" / "1"
     assert capfd.readouterr().out == f"{version_dir}\n"  # ultralytics' progress went to stderr
-    assert sorted(entry.name for entry in version_dir.iterdir()) == ["labels.json", "model.onnx"]
+    assert sorted(entry.name for entry in version_dir.iterdir()) == ["labels.json", "model.onnx", "model.py"]
     assert len(json.loads((version_dir / "labels.json").read_text())) == 80
     session = onnxruntime.InferenceSession(str(version_dir / "model.onnx"), providers=["CPUExecutionProvider"])
     assert session.get_inputs()[0].shape == ["batch", 3, 320, 320]

@@ -18,8 +18,8 @@ def test_real_versions_pass(detector_dir: Path, faces_model: Path) -> None:
 
 def test_an_extra_file_fails(tmp_path: Path, faces_model: Path) -> None:
     shutil.copy(faces_model, tmp_path / faces_model.name)
-    (tmp_path / "model.py").write_text("# the adapter lives elsewhere\n")
-    with pytest.raises(ModelValidationError, match="model.py"):
+    (tmp_path / "notes.txt").write_text("not part of a version\n")
+    with pytest.raises(ModelValidationError, match="notes.txt"):
         validate_faces(tmp_path)
 
 
