@@ -1,0 +1,98 @@
+"""Pillow decode and encode: the path for WebP, TIFF, BMP, raw J2K output and nvImageCodec misses.
+
+Normalisation matches the nvImageCodec path: EXIF orientation applied, gray and palette expanded
+to RGB, alpha dropped (the colour channels are kept as stored: the output has no alpha channel,
+and whatever lies under transparent pixels is still seen by the detector and blurred), 16-bit
+samples scaled by >> 8 (Pillow's own ``convert`` would clip them), CMYK converted to RGB.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from imaging.errors import CorruptImageError, EncodeError, ImageTooLargeError
+from imaging.formats import open_image
+from imaging.options import EncodeOptions
+
+_WIDE_MODES = frozenset({"I", "I;16", "I;16L", "I;16B", "I;16N"})
+_PILLOW_FORMATS = {
+    "jpeg": "JPEG",
+    "png": "PNG",
+    "webp": "WEBP",
+    "tiff": "TIFF",
+    "jp2": "JPEG2000",
+    "j2k": "JPEG2000",
+}
+
+
+def decode_pillow(data: bytes, fmt: str) -> np.ndarray:
+    """HxWx3 uint8 RGB pixels of ``data``; CorruptImageError for truncated or garbled data."""
+    with open_image(data, fmt) as image:
+        try:
+            image.load()
+            ImageOps.exif_transpose(image, in_place=True)
+            return to_rgb(image)
+        except Image.DecompressionBombError as exc:
+            raise ImageTooLargeError(str(exc)) from exc
+        except MemoryError:
+            raise
+        except Exception as exc:  # hostile data reaches many exception types inside Pillow
+            raise CorruptImageError(f"{fmt} data is truncated or corrupt: {exc}") from exc
+
+
+def to_rgb(image: Image.Image) -> np.ndarray:
+    """C-contiguous HxWx3 uint8 RGB pixels of a loaded image of any mode."""
+    if image.mode in _WIDE_MODES:
+        wide = np.clip(np.asarray(image), 0, 0xFFFF).astype(np.uint16)
+        gray = (wide >> 8).astype(np.uint8)
+        return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")  # the documented route for palette transparency
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    return np.ascontiguousarray(np.asarray(image)[:, :, :3])
+
+
+def encode_pillow(pixels: np.ndarray, options: EncodeOptions) -> bytes:
+    """Encode HxWx3 uint8 RGB ``pixels`` with Pillow."""
+    buffer = io.BytesIO()
+    try:
+        Image.fromarray(pixels).save(
+            buffer, format=_PILLOW_FORMATS[options.format], **_save_kwargs(options)
+        )
+    except (OSError, ValueError) as exc:
+        raise EncodeError(f"Pillow could not encode {options.format}: {exc}") from exc
+    return buffer.getvalue()
+
+
+def _save_kwargs(options: EncodeOptions) -> dict[str, object]:
+    if options.format in {"jp2", "j2k"}:
+        return _jpeg2000_kwargs(options)
+    if options.format == "webp":
+        return {"lossless": True} if options.lossless else {"quality": options.quality}
+    if options.format == "tiff":
+        return {"compression": "tiff_lzw"}
+    if options.format == "jpeg":
+        return {"quality": options.quality}
+    return {}
+
+
+def jpeg2000_psnr(quality: int) -> float:
+    """The PSNR target (dB) that stands for ``quality`` in lossy JPEG 2000: 24 + quality / 5."""
+    return 24.0 + quality / 5.0
+
+
+def _jpeg2000_kwargs(options: EncodeOptions) -> dict[str, object]:
+    kwargs: dict[str, object] = {
+        "no_jp2": options.format == "j2k",
+        "irreversible": not options.lossless,
+        "mct": 1,  # RGB -> YCbCr component transform (reversible RCT when lossless)
+    }
+    if options.lossless:
+        return kwargs
+    if options.compression_ratio is not None:
+        return kwargs | {"quality_mode": "rates", "quality_layers": [options.compression_ratio]}
+    return kwargs | {"quality_mode": "dB", "quality_layers": [jpeg2000_psnr(options.quality)]}
