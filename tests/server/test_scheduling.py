@@ -21,8 +21,13 @@ def client(triton_server: object) -> Iterator[grpcclient.InferenceServerClient]:
         yield connection
 
 
-def submit_all(client: grpcclient.InferenceServerClient, priorities: list[int], payload: bytes) -> dict[int, float]:
-    """Send one request per priority back to back; return request index -> completion time."""
+def submit_all(
+    client: grpcclient.InferenceServerClient, priorities: list[int], payload: bytes, pause_before: int = -1
+) -> dict[int, float]:
+    """Send one request per priority; return request index -> completion time.
+
+    With pause_before=i, wait half a second before request i so the earlier ones form a backlog.
+    """
     finished: dict[int, float] = {}
     errors: list[Exception] = []
     done = threading.Semaphore(0)
@@ -37,6 +42,8 @@ def submit_all(client: grpcclient.InferenceServerClient, priorities: list[int], 
         return record
 
     for index, priority in enumerate(priorities):
+        if index == pause_before:
+            time.sleep(0.5)
         client.async_infer("pipeline", [image_input([payload])], callback(index), outputs=outputs(), priority=priority)
     for _ in priorities:
         assert done.acquire(timeout=300), "a request never completed"
@@ -59,9 +66,11 @@ def test_dynamic_batching_groups_requests(client: grpcclient.InferenceServerClie
 
 
 def test_high_priority_overtakes_a_backlog(client: grpcclient.InferenceServerClient) -> None:
-    priorities = [3] * 12 + [1] * 3
-    finished = submit_all(client, priorities, photo_bytes("zidane.jpg"))
+    backlog = 30
+    priorities = [3] * backlog + [1] * 3
+    finished = submit_all(client, priorities, photo_bytes("astronaut.png"), pause_before=backlog)
     order = sorted(finished, key=finished.get)
     high_ranks = [order.index(index) for index, priority in enumerate(priorities) if priority == 1]
-    # Submitted last behind 12 low-priority requests, the high-priority ones finish among the first half.
-    assert max(high_ranks) < len(priorities) // 2, f"completion ranks of priority 1: {high_ranks}"
+    # Requests already executing can't be overtaken, queued ones can: in FIFO order the three
+    # priority-1 requests would finish last (ranks 30-32); they must finish within the first 20.
+    assert max(high_ranks) < 20, f"completion ranks of priority 1: {high_ranks}"
