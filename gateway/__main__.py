@@ -1,0 +1,96 @@
+"""`python -m gateway`: Triton (unless one is already running) and the gateway, until Ctrl-C.
+
+Settings: defaults < environment (GATEWAY_*, and TRITON_* for the Triton it starts) < options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+
+import uvicorn
+
+from gateway.core.config import Settings
+from gateway.main import create_app
+
+logger = logging.getLogger("gateway")
+
+STANDARD_TRITON_PORTS = {"http_port": 8000, "grpc_port": 8001, "metrics_port": 8002}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m gateway", description=__doc__)
+    parser.add_argument("--host", help="listen address (GATEWAY_HOST, default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="listen port (GATEWAY_PORT, default 8080)")
+    parser.add_argument("--storage-url", help="folder or s3://bucket[/prefix] (GATEWAY_STORAGE_URL)")
+    parser.add_argument("--triton-url", help="use the Triton already serving at host:port instead of starting one")
+    return parser.parse_args(argv)
+
+
+def load_settings(args: argparse.Namespace) -> Settings:
+    overrides = {key: value for key, value in vars(args).items() if value is not None}
+    if args.triton_url:
+        overrides["start_triton"] = False
+    return Settings(**overrides)
+
+
+@contextmanager
+def triton(settings: Settings) -> Iterator[str]:
+    """The gRPC URL of Triton: one started here on the standard ports, or the configured one."""
+    if not settings.start_triton:
+        logger.info("using the Triton at %s (GATEWAY_START_TRITON=false)", settings.triton_url)
+        yield settings.triton_url
+        return
+    from triton_launcher import ServerConfig, TritonServer
+
+    config = ServerConfig.from_env()
+    config = replace(config, **{key: getattr(config, key) or port for key, port in STANDARD_TRITON_PORTS.items()})
+    logger.info("starting Triton on %s (model repository %s); first start takes a while", config.host, config.model_repository)
+    with TritonServer(config) as server:
+        yield server.grpc_url
+
+
+def banner(settings: Settings) -> str:
+    url = f"http://{settings.host}:{settings.port}"
+    return (
+        f"\nGateway ready: {url}   (web page {url}/, API docs {url}/docs, Ctrl-C stops)\n"
+        f"Try:  curl -F file=@photo.jpg {url}/v1/process -o anonymised.jpg\n"
+    )
+
+
+async def serve(settings: Settings) -> None:
+    config = uvicorn.Config(
+        create_app(settings), host=settings.host, port=settings.port,
+        log_level=settings.log_level.lower(), timeout_graceful_shutdown=5,
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started and not task.done():
+        await asyncio.sleep(0.1)
+    if server.started:
+        print(banner(settings), flush=True)
+    await task
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    settings = load_settings(args)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        with triton(settings) as triton_url:
+            asyncio.run(serve(settings.model_copy(update={"triton_url": triton_url})))
+    except KeyboardInterrupt:
+        return 0
+    except Exception as error:  # noqa: BLE001 - a launcher or settings failure, said in one line
+        logger.error("cannot start: %s", error)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

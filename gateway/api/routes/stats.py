@@ -1,0 +1,62 @@
+"""``GET /v1/stats``: throughput and success rate here, per-model counts from Triton."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from gateway.api.deps import Authenticated, ServicesDep
+from gateway.core.errors import GatewayError
+from gateway.services import Services
+
+router = APIRouter(prefix="/v1", tags=["stats"], dependencies=Authenticated)
+
+
+@router.get("/stats", summary="Throughput, success rate, jobs by state, Triton's per-model counts")
+async def stats(services: ServicesDep) -> dict[str, Any]:
+    jobs = {
+        sample.labels["state"]: int(sample.value)
+        for metric in services.metrics.jobs.collect()
+        for sample in metric.samples
+    }
+    return {
+        "gateway": services.inference.stats.snapshot(),
+        "jobs": jobs,
+        "in_flight": services.inference.limiter.in_flight,
+        "max_in_flight": services.inference.limiter.capacity,
+        "queue_depth": len(services.jobs.queue),
+        "triton": await _triton_models(services),
+    }
+
+
+async def _triton_models(services: Services) -> dict[str, Any]:
+    try:
+        models = await services.pipeline.model_statistics()
+    except GatewayError as error:
+        return {"url": services.pipeline.url, "error": str(error)}
+    return {"url": services.pipeline.url, "models": [_model_summary(model) for model in models]}
+
+
+def _model_summary(model: dict[str, Any]) -> dict[str, Any]:
+    """Triton's JSON statistics of one model version, reduced to counts and mean times."""
+    inference = model.get("inference_stats", {})
+    success = inference.get("success", {})
+    successes = int(success.get("count", 0))
+
+    def mean_ms(name: str) -> float | None:
+        part = inference.get(name, {})
+        count = int(part.get("count", 0))
+        return round(int(part.get("ns", 0)) / count / 1e6, 3) if count else None
+
+    return {
+        "name": model.get("name"),
+        "version": model.get("version"),
+        "inference_count": int(model.get("inference_count", 0)),
+        "execution_count": int(model.get("execution_count", 0)),
+        "success_count": successes,
+        "fail_count": int(inference.get("fail", {}).get("count", 0)),
+        "mean_request_ms": mean_ms("success"),
+        "mean_queue_ms": mean_ms("queue"),
+        "mean_compute_ms": mean_ms("compute_infer"),
+    }

@@ -1,0 +1,64 @@
+"""Gateway settings: defaults < environment (GATEWAY_*) < explicit arguments."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MIB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """Every knob of the gateway; lists are comma-separated in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
+
+    # Triton
+    triton_url: str = Field("127.0.0.1:8001", description="Triton gRPC address host:port")
+    model_name: str = Field("pipeline", description="Triton model that processes one photo")
+    model_version: str = Field("", description="model version; empty = the latest loaded")
+    triton_timeout_s: float = Field(120.0, gt=0, description="deadline of one inference call")
+    start_triton: bool = Field(True, description="`python -m gateway` starts Triton itself")
+    # HTTP
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = Field("", description="base URL in links; empty = derived from the request")
+    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, description="accepted X-API-Key values")
+    # Storage
+    storage_url: str = Field("./var/storage", description="local folder, or s3://bucket[/prefix]")
+    s3_endpoint_url: str | None = Field(None, description="S3-compatible endpoint (MinIO, moto); empty = AWS")
+    s3_region: str | None = None
+    multipart_threshold_bytes: int = Field(8 * MIB, ge=5 * MIB, description="S3 multipart upload above this")
+    allowed_roots: Annotated[list[Path], NoDecode] = Field(default_factory=list, description="folders jobs may read/write")
+    allowed_buckets: Annotated[list[str], NoDecode] = Field(default_factory=list, description="buckets jobs may read/write")
+    # Limits and backpressure
+    max_upload_bytes: int = Field(50 * MIB, gt=0, description="largest accepted image file")
+    max_batch_files: int = Field(32, gt=0, description="most files in one batch upload")
+    max_in_flight: int = Field(8, gt=0, description="concurrent Triton calls, sync and jobs together")
+    workers: int = Field(4, gt=0, description="job workers pulling from the local queue")
+    retry_after_s: int = Field(1, ge=0, description="Retry-After sent with 429 and 503")
+    retry_initial_s: float = Field(0.5, gt=0, description="first back-off delay while Triton is down")
+    retry_max_s: float = Field(30.0, gt=0, description="longest back-off delay")
+    max_wait_s: float = Field(60.0, ge=0, description="cap of ?wait= long polls")
+    log_level: str = "INFO"
+
+    @field_validator("api_keys", "allowed_buckets", "allowed_roots", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def auth_enabled(self) -> bool:
+        return bool(self.api_keys)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once; tests override this dependency."""
+    return Settings()

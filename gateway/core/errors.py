@@ -1,0 +1,92 @@
+"""The gateway's exception family. Each failure has a stable ``code``; the HTTP status for each
+class is chosen in exactly one place, :mod:`gateway.api.errors`.
+
+Image problems reuse :mod:`imaging.errors` (``EmptyImageError``, ``CorruptImageError``...): the
+gateway raises them when it sniffs an upload, and re-raises them from Triton's error codes.
+"""
+
+from __future__ import annotations
+
+
+class GatewayError(Exception):
+    """Root of every error raised by :mod:`gateway`."""
+
+    code: str = "gateway_error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidRequestError(GatewayError):
+    """The request is malformed (bad JSON, unknown option, bad priority...)."""
+
+    code = "invalid_request"
+
+
+class UploadTooLargeError(GatewayError):
+    """An uploaded or referenced file is bigger than GATEWAY_MAX_UPLOAD_BYTES."""
+
+    code = "upload_too_large"
+
+
+class AccessDeniedError(GatewayError):
+    """A path or bucket outside what the configuration allows."""
+
+    code = "access_denied"
+
+
+class UnauthorizedError(GatewayError):
+    """API keys are configured and the request carries none that matches."""
+
+    code = "unauthorized"
+
+
+class JobNotFoundError(GatewayError):
+    code = "job_not_found"
+
+
+class JobNotFinishedError(GatewayError):
+    """The result of a job that has not succeeded was asked for."""
+
+    code = "job_not_finished"
+
+
+class SourceNotFoundError(GatewayError):
+    """A job names an input path or object that does not exist."""
+
+    code = "source_not_found"
+
+
+class BusyError(GatewayError):
+    """Too many Triton calls in flight, or Triton's own queue is full: retry later."""
+
+    code = "busy"
+
+
+class TritonUnavailableError(GatewayError):
+    """Triton cannot be reached or is not ready."""
+
+    code = "triton_unavailable"
+
+
+class InferenceError(GatewayError):
+    """Triton answered with an error that is neither the caller's fault nor transient."""
+
+    code = "inference_failed"
+
+
+class StorageError(GatewayError):
+    """The store could not be read or written."""
+
+    code = "storage_error"
+
+
+class ObjectMissingError(StorageError):
+    """A key that should exist in the store does not."""
+
+    code = "object_missing"
+
+
+# Failures worth retrying later rather than recording as the job's fate.
+TRANSIENT_ERRORS: tuple[type[GatewayError], ...] = (BusyError, TritonUnavailableError)

@@ -1,0 +1,49 @@
+"""One photo through Triton with the in-flight bound, latency metrics and throughput stats."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+from gateway.core.errors import GatewayError
+from gateway.core.metrics import GatewayMetrics
+from gateway.core.stats import ThroughputStats
+from gateway.inference.limiter import InFlightLimiter
+from gateway.inference.triton import Processed, TritonPipeline
+from gateway.jobs.models import OptionValue, Priority
+from imaging.errors import ImageError
+
+
+class Inference:
+    """What sync requests and job workers call; ``wait=False`` refuses when the bound is full."""
+
+    def __init__(
+        self, pipeline: TritonPipeline, limiter: InFlightLimiter, metrics: GatewayMetrics, stats: ThroughputStats
+    ) -> None:
+        self.pipeline = pipeline
+        self.limiter = limiter
+        self.metrics = metrics
+        self.stats = stats
+
+    async def run(
+        self, payload: bytes, options: Mapping[str, OptionValue], priority: Priority, *, wait: bool
+    ) -> tuple[Processed, float]:
+        """The processed photo and the milliseconds Triton took."""
+        async with self.limiter.slot(wait=wait):
+            started = time.perf_counter()
+            outcome = "failed"
+            try:
+                [processed] = await self.pipeline.process([payload], options, int(priority))
+                outcome = "succeeded"
+            except ImageError:
+                outcome = "rejected"
+                raise
+            except GatewayError as error:
+                outcome = error.code
+                raise
+            finally:
+                elapsed = time.perf_counter() - started
+                self.metrics.triton_latency.labels(outcome).observe(elapsed)
+                if outcome in ("succeeded", "rejected", "failed", "inference_failed"):
+                    self.stats.record("failed" if outcome == "inference_failed" else outcome, elapsed)
+        return processed, 1000 * elapsed

@@ -1,0 +1,122 @@
+"""The one place that talks to Triton: the `pipeline` model over gRPC (asyncio client)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import tritonclient.grpc.aio as grpcclient
+from tritonclient.utils import InferenceServerException
+
+from gateway.core.errors import BusyError, InferenceError, TritonUnavailableError
+from imaging.errors import (
+    CorruptImageError,
+    EmptyImageError,
+    ImageError,
+    ImageTooLargeError,
+    InvalidOptionError,
+    UnsupportedFormatError,
+)
+
+logger = logging.getLogger(__name__)
+
+INPUT, RESULT, METADATA = "IMAGE", "RESULT", "METADATA"
+
+# Error codes the models put at the front of their messages, back to the imaging exceptions.
+IMAGE_ERRORS: dict[str, type[ImageError]] = {
+    cls.code: cls
+    for cls in (EmptyImageError, CorruptImageError, UnsupportedFormatError, ImageTooLargeError, InvalidOptionError)
+}
+_CODE = re.compile(r"\b(" + "|".join(IMAGE_ERRORS) + r"):\s*")
+_UNREACHABLE = ("StatusCode.UNAVAILABLE", "StatusCode.DEADLINE_EXCEEDED", "StatusCode.CANCELLED")
+
+Parameters = Mapping[str, str | int | float | bool]
+
+
+@dataclass(frozen=True)
+class Processed:
+    """One processed photo: the encoded result and the model's metadata."""
+
+    result: bytes
+    metadata: dict[str, Any]
+
+    @property
+    def content_type(self) -> str:
+        return str(self.metadata.get("output", {}).get("content_type", "application/octet-stream"))
+
+    @property
+    def format(self) -> str:
+        return str(self.metadata.get("output", {}).get("format", "bin"))
+
+
+def translate(error: InferenceServerException) -> Exception:
+    """tritonclient's exception as an image error (the caller's fault) or a gateway error."""
+    message = str(error.message() or error)
+    found = _CODE.search(message)
+    if found:
+        return IMAGE_ERRORS[found.group(1)](message[found.end() :].strip() or message)
+    if "Exceeds maximum queue size" in message:
+        return BusyError(f"Triton's queue is full: {message}")
+    if str(error.status()) in _UNREACHABLE or "failed to connect" in message.lower():
+        return TritonUnavailableError(f"Triton is unavailable: {message}")
+    return InferenceError(f"Triton refused the request: {message}")
+
+
+class TritonPipeline:
+    """Sends encoded photos to the pipeline model and reads back result bytes and metadata."""
+
+    def __init__(self, url: str, model_name: str, model_version: str = "", timeout_s: float = 120.0) -> None:
+        self.url = url
+        self.model_name = model_name
+        self.model_version = model_version
+        self.timeout_s = timeout_s
+        self._client = grpcclient.InferenceServerClient(url)
+
+    async def process(self, payloads: Sequence[bytes], parameters: Parameters, priority: int) -> list[Processed]:
+        """Run the model on ``payloads`` in one request; raises ImageError or GatewayError."""
+        array = np.empty((len(payloads), 1), dtype=np.object_)
+        array[:, 0] = list(payloads)
+        tensor = grpcclient.InferInput(INPUT, list(array.shape), "BYTES")
+        tensor.set_data_from_numpy(array)
+        outputs = [grpcclient.InferRequestedOutput(RESULT), grpcclient.InferRequestedOutput(METADATA)]
+        try:
+            reply = await self._client.infer(
+                self.model_name,
+                [tensor],
+                model_version=self.model_version,
+                outputs=outputs,
+                priority=priority,
+                parameters=dict(parameters) or None,
+                client_timeout=self.timeout_s,
+            )
+        except InferenceServerException as error:
+            raise translate(error) from None
+        results = reply.as_numpy(RESULT).reshape(-1)
+        metadata = reply.as_numpy(METADATA).reshape(-1)
+        return [Processed(bytes(result), json.loads(meta)) for result, meta in zip(results, metadata)]
+
+    async def is_ready(self) -> bool:
+        """Server live and ready, and the model loaded."""
+        try:
+            return bool(await self._client.is_server_ready()) and bool(
+                await self._client.is_model_ready(self.model_name, self.model_version)
+            )
+        except InferenceServerException:
+            return False
+
+    async def model_statistics(self) -> list[dict[str, Any]]:
+        """Per-model counters from Triton's statistics API (every loaded model)."""
+        try:
+            reply = await self._client.get_inference_statistics(as_json=True)
+        except InferenceServerException as error:
+            raise translate(error) from None
+        return list(reply.get("model_stats", []))
+
+    async def close(self) -> None:
+        await self._client.close()
+

@@ -1,0 +1,104 @@
+"""Job records in the store: ``jobs/<id>.json`` is the truth, ``pending/<id>`` marks unfinished ones.
+
+Layout of the store, all by job id::
+
+    originals/<id>.<ext>   the uploaded (or fetched) photo, with its sniffed content type
+    results/<id>.<ext>     the processed photo
+    metadata/<id>.json     the model's metadata (detections, faces, blur, versions)
+    jobs/<id>.json         the job record
+    pending/<id>           present while the job is queued or running (read on start to resume)
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import OrderedDict
+
+from gateway.core.errors import JobNotFoundError, ObjectMissingError
+from gateway.jobs.models import Job
+from gateway.storage import Store
+
+logger = logging.getLogger(__name__)
+
+JOB_ID = re.compile(r"^[0-9a-f]{32}$")
+EXTENSIONS = {"jpeg": "jpg", "tiff": "tif"}
+
+
+def original_key(job_id: str, fmt: str) -> str:
+    return f"originals/{job_id}.{EXTENSIONS.get(fmt, fmt)}"
+
+
+def result_key(job_id: str, fmt: str) -> str:
+    return f"results/{job_id}.{EXTENSIONS.get(fmt, fmt)}"
+
+
+def metadata_key(job_id: str) -> str:
+    return f"metadata/{job_id}.json"
+
+
+def _record_key(job_id: str) -> str:
+    return f"jobs/{job_id}.json"
+
+
+def _pending_key(job_id: str) -> str:
+    return f"pending/{job_id}"
+
+
+class JobRepository:
+    """Reads and writes job records, with a bounded in-memory cache in front of the store."""
+
+    def __init__(self, store: Store, cache_size: int = 4096) -> None:
+        self.store = store
+        self._cache: OrderedDict[str, Job] = OrderedDict()
+        self._cache_size = cache_size
+
+    async def create(self, job: Job) -> None:
+        """Mark pending first: a crash between the two writes leaves a marker resume can drop."""
+        await self.store.put_bytes(_pending_key(job.job_id), b"", "application/octet-stream")
+        await self.save(job)
+
+    async def save(self, job: Job) -> None:
+        await self.store.put_bytes(_record_key(job.job_id), job.model_dump_json(indent=1).encode(), "application/json")
+        self._remember(job)
+
+    async def finish(self, job: Job) -> None:
+        await self.save(job)
+        await self.store.delete(_pending_key(job.job_id))
+
+    async def get(self, job_id: str) -> Job:
+        if job_id in self._cache:
+            self._cache.move_to_end(job_id)
+            return self._cache[job_id]
+        if not JOB_ID.match(job_id):
+            raise JobNotFoundError(f"no job {job_id!r}: job ids are 32 hex digits")
+        try:
+            raw = await self.store.get_bytes(_record_key(job_id))
+        except ObjectMissingError:
+            raise JobNotFoundError(f"no job {job_id!r}") from None
+        job = Job.model_validate_json(raw)
+        self._remember(job)
+        return job
+
+    async def unfinished(self) -> list[Job]:
+        """Every job left queued or running (by a previous process), oldest first."""
+        jobs: list[Job] = []
+        for key in await self.store.list_keys("pending/"):
+            job_id = key.removeprefix("pending/")
+            try:
+                job = await self.get(job_id)
+            except JobNotFoundError:
+                logger.warning("dropping pending marker %s: the job record was never written", key)
+                await self.store.delete(key)
+                continue
+            if job.status.finished:
+                await self.store.delete(key)
+            else:
+                jobs.append(job)
+        return sorted(jobs, key=lambda job: job.created_at)
+
+    def _remember(self, job: Job) -> None:
+        self._cache[job.job_id] = job
+        self._cache.move_to_end(job.job_id)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)

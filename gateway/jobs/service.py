@@ -1,0 +1,184 @@
+"""Accepting jobs (only once the original is durable), state changes, reads and resume."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import time
+from typing import Any, BinaryIO
+
+from gateway.core.errors import GatewayError, JobNotFinishedError, UploadTooLargeError
+from gateway.core.metrics import GatewayMetrics
+from gateway.inference.triton import Processed
+from gateway.jobs.events import JobEvents
+from gateway.jobs.models import Job, JobError, JobReference, JobStatus, OptionValue, Priority, StoredObject, now
+from gateway.jobs.queue import JobQueue
+from gateway.jobs.repository import JobRepository, metadata_key, original_key, result_key
+from gateway.jobs.sources import ObjectAccess
+from gateway.storage import Store
+from imaging.errors import ImageError
+from imaging.formats import CONTENT_TYPES, sniff_format
+
+logger = logging.getLogger(__name__)
+
+SNIFF_BYTES = 64
+
+
+def inspect_upload(source: BinaryIO, max_bytes: int) -> tuple[str, int]:
+    """(format sniffed from the bytes, size) of a seekable upload, left at position 0."""
+    size = source.seek(0, os.SEEK_END)
+    source.seek(0)
+    if size > max_bytes:
+        raise UploadTooLargeError(f"the file is {size} bytes, above the limit of {max_bytes} (GATEWAY_MAX_UPLOAD_BYTES)")
+    fmt = sniff_format(source.read(SNIFF_BYTES))
+    source.seek(0)
+    return fmt, size
+
+
+class JobService:
+    """The job life cycle; every state change is saved, counted and published."""
+
+    def __init__(
+        self,
+        repository: JobRepository,
+        queue: JobQueue,
+        events: JobEvents,
+        metrics: GatewayMetrics,
+        access: ObjectAccess,
+        max_upload_bytes: int,
+    ) -> None:
+        self.repository = repository
+        self.store: Store = repository.store
+        self.queue = queue
+        self.events = events
+        self.metrics = metrics
+        self.access = access
+        self.max_upload_bytes = max_upload_bytes
+
+    async def submit_upload(
+        self, source: BinaryIO, filename: str | None, priority: Priority, options: dict[str, OptionValue]
+    ) -> Job:
+        fmt, _ = inspect_upload(source, self.max_upload_bytes)
+        job = Job(priority=priority, options=options, filename=filename)
+        original = await self._put(original_key(job.job_id, fmt), source, CONTENT_TYPES[fmt])
+        return await self._accept(job.model_copy(update={"original": original}))
+
+    async def submit_uploads(
+        self, uploads: list[tuple[BinaryIO, str | None]], priority: Priority, options: dict[str, OptionValue]
+    ) -> list[Job]:
+        """Check every file first, so a bad one refuses the batch before anything is queued."""
+        for position, (source, filename) in enumerate(uploads, start=1):
+            try:
+                inspect_upload(source, self.max_upload_bytes)
+            except (ImageError, GatewayError) as error:
+                raise type(error)(f"file {position} ({filename}): {error}") from None
+        return [await self.submit_upload(source, filename, priority, options) for source, filename in uploads]
+
+    async def submit_reference(self, request: JobReference) -> Job:
+        """Check both references against the policy before anything is read or acknowledged."""
+        options, priority = request.parameters(), Priority.parse(request.priority)
+        source = self.access.resolve(request.input_image)
+        if request.output_image:
+            self.access.resolve(request.output_image)
+        data = await self.access.read(source, self.max_upload_bytes)
+        fmt = sniff_format(data[:SNIFF_BYTES])
+        job = Job(priority=priority, options=options, source=request.input_image, output_target=request.output_image)
+        original = await self._put_bytes(original_key(job.job_id, fmt), data, CONTENT_TYPES[fmt])
+        return await self._accept(job.model_copy(update={"original": original}))
+
+    async def record_processed(
+        self, data: bytes, filename: str | None, priority: Priority, options: dict[str, OptionValue],
+        processed: Processed, processing_ms: float,
+    ) -> Job:
+        """A synchronous call kept as a finished job, so its result has a URL."""
+        fmt = sniff_format(data[:SNIFF_BYTES])
+        job = Job(priority=priority, options=options, filename=filename, started_at=now())
+        original = await self._put_bytes(original_key(job.job_id, fmt), data, CONTENT_TYPES[fmt])
+        outputs = await self._store_outputs(job, processed)
+        job = job.model_copy(update={"original": original, **outputs, "processing_ms": round(processing_ms, 3)})
+        await self.repository.save(job)
+        self.metrics.job_moved(None, job.status.value)
+        self.metrics.jobs_finished.labels(job.status.value).inc()
+        return job
+
+    async def complete(self, job: Job, processed: Processed, processing_ms: float) -> Job:
+        outputs = await self._store_outputs(job, processed)
+        return await self.transition(job, processing_ms=round(processing_ms, 3), **outputs)
+
+    async def _store_outputs(self, job: Job, processed: Processed) -> dict[str, Any]:
+        """Result, metadata and the client's extra copy stored: the changes that make a job succeeded."""
+        result = await self._put_bytes(result_key(job.job_id, processed.format), processed.result, processed.content_type)
+        metadata = json.dumps(processed.metadata, indent=1).encode()
+        metadata_object = await self._put_bytes(metadata_key(job.job_id), metadata, "application/json")
+        if job.output_target:
+            await self.access.write(self.access.resolve(job.output_target), processed.result, processed.content_type)
+        return {
+            "status": JobStatus.succeeded, "finished_at": now(), "result": result,
+            "metadata_object": metadata_object, "metadata": processed.metadata, "error": None,
+        }
+
+    async def fail(self, job: Job, code: str, detail: str) -> Job:
+        logger.info("job %s failed: %s: %s", job.job_id, code, detail)
+        error = JobError(error=code, detail=detail)
+        return await self.transition(job, status=JobStatus.failed, finished_at=now(), error=error)
+
+    async def transition(self, job: Job, **changes: Any) -> Job:
+        """Save the changed record (the truth), then count and publish the change."""
+        updated = job.model_copy(update=changes)
+        if updated.status.finished:
+            await self.repository.finish(updated)
+            self.metrics.jobs_finished.labels(updated.status.value).inc()
+        else:
+            await self.repository.save(updated)
+        if updated.status != job.status:
+            self.metrics.job_moved(job.status.value, updated.status.value)
+            self.events.publish(updated.event())
+        return updated
+
+    async def get(self, job_id: str) -> Job:
+        return await self.repository.get(job_id)
+
+    async def wait(self, job_id: str, timeout_s: float) -> Job:
+        """The job once finished, or as it is after ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        with self.events.subscribe([job_id]) as subscription:
+            job = await self.get(job_id)
+            while not job.status.finished and (left := deadline - time.monotonic()) > 0:
+                if await subscription.next(left) is not None:
+                    job = await self.get(job_id)
+        return job
+
+    async def result(self, job_id: str) -> tuple[bytes, Job]:
+        job = await self.get(job_id)
+        if job.status != JobStatus.succeeded or job.result is None:
+            raise JobNotFinishedError(f"job {job_id} is {job.status.value}; its result exists once it has succeeded")
+        return await self.store.get_bytes(job.result.key), job
+
+    async def resume(self) -> int:
+        """Queue again every job a previous process left queued or running."""
+        jobs = await self.repository.unfinished()
+        for job in jobs:
+            self.metrics.job_moved(None, job.status.value)
+            if job.status == JobStatus.running:
+                job = await self.transition(job, status=JobStatus.queued, last_retry_reason="gateway restarted")
+            self.queue.put(job.job_id, job.priority)
+        if jobs:
+            logger.info("resumed %d unfinished job(s) from the store", len(jobs))
+        return len(jobs)
+
+    async def _accept(self, job: Job) -> Job:
+        await self.repository.create(job)
+        self.metrics.job_moved(None, job.status.value)
+        self.events.publish(job.event())
+        self.queue.put(job.job_id, job.priority)
+        return job
+
+    async def _put(self, key: str, source: BinaryIO, content_type: str) -> StoredObject:
+        size = await self.store.put_file(key, source, content_type)
+        return StoredObject(key=key, location=self.store.location(key), content_type=content_type, bytes=size)
+
+    async def _put_bytes(self, key: str, data: bytes, content_type: str) -> StoredObject:
+        return await self._put(key, io.BytesIO(data), content_type)
+

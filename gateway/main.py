@@ -1,0 +1,61 @@
+"""The FastAPI application: ``create_app()``; clients are opened once, in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from gateway.api.errors import install_error_handlers
+from gateway.api.limits import UploadLimitMiddleware
+from gateway.api.routes import events, health, jobs, process, stats, web
+from gateway.core.config import Settings, get_settings
+from gateway.core.metrics import GatewayMetrics, RequestMetricsMiddleware
+from gateway.services import open_services
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """Photo anonymisation in front of Triton: upload a photo, get it back with faces (and
+chosen object classes) blurred. Synchronous (`/v1/process`) or as durable jobs (`/v1/jobs`)."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app; explicit ``settings`` also override the ``get_settings`` dependency."""
+    settings = settings or get_settings()
+    metrics = GatewayMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        warn_if_open(settings)
+        app.state.services = await open_services(settings, metrics)
+        logger.info("gateway ready: Triton %s, model %s, storage %s", settings.triton_url, settings.model_name, settings.storage_url)
+        try:
+            yield
+        finally:
+            await app.state.services.close()
+
+    app = FastAPI(title="Photo anonymisation gateway", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    app.dependency_overrides[get_settings] = lambda: settings
+    app.state.metrics = metrics
+    install_error_handlers(app)
+    for module in (process, jobs, events, stats, health, web):
+        app.include_router(module.router)
+    app.add_middleware(UploadLimitMiddleware, settings=settings)
+    app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
+    return app
+
+
+def warn_if_open(settings: Settings) -> None:
+    """No API keys: say so loudly, louder still when listening beyond this machine."""
+    if settings.auth_enabled:
+        logger.info("API keys required (%d configured) in the X-API-Key header", len(settings.api_keys))
+        return
+    if settings.host in ("127.0.0.1", "localhost", "::1"):
+        logger.warning("NO AUTHENTICATION: GATEWAY_API_KEYS is empty; anyone on this machine can use the gateway")
+    else:
+        logger.error(
+            "NO AUTHENTICATION while listening on %s: anyone who can reach it can use it; set GATEWAY_API_KEYS",
+            settings.host,
+        )

@@ -1,0 +1,67 @@
+"""The composition root: every long-lived client and worker, opened once by the app's lifespan."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from gateway.core.config import Settings
+from gateway.core.metrics import GatewayMetrics
+from gateway.core.stats import ThroughputStats
+from gateway.inference.limiter import InFlightLimiter
+from gateway.inference.service import Inference
+from gateway.inference.triton import TritonPipeline
+from gateway.jobs.events import JobEvents
+from gateway.jobs.queue import JobQueue
+from gateway.jobs.repository import JobRepository
+from gateway.jobs.runner import Backoff, JobRunner
+from gateway.jobs.service import JobService
+from gateway.jobs.sources import ObjectAccess
+from gateway.storage import Store, open_store
+from gateway.storage.s3 import S3Client, make_s3_client
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    metrics: GatewayMetrics
+    store: Store
+    pipeline: TritonPipeline
+    inference: Inference
+    events: JobEvents
+    jobs: JobService
+    runner: JobRunner
+    s3_client: S3Client | None
+
+    async def close(self) -> None:
+        await self.runner.stop()
+        await self.pipeline.close()
+        self.store.close()
+        if self.s3_client is not None:
+            self.s3_client.close()
+
+
+async def open_services(settings: Settings, metrics: GatewayMetrics) -> Services:
+    """Open storage and the Triton client, resume unfinished jobs, start the workers."""
+    needs_s3 = settings.storage_url.startswith("s3://") or bool(settings.allowed_buckets)
+    s3_client = make_s3_client(settings.s3_endpoint_url, settings.s3_region) if needs_s3 else None
+    store = open_store(settings.storage_url, s3_client, settings.multipart_threshold_bytes)
+    pipeline = TritonPipeline(settings.triton_url, settings.model_name, settings.model_version, settings.triton_timeout_s)
+    limiter = InFlightLimiter(settings.max_in_flight, on_change=metrics.in_flight.set)
+    inference = Inference(pipeline, limiter, metrics, ThroughputStats())
+    events = JobEvents()
+    queue = JobQueue(on_change=metrics.queue_depth.set)
+    access = ObjectAccess(settings.allowed_roots, settings.allowed_buckets, s3_client)
+    jobs = JobService(JobRepository(store), queue, events, metrics, access, settings.max_upload_bytes)
+    runner = JobRunner(jobs, inference, settings.workers, Backoff(settings.retry_initial_s, settings.retry_max_s))
+    services = Services(settings, metrics, store, pipeline, inference, events, jobs, runner, s3_client)
+    try:
+        await store.check()
+        await jobs.resume()
+    except Exception:
+        await services.close()
+        raise
+    runner.start()
+    return services

@@ -1,0 +1,83 @@
+"""The embedded default: objects as files under one folder, written atomically and fsynced."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+from gateway.core.errors import ObjectMissingError, StorageError
+from gateway.storage.base import Store
+
+logger = logging.getLogger(__name__)
+
+CHUNK_BYTES = 1024 * 1024
+
+
+class LocalStore(Store):
+    """``key`` is the path of a file below ``root``; the content type lives in the job record."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        logger.info("storage: local folder %s", self.root)
+
+    def location(self, key: str) -> str:
+        return self._path(key).as_uri()
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root) or path == self.root:
+            raise StorageError(f"key {key!r} escapes the storage folder")
+        return path
+
+    def _put_file(self, key: str, source: BinaryIO, content_type: str) -> int:
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+            with os.fdopen(descriptor, "wb") as target:
+                shutil.copyfileobj(source, target, CHUNK_BYTES)
+                target.flush()
+                os.fsync(target.fileno())
+                written = target.tell()
+            os.replace(temporary, path)
+            _fsync_folder(path.parent)
+        except OSError as error:
+            raise StorageError(f"cannot write {path}: {error}") from error
+        return written
+
+    def _get_bytes(self, key: str) -> bytes:
+        path = self._path(key)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise ObjectMissingError(f"no object {key!r} in {self.root}") from None
+        except OSError as error:
+            raise StorageError(f"cannot read {path}: {error}") from error
+
+    def _delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def _list_keys(self, prefix: str) -> list[str]:
+        folder = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.root
+        if not folder.is_dir():
+            return []
+        files = (path for path in folder.rglob("*") if path.is_file() and not path.name.startswith("."))
+        return sorted(path.relative_to(self.root).as_posix() for path in files)
+
+    def _check(self) -> None:
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise StorageError(f"storage folder {self.root} is not writable")
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX)."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

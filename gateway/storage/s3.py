@@ -1,0 +1,113 @@
+"""S3 (AWS, MinIO, any S3-compatible endpoint) through boto3; large objects go up in parts."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, BinaryIO
+
+from gateway.core.errors import ObjectMissingError, StorageError
+from gateway.storage.base import Store
+
+S3Client = Any  # botocore builds the client class at run time
+
+logger = logging.getLogger(__name__)
+
+MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+
+
+def parse_s3_url(url: str) -> tuple[str, str]:
+    """``s3://bucket/some/prefix`` -> (``bucket``, ``some/prefix``)."""
+    if not url.startswith("s3://"):
+        raise ValueError(f"not an s3:// URL: {url!r}")
+    bucket, _, key = url[len("s3://") :].partition("/")
+    if not bucket:
+        raise ValueError(f"no bucket in {url!r}")
+    return bucket, key
+
+
+def make_s3_client(endpoint_url: str | None, region: str | None) -> S3Client:
+    """A boto3 S3 client (credentials from the usual AWS variables) with botocore's own retries."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=60)
+    return boto3.client("s3", endpoint_url=endpoint_url or None, region_name=region, config=config)
+
+
+@contextmanager
+def s3_errors(what: str) -> Iterator[None]:
+    """botocore's exceptions as StorageError / ObjectMissingError."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except ClientError as error:
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        if code in MISSING_CODES:
+            raise ObjectMissingError(f"{what}: no such object") from None
+        raise StorageError(f"{what}: {error}") from error
+    except BotoCoreError as error:
+        raise StorageError(f"{what}: {error}") from error
+
+
+def read_object(client: S3Client, bucket: str, key: str, max_bytes: int) -> bytes:
+    """The object's bytes; raises OverflowError above ``max_bytes`` without downloading it."""
+    with s3_errors(f"s3://{bucket}/{key}"):
+        reply = client.get_object(Bucket=bucket, Key=key)
+        body = reply["Body"]
+        try:
+            if int(reply.get("ContentLength", 0)) > max_bytes:
+                raise OverflowError(f"s3://{bucket}/{key} is {reply['ContentLength']} bytes")
+            return body.read()
+        finally:
+            body.close()
+
+
+class S3Store(Store):
+    """Objects under ``s3://bucket/prefix/``, each with its Content-Type."""
+
+    def __init__(self, client: S3Client, url: str, multipart_threshold_bytes: int) -> None:
+        from boto3.s3.transfer import TransferConfig
+
+        self.client = client
+        self.bucket, prefix = parse_s3_url(url)
+        self.prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
+        self.transfer = TransferConfig(
+            multipart_threshold=multipart_threshold_bytes, multipart_chunksize=multipart_threshold_bytes
+        )
+        logger.info("storage: s3://%s/%s at %s", self.bucket, self.prefix, client.meta.endpoint_url)
+
+    def location(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self.prefix}{key}"
+
+    def _put_file(self, key: str, source: BinaryIO, content_type: str) -> int:
+        start = source.tell()
+        with s3_errors(f"writing {self.location(key)}"):
+            self.client.upload_fileobj(
+                source, self.bucket, self.prefix + key, ExtraArgs={"ContentType": content_type}, Config=self.transfer
+            )
+        return source.tell() - start
+
+    def _get_bytes(self, key: str) -> bytes:
+        return read_object(self.client, self.bucket, self.prefix + key, max_bytes=2**62)
+
+    def _delete(self, key: str) -> None:
+        with s3_errors(f"deleting {self.location(key)}"):
+            self.client.delete_object(Bucket=self.bucket, Key=self.prefix + key)
+
+    def _list_keys(self, prefix: str) -> list[str]:
+        keys: list[str] = []
+        with s3_errors(f"listing {self.location(prefix)}"):
+            pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix + prefix)
+            for page in pages:
+                keys.extend(item["Key"][len(self.prefix) :] for item in page.get("Contents", []))
+        return sorted(keys)
+
+    def _check(self) -> None:
+        with s3_errors(f"bucket s3://{self.bucket}"):
+            self.client.head_bucket(Bucket=self.bucket)
+
+    def close(self) -> None:
+        self.client.close()
