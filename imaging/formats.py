@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import logging
 import string
+import struct
 
 from PIL import (
     BmpImagePlugin,
@@ -121,8 +122,12 @@ def open_image(data: bytes, fmt: str) -> ImageFile.ImageFile:
 
 def image_dimensions(data: bytes, fmt: str) -> tuple[int, int]:
     """(width, height) as stored in the header, before any EXIF rotation; no pixel is decoded."""
-    with open_image(data, fmt) as image:
-        width, height = image.size
+    if fmt == "png" and data[12:16] == b"IHDR" and len(data) >= 24:
+        # IHDR is always the first chunk: its size is known even when nothing follows it.
+        width, height = struct.unpack(">II", data[16:24])
+    else:
+        with open_image(data, fmt) as image:
+            width, height = image.size
     if width <= 0 or height <= 0:
         raise CorruptImageError(f"{fmt} header declares an empty image ({width}x{height})")
     return width, height

@@ -129,3 +129,10 @@ def test_every_output_format_has_a_content_type() -> None:
     assert CONTENT_TYPES["jpeg"] == "image/jpeg"
     assert all(value.startswith("image/") for value in CONTENT_TYPES.values())
     assert np.unique(list(CONTENT_TYPES.values())).size == len(CONTENT_TYPES)
+
+
+def test_png_size_is_read_from_a_lone_ihdr() -> None:
+    """A bomb needs no pixel data to be refused: IHDR alone tells its size."""
+    body = b"IHDR" + struct.pack(">IIBBBBB", 60000, 60000, 8, 2, 0, 0, 0)
+    header = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + body + struct.pack(">I", zlib.crc32(body))
+    assert image_dimensions(header, "png") == (60000, 60000)
