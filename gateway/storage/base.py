@@ -20,7 +20,7 @@ class Store(ABC):
 
     @abstractmethod
     def _put_file(self, key: str, source: BinaryIO, content_type: str) -> int:
-        """Copy ``source`` from its current position to ``key`` in chunks; returns bytes written."""
+        """Copy seekable ``source`` from its position to ``key`` in chunks (it may be closed after); returns the size."""
 
     @abstractmethod
     def _get_bytes(self, key: str) -> bytes:

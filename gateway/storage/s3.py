@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, BinaryIO
@@ -84,11 +85,13 @@ class S3Store(Store):
 
     def _put_file(self, key: str, source: BinaryIO, content_type: str) -> int:
         start = source.tell()
-        with s3_errors(f"writing {self.location(key)}"):
+        size = source.seek(0, os.SEEK_END) - start
+        source.seek(start)
+        with s3_errors(f"writing {self.location(key)}"):  # s3transfer closes ``source`` when done
             self.client.upload_fileobj(
                 source, self.bucket, self.prefix + key, ExtraArgs={"ContentType": content_type}, Config=self.transfer
             )
-        return source.tell() - start
+        return size
 
     def _get_bytes(self, key: str) -> bytes:
         return read_object(self.client, self.bucket, self.prefix + key, max_bytes=2**62)

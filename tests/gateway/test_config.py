@@ -1,0 +1,38 @@
+"""Settings come from GATEWAY_* variables; lists are comma-separated; the dependency is overridable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.core.config import Settings, get_settings
+from gateway.main import create_app
+
+
+def test_defaults_point_at_local_triton_and_a_local_folder() -> None:
+    settings = Settings(_env_file=None)
+    assert settings.triton_url == "127.0.0.1:8001"
+    assert settings.model_name == "pipeline"
+    assert not settings.storage_url.startswith("s3://")
+    assert not settings.auth_enabled
+
+
+def test_environment_with_prefix_and_comma_lists(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("GATEWAY_TRITON_URL", "triton:9001")
+    monkeypatch.setenv("GATEWAY_API_KEYS", "alpha, beta")
+    monkeypatch.setenv("GATEWAY_ALLOWED_ROOTS", f"{tmp_path},/srv/photos")
+    monkeypatch.setenv("GATEWAY_ALLOWED_BUCKETS", "photos")
+    monkeypatch.setenv("GATEWAY_MAX_IN_FLIGHT", "3")
+    settings = Settings()
+    assert settings.triton_url == "triton:9001"
+    assert settings.api_keys == ["alpha", "beta"]
+    assert settings.allowed_roots == [tmp_path, Path("/srv/photos")]
+    assert settings.allowed_buckets == ["photos"]
+    assert settings.max_in_flight == 3
+
+
+def test_explicit_settings_override_the_dependency(tmp_path: Path) -> None:
+    settings = Settings(storage_url=str(tmp_path), model_name="other")
+    app = create_app(settings)
+    assert app.dependency_overrides[get_settings]() is settings
