@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     config = ServerConfig.from_env(**{key: value for key, value in vars(args).items() if value is not None})
     config = replace(config, **{key: getattr(config, key) or port for key, port in STANDARD_PORTS.items()})
     server = TritonServer(config, log_path=None)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `docker stop`, `kill`: stop Triton too
     try:
         server.start()
         print(f"Triton ready: HTTP http://{server.http_url}  gRPC {server.grpc_url}  metrics {server.metrics_url}")
