@@ -21,11 +21,12 @@ async def job_events(
 ) -> AsyncIterator[ServerSentEvent]:
     """Each event is ``event: job`` with data ``{"job_id", "status", "at", "error"?}``.
 
-    Named jobs first get one event with their current state, so nothing between creating a
-    job and subscribing is missed.
+    The stream opens with the comment ``: subscribed``; named jobs then get one event with
+    their current state, so nothing between creating a job and subscribing is missed.
     """
     wanted = [part for value in job_id or [] for part in value.split(",") if part]
     with services.events.subscribe(wanted) as subscription:
+        yield ServerSentEvent(comment="subscribed")
         for name in wanted:
             yield ServerSentEvent(data=(await jobs.get(name)).event(), event="job")
         while True:
