@@ -52,6 +52,7 @@ class JobRunner:
 
     async def _work(self) -> None:
         while True:
+            await self._wait_for_triton()  # before taking a job: the queue keeps its priority order
             job_id = await self.service.queue.get()
             try:
                 await self._run(job_id)
@@ -64,7 +65,6 @@ class JobRunner:
         job = await self.service.get(job_id)
         if job.status.finished:
             return
-        await self._wait_for_triton()
         job = await self.service.transition(job, status=JobStatus.running, started_at=now(), attempts=job.attempts + 1)
         try:
             original = await self.service.store.get_bytes(job.original.key) if job.original else b""
