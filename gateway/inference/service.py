@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-from gateway.core.errors import GatewayError
+from gateway.core.errors import TRANSIENT_ERRORS
 from gateway.core.metrics import GatewayMetrics
 from gateway.core.stats import ThroughputStats
 from gateway.inference.limiter import InFlightLimiter
@@ -38,12 +38,12 @@ class Inference:
             except ImageError:
                 outcome = "rejected"
                 raise
-            except GatewayError as error:
-                outcome = error.code
+            except TRANSIENT_ERRORS as error:
+                outcome = error.code  # not the photo's fate: counted in the histogram only
                 raise
             finally:
                 elapsed = time.perf_counter() - started
                 self.metrics.triton_latency.labels(outcome).observe(elapsed)
-                if outcome in ("succeeded", "rejected", "failed", "inference_failed"):
-                    self.stats.record("failed" if outcome == "inference_failed" else outcome, elapsed)
+                if outcome in ("succeeded", "rejected", "failed"):
+                    self.stats.record(outcome, elapsed)
         return processed, 1000 * elapsed

@@ -150,11 +150,12 @@ class JobService:
                     job = await self.get(job_id)
         return job
 
-    async def result(self, job_id: str) -> tuple[bytes, Job]:
+    async def result(self, job_id: str) -> tuple[bytes, StoredObject]:
+        """The processed photo's bytes and where it is stored."""
         job = await self.get(job_id)
         if job.status != JobStatus.succeeded or job.result is None:
             raise JobNotFinishedError(f"job {job_id} is {job.status.value}; its result exists once it has succeeded")
-        return await self.store.get_bytes(job.result.key), job
+        return await self.store.get_bytes(job.result.key), job.result
 
     async def resume(self) -> int:
         """Queue again every job a previous process left queued or running."""

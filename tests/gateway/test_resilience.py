@@ -61,3 +61,21 @@ def test_restart_resumes_queued_and_running_jobs(
     assert all(reply.status_code == 200 and reply.content for reply in results)
     assert finished[0]["last_retry_reason"] == "gateway restarted"
     assert list((storage / "pending").iterdir()) == []
+
+
+def test_local_queue_runs_high_priority_jobs_first(gateway_factory: GatewayFactory, triton_server: Any, tmp_path: Path) -> None:
+    """Jobs queued while Triton was away start in priority order, then by arrival."""
+    storage = tmp_path / "storage"
+    waiting = gateway_factory(storage)
+    with waiting.client() as client:
+        priorities = ["low", "low", "normal", "low", "high"]
+        accepted = [client.post("/v1/jobs", files={"file": ("g.jpg", photo_bytes("grace_hopper.jpg"))},
+                                data={"priority": priority}).json() for priority in priorities]
+    waiting.stop()
+    serving = gateway_factory(storage, triton_url=triton_server.grpc_url, workers=1)
+    with serving.client() as client:
+        finished = [client.get(f"/v1/jobs/{job['job_id']}", params={"wait": 60}).json() for job in accepted]
+    assert [job["status"] for job in finished] == ["succeeded"] * 5
+    started = sorted(finished, key=lambda job: job["started_at"])
+    assert [job["priority"] for job in started] == ["high", "normal", "low", "low", "low"]
+    assert [job["job_id"] for job in started[2:]] == [accepted[index]["job_id"] for index in (0, 1, 3)]

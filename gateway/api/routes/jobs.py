@@ -118,6 +118,6 @@ async def get_job(
     responses={200: {"content": {"image/*": {"schema": {"type": "string", "format": "binary"}}}}, 409: {"description": "not finished"}},
 )
 async def job_result(jobs: JobsDep, job_id: str) -> Response:
-    data, job = await jobs.result(job_id)
-    content_type = job.result.content_type if job.result else "application/octet-stream"
-    return Response(data, media_type=content_type, headers={"Content-Disposition": f'inline; filename="{job.result.key.rsplit("/", 1)[-1]}"'})
+    data, result = await jobs.result(job_id)
+    filename = result.key.rsplit("/", 1)[-1]
+    return Response(data, media_type=result.content_type, headers={"Content-Disposition": f'inline; filename="{filename}"'})
