@@ -7,6 +7,7 @@ client) and give it libb64 and libcudart from the nvidia-pytriton wheel under th
 from __future__ import annotations
 
 import base64
+import csv
 import json
 import logging
 import os
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from perf.errors import MeasurementError
 from triton_launcher.distribution import find_distribution
 
 logger = logging.getLogger(__name__)
@@ -83,3 +85,79 @@ def write_input_data(payloads: Sequence[bytes], path: Path, input_name: str = "I
     entries = [{input_name: {"b64": serialized_bytes(payload), "shape": [1]}} for payload in payloads]
     path.write_text(json.dumps({"data": entries}))
     return path
+
+
+@dataclass(frozen=True)
+class PerfAnalyzerRow:
+    """One concurrency level of perf_analyzer's CSV (-f): throughput, client latencies, server split."""
+
+    concurrency: int
+    throughput: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    avg_ms: float
+    client_send_ms: float
+    network_ms: float  # "Network+Server Send/Recv"
+    server_queue_ms: float
+    server_input_ms: float
+    server_infer_ms: float
+    server_output_ms: float
+    client_recv_ms: float
+
+    @classmethod
+    def from_csv(cls, row: dict[str, str]) -> PerfAnalyzerRow:
+        def ms(column: str) -> float:
+            return float(row.get(column) or 0) / 1000
+
+        return cls(
+            concurrency=int(row["Concurrency"]),
+            throughput=float(row["Inferences/Second"]),
+            p50_ms=ms("p50 latency"),
+            p90_ms=ms("p90 latency"),
+            p99_ms=ms("p99 latency"),
+            avg_ms=ms("Avg latency"),
+            client_send_ms=ms("Client Send"),
+            network_ms=ms("Network+Server Send/Recv"),
+            server_queue_ms=ms("Server Queue"),
+            server_input_ms=ms("Server Compute Input"),
+            server_infer_ms=ms("Server Compute Infer"),
+            server_output_ms=ms("Server Compute Output"),
+            client_recv_ms=ms("Client Recv"),
+        )
+
+
+def read_rows(csv_path: Path) -> list[PerfAnalyzerRow]:
+    """The result rows of a perf_analyzer CSV (the lines after the table are not rows)."""
+    with open(csv_path, newline="") as handle:
+        lines = [line for line in handle if line.strip()]
+    rows = csv.DictReader(lines)
+    return [PerfAnalyzerRow.from_csv(row) for row in rows if (row.get("Concurrency") or "").isdigit()]
+
+
+def concurrency_arguments(
+    model: str, url: str, input_data: Path, shapes: Sequence[str], concurrency: int, interval_ms: int, csv_path: Path
+) -> list[str]:
+    """One gRPC run at a fixed concurrency: three windows of ``interval_ms``, averaged.
+
+    A stability bound of 999 % accepts the first three windows: on a shared machine the default
+    10 % seldom converges, and the time budget, not convergence, decides the run length.
+    """
+    return [
+        "-m", model, "-i", "grpc", "-u", url, "--input-data", str(input_data), *shapes,
+        "--concurrency-range", str(concurrency), "--measurement-interval", str(interval_ms),
+        "--stability-percentage", "999", "--max-trials", "3", "-f", str(csv_path), "--verbose-csv",
+    ]
+
+
+def measure(analyzer: PerfAnalyzer, arguments: Sequence[str], csv_path: Path, timeout_s: float) -> PerfAnalyzerRow:
+    """Run perf_analyzer once; the CSV's single row, or MeasurementError with its output."""
+    try:
+        completed = analyzer.run(arguments, timeout_s)
+    except subprocess.TimeoutExpired:
+        raise MeasurementError(f"perf_analyzer ran past {timeout_s:.0f} s: {' '.join(arguments)}") from None
+    rows = read_rows(csv_path) if csv_path.exists() else []
+    if completed.returncode != 0 or not rows:
+        output = (completed.stdout + completed.stderr)[-1500:]
+        raise MeasurementError(f"perf_analyzer exited {completed.returncode}: {' '.join(arguments)}\n{output}")
+    return rows[0]

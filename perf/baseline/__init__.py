@@ -1,0 +1,1 @@
+"""The seed design as a baseline: the same pipeline served in-process by FastAPI, no Triton."""

@@ -1,0 +1,114 @@
+"""The whole anonymisation in one process, one photo at a time: the seed design, without Triton.
+
+It is loaded the way the Triton models load themselves: the same ONNX files (latest version),
+the same knobs read from each model's config.pbtxt, the same imaging / python_models code.
+Only the serving differs: no server between steps, no batching, no queues.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imaging.blur import blur_regions
+from imaging.codec import ImageDecoder, ImageEncoder, parse_encode_options
+from imaging.formats import CONTENT_TYPES, default_output_format
+from perf.repository import latest_version_dir, parameter, read_config
+from python_models.detectors import (
+    CenterFaceDetector,
+    FaceThresholds,
+    SessionSettings,
+    YoloDetector,
+    YoloThresholds,
+    load_class_names,
+)
+from python_models.metadata import blur_targets, image_metadata, target_boxes
+from python_models.options import BlurOptions, parse_class_list
+
+
+@dataclass(frozen=True)
+class Processed:
+    result: bytes
+    content_type: str
+    metadata: dict[str, Any]
+
+
+def session_settings(config: Any) -> SessionSettings:
+    return SessionSettings(
+        batch=int(parameter(config, "session_batch", "8")),
+        intra_op_threads=int(parameter(config, "intra_op_threads", "0")),
+    )
+
+
+def load_detector(repository: Path) -> YoloDetector:
+    config = read_config(repository / "detect")
+    thresholds = YoloThresholds(
+        score=float(parameter(config, "score_threshold", "0.25")),
+        iou=float(parameter(config, "iou_threshold", "0.45")),
+        max_detections=int(parameter(config, "max_detections", "100")),
+    )
+    return YoloDetector(latest_version_dir(repository / "detect") / "model.onnx", thresholds, session_settings(config))
+
+
+def load_face_detector(repository: Path) -> CenterFaceDetector:
+    config = read_config(repository / "faces")
+    thresholds = FaceThresholds(
+        score=float(parameter(config, "score_threshold", "0.5")),
+        iou=float(parameter(config, "iou_threshold", "0.3")),
+    )
+    model = latest_version_dir(repository / "faces") / "model.onnx"
+    return CenterFaceDetector(model, int(parameter(config, "input_size", "640")), thresholds, session_settings(config))
+
+
+def load_blur_options(repository: Path) -> BlurOptions:
+    config = read_config(repository / "blur")
+    return BlurOptions(
+        kind=parameter(config, "kind", "gaussian"),
+        strength=float(parameter(config, "strength", "1.0")),
+        classes=parse_class_list(parameter(config, "blur_classes", "")),
+        margin=float(parameter(config, "margin", "0.1")),
+    )
+
+
+class InProcessPipeline:
+    """decode -> detect, faces -> blur -> encode for one photo, in the calling thread."""
+
+    def __init__(self, repository: Path) -> None:
+        config = read_config(repository / "decode")
+        self.decoder = ImageDecoder(int(parameter(config, "max_pixels", "40000000")), parameter(config, "device", "auto"))
+        self.detector = load_detector(repository)
+        self.class_names = load_class_names(latest_version_dir(repository / "detect") / "labels.json")
+        self.face_detector = load_face_detector(repository)
+        self.blur = load_blur_options(repository)
+        self.encoder = ImageEncoder()
+
+    def process(self, data: bytes) -> Processed:
+        """Raises the imaging.errors.ImageError subclass that describes a bad photo."""
+        decoded = self.decoder.decode(data)
+        pixels = decoded.pixels
+        [rows] = self.detector.detect([pixels])
+        [face_rows] = self.face_detector.detect([pixels])
+        detections = {"version": "in-process", "detections": [self._detection(row) for row in rows]}
+        faces = {"version": "in-process", "faces": [_face(row) for row in face_rows]}
+        targets = blur_targets(detections, faces, self.blur)
+        boxes = target_boxes(targets, self.blur.margin, decoded.width, decoded.height)
+        blurred = blur_regions(pixels, boxes, kind=self.blur.kind, strength=self.blur.strength)
+        options = parse_encode_options({}, default_output_format(decoded.source_format))
+        result = self.encoder.encode(blurred, options)
+        info = {"width": decoded.width, "height": decoded.height, "format": decoded.source_format,
+                "decoder": decoded.backend, "versions": {"decode": "in-process"}}
+        blur = {"kind": self.blur.kind, "strength": self.blur.strength, "versions": {"blur": "in-process"}}
+        metadata = image_metadata(info, detections, faces, targets, blur)
+        return Processed(result, CONTENT_TYPES[options.format], metadata)
+
+    def _detection(self, row: np.ndarray) -> dict[str, Any]:
+        class_id = int(row[5])
+        return {"box": [round(float(value), 1) for value in row[:4]], "score": round(float(row[4]), 4),
+                "class_id": class_id, "class_name": self.class_names.get(class_id, str(class_id))}
+
+
+def _face(row: np.ndarray) -> dict[str, Any]:
+    return {"box": [round(float(value), 1) for value in row[:4]], "score": round(float(row[4]), 4)}
