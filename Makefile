@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run serve-triton test models perf
+.PHONY: run test models perf
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,9 @@ $(STAMP): pyproject.toml Makefile
 models: $(STAMP)
 	$(BIN)/python -m export ensure
 
+# Triton (ports 8000-8002) and the REST gateway (http://127.0.0.1:8080), storage in ./var/storage.
 run: models
-	$(BIN)/python -m triton_launcher
+	$(BIN)/python -m gateway
 
 test: models
 	$(BIN)/python -m pytest
