@@ -3,7 +3,10 @@
 Decoding: JPEG, PNG, JP2 and J2K go through nvImageCodec (one batched call); WebP, TIFF, BMP,
 and anything nvImageCodec cannot parse or decode, go through Pillow. Every image comes out as a
 C-contiguous HxWx3 uint8 RGB array, upright (EXIF orientation applied), alpha dropped, 16-bit
-scaled to 8-bit; see :mod:`imaging.pillow_codec` for the normalisation rules.
+scaled to 8-bit; see :mod:`imaging.pillow_codec` for the normalisation rules. ``decode_native``
+and ``encode_native`` keep depth and components instead (transcoding; :mod:`imaging.native`),
+and JPEG 2000 goes through :mod:`imaging.jpeg2000` (reduced-resolution decode, every encode
+option, nvJPEG2000 on a GPU).
 """
 
 from __future__ import annotations
@@ -25,6 +28,21 @@ from imaging.nvimgcodec_backend import (
     encode_params,
     to_pixels,
 )
+from imaging.jpeg2000 import (
+    MAX_REDUCE,
+    Encoded,
+    decode_jpeg2000,
+    decode_nvimgcodec_native,
+    encode_jpeg2000,
+)
+from imaging.jpeg2000_header import reduced_size
+from imaging.native import (
+    NativeImage,
+    decode_pillow_native,
+    encode_wide_with_opencv,
+    fit_to_format,
+    pillow_can_hold,
+)
 from imaging.options import EncodeOptions, parse_encode_options
 from imaging.pillow_codec import decode_pillow, encode_pillow
 
@@ -32,6 +50,8 @@ __all__ = [
     "NVIMGCODEC_FORMATS",
     "DecodedImage",
     "EncodeOptions",
+    "Encoded",
+    "NativeImage",
     "ImageDecoder",
     "ImageEncoder",
     "parse_encode_options",
@@ -40,6 +60,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 NVIMGCODEC_FORMATS = frozenset({"jpeg", "png", "jp2", "j2k"})
+JPEG2000_FORMATS = frozenset({"jp2", "j2k"})
 
 _Pending = tuple[int, str, object]  # (position in the batch, format, nvimgcodec.CodeStream)
 
@@ -93,13 +114,35 @@ class ImageDecoder:
         self._decode_pending(items, pending, results)
         return results  # type: ignore[return-value]  # every slot is filled by now
 
-    def inspect(self, data: bytes) -> str:
-        """The checks made before any pixel is decoded: empty, format, header size vs limit."""
+    def inspect(self, data: bytes, reduce: int = 0) -> str:
+        """The checks made before any pixel is decoded: empty, format, header size vs limit.
+
+        With ``reduce`` (JPEG 2000 halvings) the limit applies to the reduced size: a preview of
+        a huge scan decodes only its lower resolution levels.
+        """
         fmt = sniff_format(data)
         width, height = image_dimensions(data, fmt)
+        if reduce and fmt in JPEG2000_FORMATS:
+            width, height = reduced_size(width, height, min(reduce, MAX_REDUCE))
         if width * height > self.max_pixels:
             raise ImageTooLargeError.for_size(width, height, self.max_pixels)
         return fmt
+
+    def decode_native(self, data: bytes, reduce: int = 0) -> NativeImage:
+        """Decode one image at its stored depth and components (for transcoding, not detection).
+
+        ``reduce`` > 0 (JPEG 2000 only) decodes at 1/2, 1/4, ... of the resolution.
+        """
+        fmt = self.inspect(data, reduce)
+        if fmt in JPEG2000_FORMATS:
+            return decode_jpeg2000(data, fmt, reduce, self._decoder, self.backend)
+        if reduce:
+            raise InvalidOptionError(f"reduce applies only to JPEG 2000 input, not {fmt}")
+        pixels = decode_nvimgcodec_native(data, self._decoder) if fmt in NVIMGCODEC_FORMATS else None
+        if pixels is not None:
+            return NativeImage(pixels, fmt, self.backend, 8 * pixels.itemsize)
+        pixels = decode_pillow_native(data, fmt)
+        return NativeImage(pixels, fmt, "pillow", 8 * pixels.itemsize)
 
     def _decode_pending(
         self,
@@ -135,7 +178,7 @@ def _decode_with_pillow(data: bytes, fmt: str) -> DecodedImage | ImageError:
 
 
 class ImageEncoder:
-    """Encodes RGB pixels; nvImageCodec where it supports the options, Pillow otherwise."""
+    """Encodes pixels; nvImageCodec where it supports the options, Pillow otherwise."""
 
     def __init__(self, device: str = "auto") -> None:
         self._encoder, self.backend = create_encoder(device)
@@ -143,12 +186,26 @@ class ImageEncoder:
     def encode(self, pixels: np.ndarray, options: EncodeOptions) -> bytes:
         """Encode HxWx3 uint8 RGB ``pixels`` as described by ``options``."""
         require_rgb(pixels)
-        pixels = np.ascontiguousarray(pixels)  # nvImageCodec rejects strided arrays
-        data = self._encode_with_nvimgcodec(pixels, options)
-        if data is None:
-            logger.debug("encoding %s with Pillow", options.format)
-            return encode_pillow(pixels, options)
-        return data
+        return self.encode_native(pixels, options).data
+
+    def encode_native(self, pixels: np.ndarray, options: EncodeOptions) -> Encoded:
+        """Encode HxWxC uint8/uint16 pixels (C 1-4), and name the backend that did it.
+
+        JPEG and WebP hold 8 bits (16-bit samples are shifted >> 8); JPEG drops alpha, WebP
+        expands gray to RGB (:func:`imaging.native.fit_to_format`). PNG, TIFF and JPEG 2000 keep
+        depth and components.
+        """
+        pixels = fit_to_format(pixels, options.format)  # C-contiguous: nvImageCodec needs it
+        if options.format in JPEG2000_FORMATS:
+            return encode_jpeg2000(pixels, options, self._encoder, self.backend)
+        if pixels.shape[2] == 3 and pixels.dtype == np.uint8:
+            data = self._encode_with_nvimgcodec(pixels, options)
+            if data is not None:
+                return Encoded(data, self.backend)
+        if not pillow_can_hold(pixels):
+            return Encoded(encode_wide_with_opencv(pixels, options.format), "opencv")
+        logger.debug("encoding %s with Pillow", options.format)
+        return Encoded(encode_pillow(pixels, options), "pillow")
 
     def _encode_with_nvimgcodec(self, pixels: np.ndarray, options: EncodeOptions) -> bytes | None:
         target = encode_params(options)

@@ -14,6 +14,8 @@ from imaging.formats import OUTPUT_FORMATS
 FORMAT_ALIASES: dict[str, str] = {"jpg": "jpeg", "tif": "tiff", "jpeg2000": "jp2"}
 LOSSY_ONLY_FORMATS = frozenset({"jpeg"})
 RATIO_FORMATS = frozenset({"jp2", "j2k"})
+JPEG2000_FIELDS = ("psnr", "tile_size", "resolutions")
+MIN_TILE = 32
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
@@ -25,12 +27,18 @@ class EncodeOptions:
     quality: 1-100, used by jpeg, lossy webp, and lossy jp2/j2k when no compression_ratio is set.
     lossless: png is always lossless; webp lossless; jp2/j2k with the reversible 5/3 wavelet.
     compression_ratio: lossy jp2/j2k target, raw size / encoded size (20 means about 1/20).
+    psnr: lossy jp2/j2k target in dB (instead of the one ``quality`` stands for).
+    tile_size: jp2/j2k tiles as (width, height); None writes one tile.
+    resolutions: jp2/j2k resolution levels (1 + wavelet decompositions, 1-32); None: codec default.
     """
 
     format: str = "jpeg"
     quality: int = 90
     lossless: bool = False
     compression_ratio: float | None = None
+    psnr: float | None = None
+    tile_size: tuple[int, int] | None = None
+    resolutions: int | None = None
 
     def __post_init__(self) -> None:
         if self.format not in OUTPUT_FORMATS:
@@ -43,6 +51,26 @@ class EncodeOptions:
         if not isinstance(self.lossless, bool):
             raise InvalidOptionError(f"lossless must be a boolean, got {self.lossless!r}")
         self._check_combination()
+        self._check_jpeg2000()
+
+    def _check_jpeg2000(self) -> None:
+        given = [name for name in JPEG2000_FIELDS if getattr(self, name) is not None]
+        if given and self.format not in RATIO_FORMATS:
+            raise InvalidOptionError(
+                f"{given[0]} applies only to {sorted(RATIO_FORMATS)}, not {self.format}"
+            )
+        if self.psnr is not None:
+            if self.lossless or self.compression_ratio is not None:
+                raise InvalidOptionError("psnr cannot be combined with lossless or compression_ratio")
+            if not _is_number(self.psnr) or not 10 <= self.psnr <= 100:
+                raise InvalidOptionError(f"psnr must be a number of dB in 10-100, got {self.psnr!r}")
+        if self.tile_size is not None and not _is_tile_size(self.tile_size):
+            raise InvalidOptionError(
+                f"tile_size must be (width, height) integers >= {MIN_TILE}, got {self.tile_size!r}"
+            )
+        resolutions = self.resolutions
+        if resolutions is not None and (_as_int(resolutions) != resolutions or not 1 <= resolutions <= 32):
+            raise InvalidOptionError(f"resolutions must be an integer 1-32, got {resolutions!r}")
 
     def _check_combination(self) -> None:
         if self.lossless and self.format in LOSSY_ONLY_FORMATS:
@@ -64,16 +92,27 @@ class EncodeOptions:
 
 
 def _is_ratio(value: object) -> bool:
+    return _is_number(value) and value > 1  # type: ignore[operator]
+
+
+def _is_number(value: object) -> bool:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
-    return math.isfinite(value) and value > 1
+    return math.isfinite(value)
+
+
+def _is_tile_size(value: object) -> bool:
+    if not isinstance(value, tuple) or len(value) != 2:
+        return False
+    return all(_as_int(side) == side and side >= MIN_TILE for side in value)
 
 
 def parse_encode_options(raw: Mapping[str, object], default_format: str) -> EncodeOptions:
     """Build EncodeOptions from request parameters (strings or JSON scalars).
 
-    Recognised keys: format, quality, lossless, compression_ratio; other keys are ignored, so a
-    caller may pass its whole parameter mapping. A missing or empty format means ``default_format``.
+    Recognised keys: format, quality, lossless, compression_ratio, psnr, tile_size ("512" or
+    "512x256", width x height), resolutions; other keys are ignored, so a caller may pass its whole
+    parameter mapping. A missing or empty format means ``default_format``.
     Values may be str, bytes (UTF-8), JSON scalars or numpy scalars.
     """
     return EncodeOptions(
@@ -81,6 +120,9 @@ def parse_encode_options(raw: Mapping[str, object], default_format: str) -> Enco
         quality=_parse_quality(_scalar(raw, "quality")),
         lossless=_parse_bool("lossless", _scalar(raw, "lossless")),
         compression_ratio=_parse_ratio(_scalar(raw, "compression_ratio")),
+        psnr=_parse_psnr(_scalar(raw, "psnr")),
+        tile_size=_parse_tile_size(_scalar(raw, "tile_size")),
+        resolutions=_parse_resolutions(_scalar(raw, "resolutions")),
     )
 
 
@@ -158,3 +200,34 @@ def _parse_ratio(value: object) -> float | None:
     if ratio is None or not _is_ratio(ratio):
         raise InvalidOptionError(f"compression_ratio must be a finite number > 1, got {value!r}")
     return ratio
+
+
+def _parse_psnr(value: object) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)  # type: ignore[arg-type]  # range checked by EncodeOptions
+    except (TypeError, ValueError):
+        raise InvalidOptionError(f"psnr must be a number of dB, got {value!r}") from None
+
+
+def _parse_tile_size(value: object) -> tuple[int, int] | None:
+    """"512" -> (512, 512); "512x256" -> (512, 256); a JSON [w, h] list works too."""
+    if value is None or value == "":
+        return None
+    sides = value if isinstance(value, (list, tuple)) else str(value).lower().split("x")
+    parsed = tuple(_as_int(side) for side in sides)
+    if len(parsed) == 1:
+        parsed = parsed * 2
+    if len(parsed) != 2 or None in parsed:
+        raise InvalidOptionError(f"tile_size must be N or WxH (e.g. 512x512), got {value!r}")
+    return parsed  # type: ignore[return-value]  # both sides are ints here
+
+
+def _parse_resolutions(value: object) -> int | None:
+    if value is None or value == "":
+        return None
+    resolutions = _as_int(value)
+    if resolutions is None:
+        raise InvalidOptionError(f"resolutions must be an integer 1-32, got {value!r}")
+    return resolutions

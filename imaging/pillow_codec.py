@@ -15,6 +15,7 @@ from PIL import Image, ImageOps
 
 from imaging.errors import CorruptImageError, EncodeError, ImageTooLargeError
 from imaging.formats import open_image
+from imaging.native import to_pillow
 from imaging.options import EncodeOptions
 
 _WIDE_MODES = frozenset({"I", "I;16", "I;16L", "I;16B", "I;16N"})
@@ -57,20 +58,19 @@ def to_rgb(image: Image.Image) -> np.ndarray:
 
 
 def encode_pillow(pixels: np.ndarray, options: EncodeOptions) -> bytes:
-    """Encode HxWx3 uint8 RGB ``pixels`` with Pillow."""
+    """Encode HxWx3 uint8 RGB ``pixels`` (or any array :func:`imaging.native.to_pillow` takes)."""
+    image = to_pillow(pixels if pixels.ndim == 3 else pixels[:, :, np.newaxis])
     buffer = io.BytesIO()
     try:
-        Image.fromarray(pixels).save(
-            buffer, format=_PILLOW_FORMATS[options.format], **_save_kwargs(options)
-        )
+        image.save(buffer, format=_PILLOW_FORMATS[options.format], **_save_kwargs(options, image))
     except (OSError, ValueError) as exc:
         raise EncodeError(f"Pillow could not encode {options.format}: {exc}") from exc
     return buffer.getvalue()
 
 
-def _save_kwargs(options: EncodeOptions) -> dict[str, object]:
+def _save_kwargs(options: EncodeOptions, image: Image.Image) -> dict[str, object]:
     if options.format in {"jp2", "j2k"}:
-        return _jpeg2000_kwargs(options)
+        return _jpeg2000_kwargs(options, colour=len(image.getbands()) >= 3)
     if options.format == "webp":
         return {"lossless": True} if options.lossless else {"quality": options.quality}
     if options.format == "tiff":
@@ -85,14 +85,20 @@ def jpeg2000_psnr(quality: int) -> float:
     return 24.0 + quality / 5.0
 
 
-def _jpeg2000_kwargs(options: EncodeOptions) -> dict[str, object]:
+def _jpeg2000_kwargs(options: EncodeOptions, colour: bool) -> dict[str, object]:
     kwargs: dict[str, object] = {
         "no_jp2": options.format == "j2k",
         "irreversible": not options.lossless,
-        "mct": 1,  # RGB -> YCbCr component transform (reversible RCT when lossless)
+        # RGB -> YCbCr component transform (reversible RCT when lossless); colour images only
+        "mct": 1 if colour else 0,
     }
+    if options.tile_size is not None:
+        kwargs["tile_size"] = options.tile_size
+    if options.resolutions is not None:
+        kwargs["num_resolutions"] = options.resolutions
     if options.lossless:
         return kwargs
     if options.compression_ratio is not None:
         return kwargs | {"quality_mode": "rates", "quality_layers": [options.compression_ratio]}
-    return kwargs | {"quality_mode": "dB", "quality_layers": [jpeg2000_psnr(options.quality)]}
+    psnr = options.psnr if options.psnr is not None else jpeg2000_psnr(options.quality)
+    return kwargs | {"quality_mode": "dB", "quality_layers": [psnr]}

@@ -78,3 +78,27 @@ def test_direct_construction_is_validated() -> None:
         EncodeOptions("jpeg", quality=0)
     with pytest.raises(InvalidOptionError, match="format"):
         EncodeOptions("jpg")
+
+
+def test_jpeg2000_options_from_parameters() -> None:
+    options = parse_encode_options({"format": "j2k", "psnr": "38.5", "tile_size": "512x256", "resolutions": "5"}, "jpeg")
+    assert (options.psnr, options.tile_size, options.resolutions) == (38.5, (512, 256), 5)
+    assert parse_encode_options({"format": "jp2", "tile_size": 1024}, "jpeg").tile_size == (1024, 1024)
+    assert parse_encode_options({"format": "jp2", "tile_size": [64, 128]}, "jpeg").tile_size == (64, 128)
+
+
+@pytest.mark.parametrize(
+    ("raw", "named"),
+    [
+        ({"format": "png", "psnr": 40}, "psnr applies only to"),
+        ({"format": "jp2", "psnr": 5}, "psnr must be a number of dB in 10-100"),
+        ({"format": "jp2", "psnr": 40, "lossless": True}, "psnr cannot be combined"),
+        ({"format": "jp2", "tile_size": "8"}, "tile_size must be"),
+        ({"format": "jp2", "tile_size": "big"}, "tile_size must be N or WxH"),
+        ({"format": "jp2", "resolutions": 40}, "resolutions must be an integer 1-32"),
+        ({"format": "jpeg", "resolutions": 3}, "resolutions applies only to"),
+    ],
+)
+def test_bad_jpeg2000_options_are_named(raw: dict, named: str) -> None:
+    with pytest.raises(InvalidOptionError, match=named):
+        parse_encode_options(raw, "jpeg")
