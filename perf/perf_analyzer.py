@@ -140,13 +140,14 @@ def concurrency_arguments(
 ) -> list[str]:
     """One gRPC run at a fixed concurrency: three windows of ``interval_ms``, averaged.
 
-    A stability bound of 999 % accepts the first three windows: on a shared machine the default
-    10 % seldom converges, and the time budget, not convergence, decides the run length.
+    A stability bound of 999 % accepts the first three windows that all saw answers: on a shared
+    machine the default 10 % seldom converges, and the time budget, not convergence, decides the
+    run length. Up to three more windows are allowed when one saw no answer at all.
     """
     return [
         "-m", model, "-i", "grpc", "-u", url, "--input-data", str(input_data), *shapes,
         "--concurrency-range", str(concurrency), "--measurement-interval", str(interval_ms),
-        "--stability-percentage", "999", "--max-trials", "3", "-f", str(csv_path), "--verbose-csv",
+        "--stability-percentage", "999", "--max-trials", "6", "-f", str(csv_path), "--verbose-csv",
     ]
 
 
@@ -158,6 +159,12 @@ def measure(analyzer: PerfAnalyzer, arguments: Sequence[str], csv_path: Path, ti
         raise MeasurementError(f"perf_analyzer ran past {timeout_s:.0f} s: {' '.join(arguments)}") from None
     rows = read_rows(csv_path) if csv_path.exists() else []
     if completed.returncode != 0 or not rows:
-        output = (completed.stdout + completed.stderr)[-1500:]
-        raise MeasurementError(f"perf_analyzer exited {completed.returncode}: {' '.join(arguments)}\n{output}")
+        raise MeasurementError(f"perf_analyzer exited {completed.returncode}: {_reason(completed.stdout + completed.stderr)}")
     return rows[0]
+
+
+def _reason(output: str) -> str:
+    """The lines of perf_analyzer's output that say what went wrong (else its last lines)."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    failures = [line for line in lines if any(word in line.lower() for word in ("fail", "error", "invalid", "unable"))]
+    return " / ".join((failures or lines[-3:])[:4])[:600]

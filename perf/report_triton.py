@@ -1,0 +1,88 @@
+"""Report sections about the inside of Triton: perf_analyzer per size, per-model splits, profiles."""
+
+from __future__ import annotations
+
+import math
+
+from perf.markdown import table
+from perf.results import ModelRun, Results
+from perf.targets import ratio
+
+ENSEMBLE = "pipeline"
+
+
+def analyzer_section(results: Results) -> str:
+    limit = results.limit.best.images_per_s if results.limit else math.nan
+    runs = [run for run in results.model_runs if run.model == ENSEMBLE]
+    rows = [[run.size, run.row.concurrency, run.row.throughput, f"{ratio(run.row.throughput, limit):.0%}" if results.limit else "-",
+             run.row.p50_ms, run.row.p90_ms, run.row.p99_ms, run.row.client_send_ms + run.row.client_recv_ms,
+             run.row.network_ms, run.row.server_queue_ms, run.row.server_input_ms, run.row.server_infer_ms,
+             run.row.server_output_ms] for run in runs]
+    headers = ["size", "concurrency", "img/s", "of limit", "p50 ms", "p90 ms", "p99 ms", "client send+recv ms",
+               "network+server send/recv ms", "server queue ms", "compute input ms", "compute infer ms",
+               "compute output ms"]
+    return "\n".join([
+        "## perf_analyzer: `pipeline` over gRPC at every size", "",
+        "Server columns are perf_analyzer's ensemble totals, summed over the five steps (detect and faces run in "
+        "parallel, so their sum can exceed the latency). The per-model split below is more telling.", "",
+        table(headers, rows), "",
+    ])
+
+
+def split_rows(run: ModelRun) -> list[list[object]]:
+    return [[split.model, split.requests, split.executions, split.batch_size, split.queue_ms, split.compute_input_ms,
+             split.compute_infer_ms, split.compute_output_ms, split.busy_s] for split in run.splits]
+
+
+SPLIT_HEADERS = ["model", "requests", "executions", "images per execution", "queue ms", "compute input ms",
+                 "compute infer ms", "compute output ms", "busy s"]
+
+
+def split_section(results: Results) -> str:
+    """Triton's own statistics over the pipeline runs at the compare size: the busiest level, batching on and off."""
+    lines = ["## Where the time goes", "",
+             "Triton's statistics API, differenced around each perf_analyzer run (averages per request; "
+             "`busy s` = compute time summed over the run, the model that is busiest is the bottleneck).", ""]
+    for model in (ENSEMBLE, f"{ENSEMBLE} (batching off)"):
+        runs = [run for run in results.model_runs if run.model == model and run.size == results.compare_size]
+        if not runs:
+            continue
+        run = max(runs, key=lambda run: run.row.concurrency)
+        lines += [f"`{model}`, {run.size}, concurrency {run.row.concurrency}, {run.row.throughput:.2f} img/s:", "",
+                  table(SPLIT_HEADERS, split_rows(run)), ""]
+    return "\n".join(lines)
+
+
+def models_section(results: Results) -> str:
+    runs = [run for run in results.model_runs if run.model != ENSEMBLE and "(" not in run.model]
+    if not runs:
+        return ""
+    rows = []
+    for run in sorted(runs, key=lambda run: (run.model, run.size, run.row.concurrency)):
+        own = next((split for split in run.splits if split.model == run.model), None)
+        rows.append([run.model, run.size, run.row.concurrency, run.row.throughput, run.row.p50_ms, run.row.p99_ms,
+                     own.batch_size if own else math.nan, own.queue_ms if own else math.nan,
+                     own.compute_infer_ms if own else math.nan, own.compute_output_ms if own else math.nan])
+    headers = ["model", "size", "concurrency", "img/s", "p50 ms", "p99 ms", "images per execution", "queue ms",
+               "compute infer ms", "compute output ms"]
+    return "\n".join([
+        "## Composing models alone (perf_analyzer)", "",
+        "Each model replays the tensors it received inside the pipeline (captured by sending the photos through "
+        "the steps one by one), so its throughput alone shows what it could give the ensemble.", "",
+        table(headers, rows), "",
+    ])
+
+
+def profile_section(results: Results) -> str:
+    if not results.profiles:
+        return ""
+    lines = ["## Python models under py-spy", "",
+             "Samples of each model's stub process while the pipeline ran at load (py-spy --nonblocking, idle "
+             "threads excluded; `busy` = share of wall time with a running Python thread). Native time inside a "
+             "Python call (ONNX Runtime, the codecs) is charged to that call.", ""]
+    rows = []
+    for profile in results.profiles:
+        top = "; ".join(f"{name} {count / max(profile.samples, 1):.0%}" for name, count in profile.self_top[:4])
+        rows.append([profile.model, f"{profile.busy:.0%}", profile.samples, top])
+    lines += [table(["model", "busy", "samples", "innermost frames (share of its samples)"], rows), ""]
+    return "\n".join(lines)
