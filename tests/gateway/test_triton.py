@@ -141,8 +141,9 @@ def test_server_sent_events_report_each_state(gateway: RunningGateway) -> None:
 def test_high_priority_overtakes_a_backlog_through_the_gateway(gateway: RunningGateway) -> None:
     """Sync calls go straight to Triton: the order of completion is Triton's priority queue at work.
 
-    Without priority the three high-priority calls, sent half a second after a backlog of 30,
-    would finish last (ranks 30-32); as in tests/server, they must finish within the first 20.
+    The three high-priority calls are sent once the backlog of 30 low-priority calls is in flight
+    to Triton (the gateway's in-flight gauge says so). Without priority they would finish last
+    (ranks 30-32); as in tests/server, they must finish within the first 20.
     """
     payload = photo_bytes("astronaut.png")
     backlog = 30
@@ -156,8 +157,15 @@ def test_high_priority_overtakes_a_backlog_through_the_gateway(gateway: RunningG
                 assert reply.status_code == 200, reply.text
                 finished[priority].append(time.monotonic())
 
+            async def backlog_reached_triton() -> bool:
+                metrics = (await client.get("/metrics")).text
+                in_flight = next(line for line in metrics.splitlines() if line.startswith("gateway_triton_in_flight "))
+                return float(in_flight.split()[1]) + len(finished["low"]) >= backlog
+
             lows = [asyncio.create_task(send("low")) for _ in range(backlog)]
-            await asyncio.sleep(0.5)
+            deadline = time.monotonic() + 30
+            while not await backlog_reached_triton() and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
             highs = [asyncio.create_task(send("high")) for _ in range(3)]
             await asyncio.gather(*lows, *highs)
         return finished
