@@ -24,8 +24,7 @@ def header(results: Results, title: str) -> str:
         f"```bash\n{results.command}\n```", "",
         table(["", ""], [
             ["CPU", env.get("cpu", "?")], ["memory", env.get("memory", "?")],
-            ["GPU", env.get("gpu", "none") if env.get("gpu") != "none" else
-             "none: no GPU machine was lent to this session, so the GPU run was not made"],
+            ["GPU", _gpu(env.get("gpu", "none"))],
             ["tritonserver", env.get("tritonserver", "?") + " (nvidia-pytriton 0.7.0 wheel, CPU only)"],
             ["onnxruntime / numpy / python", f"{env.get('onnxruntime')} / {env.get('numpy')} / {env.get('python')}"],
             ["perf_analyzer", env.get("perf_analyzer", "?")],
@@ -38,6 +37,10 @@ def header(results: Results, title: str) -> str:
         lines += ["**The machine was shared**: the load average shows other processes using the same cores "
                   "during this run. Absolute figures are noisy; the side-by-side ratios are the result.", ""]
     return "\n".join(lines)
+
+
+def _gpu(gpu: str) -> str:
+    return gpu if gpu != "none" else "none: no GPU machine was lent to this session, so the GPU run was not made"
 
 
 def _load(load: tuple[float, float, float]) -> str:

@@ -1,0 +1,49 @@
+"""The batching-off copy of the model repository, written through model_config_pb2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from perf.repository import copy_without_batching, latest_version_dir, parameter, read_config
+
+REPOSITORY = Path(__file__).resolve().parents[2] / "model_repository"
+COMPOSING = ["decode", "detect", "faces", "blur", "encode"]
+
+
+def test_the_copy_has_no_dynamic_batching_and_the_same_shapes(tmp_path: Path) -> None:
+    copy = copy_without_batching(REPOSITORY, tmp_path / "repository")
+    for name in COMPOSING:
+        original, changed = read_config(REPOSITORY / name), read_config(copy / name)
+        assert original.HasField("dynamic_batching")
+        assert not changed.HasField("dynamic_batching")
+        assert changed.max_batch_size == original.max_batch_size
+        assert list(changed.input) == list(original.input) and list(changed.output) == list(original.output)
+        assert dict(changed.parameters) == dict(original.parameters)
+    assert read_config(copy / "pipeline") == read_config(REPOSITORY / "pipeline")
+
+
+def test_the_original_repository_is_left_alone(tmp_path: Path) -> None:
+    before = {name: (REPOSITORY / name / "config.pbtxt").read_text() for name in COMPOSING}
+    copy_without_batching(REPOSITORY, tmp_path / "repository")
+    assert {name: (REPOSITORY / name / "config.pbtxt").read_text() for name in COMPOSING} == before
+
+
+def test_links_stay_links(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    (source / "model" / "1").mkdir(parents=True)
+    (source / "model" / "config.pbtxt").write_text('name: "model" backend: "python" max_batch_size: 4\n'
+                                                   "dynamic_batching { max_queue_delay_microseconds: 100 }\n")
+    (source / "model" / "model.py").write_text("")
+    (source / "model" / "1" / "model.py").symlink_to("../model.py")
+    copy = copy_without_batching(source, tmp_path / "copy")
+    assert (copy / "model" / "1" / "model.py").is_symlink()
+    assert not read_config(copy / "model").HasField("dynamic_batching")
+
+
+def test_parameters_and_versions_are_read_as_the_models_read_them(tmp_path: Path) -> None:
+    for version in ("1", "2", "10", "staging"):
+        (tmp_path / version).mkdir()
+    assert latest_version_dir(tmp_path).name == "10"
+    config = read_config(REPOSITORY / "detect")
+    assert parameter(config, "no_such_knob", "fallback") == "fallback"
+    assert float(parameter(config, "score_threshold", "x")) > 0
