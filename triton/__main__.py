@@ -1,4 +1,8 @@
-"""`python -m triton_launcher`: serve model_repository/ in the foreground until Ctrl-C."""
+"""`python -m triton_launcher`: serve model_repository/ in the foreground until Ctrl-C.
+
+`python -m triton_launcher models ...` manages the versions a running server serves (see
+triton_launcher.models_cli).
+"""
 
 from __future__ import annotations
 
@@ -27,6 +31,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["models"]:
+        from triton_launcher.models_cli import main as models_main
+
+        return models_main(arguments[1:])
+    return serve(arguments)
+
+
+def serve(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
     config = ServerConfig.from_env(**{key: value for key, value in vars(args).items() if value is not None})

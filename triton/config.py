@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import TypeVar
 
 ENV_PREFIX = "TRITON_"
 DEFAULT_REPOSITORY = Path(__file__).resolve().parent.parent / "model_repository"
@@ -21,6 +22,10 @@ class ServerConfig:
     grpc_port: int = 0
     metrics_port: int = 0
     model_control: str = "explicit"
+    model_config_name: str = "serving"
+    """`--model-config-name`: a model folder's `configs/<name>.pbtxt`, where present, replaces its
+    config.pbtxt. `python -m triton_launcher models swap|rollback` writes one to pin the served
+    version durably; models without one use config.pbtxt. Empty: the flag is not passed."""
     load_models: tuple[str, ...] = ("*",)
     startup_timeout_s: float = 180.0
     log_verbose: int = 0
@@ -29,14 +34,41 @@ class ServerConfig:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> ServerConfig:
         """Defaults, then TRITON_<FIELD> variables, then keyword overrides."""
-        environ = os.environ if environ is None else environ
-        values: dict[str, object] = {}
-        for item in fields(cls):
-            raw = environ.get(ENV_PREFIX + item.name.upper())
-            if raw is not None:
-                values[item.name] = _parse(item.name, raw)
-        values.update({key: value for key, value in overrides.items() if value is not None})
-        return replace(cls(), **values)
+        return _from_env(cls(), environ, overrides)
+
+
+@dataclass(frozen=True)
+class ControlSettings:
+    """Where model control (`python -m triton_launcher models`, the gateway's admin routes) finds
+    Triton and the repository. Precedence: defaults < TRITON_<FIELD> variables < explicit arguments."""
+
+    grpc_url: str = "127.0.0.1:8001"
+    model_repository: Path = DEFAULT_REPOSITORY
+    model_config_name: str = "serving"
+    default_model: str = "detect"
+    """The model `swap`, `rollback`, `pin` act on when none is named."""
+    ensemble: str = "pipeline"
+    """The public ensemble; requests pinning a version are routed to its pinned copies."""
+    load_timeout_s: float = 300.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> ControlSettings:
+        """Defaults, then TRITON_<FIELD> variables, then keyword overrides."""
+        return _from_env(cls(), environ, overrides)
+
+
+_Settings = TypeVar("_Settings", ServerConfig, ControlSettings)
+
+
+def _from_env(defaults: _Settings, environ: Mapping[str, str] | None, overrides: Mapping[str, object]) -> _Settings:
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for item in fields(defaults):
+        raw = environ.get(ENV_PREFIX + item.name.upper())
+        if raw is not None:
+            values[item.name] = _parse(item.name, raw)
+    values.update({key: value for key, value in overrides.items() if value is not None})
+    return replace(defaults, **values)
 
 
 def _parse(name: str, raw: str) -> object:
@@ -46,6 +78,6 @@ def _parse(name: str, raw: str) -> object:
         return tuple(part for part in raw.replace(",", " ").split() if part)
     if name in {"http_port", "grpc_port", "metrics_port", "log_verbose"}:
         return int(raw)
-    if name == "startup_timeout_s":
+    if name in {"startup_timeout_s", "load_timeout_s"}:
         return float(raw)
     return raw

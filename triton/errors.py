@@ -15,3 +15,35 @@ class ServerStartTimeout(LauncherError):
 
 class ServerExitedError(LauncherError):
     """The server process ended while we waited for it."""
+
+
+class ModelControlError(LauncherError):
+    """Root of the failures of model control: swap, pin, roll back, load, unload."""
+
+
+class ControlUnavailableError(ModelControlError):
+    """Triton did not answer the repository API (down, wrong URL, timed out)."""
+
+
+class ModelLoadError(ModelControlError):
+    """Triton refused to load a model or version; the message carries Triton's own reason."""
+
+
+class VersionNotFoundError(ModelControlError):
+    """The requested version has no folder in the model repository."""
+
+
+class VersionNotPinnedError(ModelControlError):
+    """A request asked for a version that is neither served nor pinned."""
+
+
+class NothingToRollBackError(ModelControlError):
+    """The swap history holds no earlier version to go back to."""
+
+
+class ComposingModelError(ModelControlError):
+    """Unloading this model would take down the loaded ensembles that use it."""
+
+
+class RepositoryStateError(ModelControlError):
+    """A generated file in the model repository could not be read or written."""

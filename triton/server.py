@@ -20,6 +20,7 @@ from types import TracebackType
 from triton_launcher.config import ServerConfig
 from triton_launcher.distribution import ServerDistribution, assemble_backends, find_distribution
 from triton_launcher.errors import LauncherError, ServerExitedError, ServerStartTimeout
+from triton_launcher.repository import ModelRepository
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,8 @@ class TritonServer:
         """Start the server and block until it reports ready."""
         distribution = find_distribution()
         self.config = self._with_ports(self.config)
+        if self.config.model_config_name:
+            ModelRepository(self.config.model_repository, self.config.model_config_name).refresh()
         self._workdir = Path(tempfile.mkdtemp(prefix="tritonserver-"))
         backends = assemble_backends(distribution, self._workdir / "backends")
         if self._log_path is None:
@@ -162,4 +165,6 @@ class TritonServer:
         ]
         if config.model_control == "explicit":
             command += [f"--load-model={name}" for name in config.load_models]
+        if config.model_config_name:
+            command.append(f"--model-config-name={config.model_config_name}")
         return command + list(config.extra_args)
