@@ -83,7 +83,7 @@ class DecodedImage:
 class ImageDecoder:
     """Checks and decodes untrusted image bytes; build once, reuse for every request."""
 
-    def __init__(self, max_pixels: int = 40_000_000, device: str = "auto") -> None:
+    def __init__(self, max_pixels: int = 100_000_000, device: str = "auto") -> None:
         if isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels <= 0:
             raise InvalidOptionError(f"max_pixels must be a positive integer, got {max_pixels!r}")
         self.max_pixels = max_pixels

@@ -12,6 +12,7 @@ import triton_python_backend_utils as pb_utils
 
 from imaging.errors import ImageError
 from python_models.batching import pad_images, unpad_images
+from python_models.detectors import TileSettings
 from python_models.options import parse_parameters
 
 logger = logging.getLogger(__name__)
@@ -21,6 +22,15 @@ def config_parameter(model_config: dict[str, Any], key: str, default: str) -> st
     """A `parameters { key: ... value: { string_value: ... } }` entry of config.pbtxt."""
     entry = model_config.get("parameters", {}).get(key)
     return entry["string_value"] if entry else default
+
+
+def tile_settings(model_config: dict[str, Any]) -> TileSettings:
+    """Detector tiling for huge images from the `tile_above`, `tile_size`, `tile_overlap` parameters."""
+    return TileSettings(
+        above=int(config_parameter(model_config, "tile_above", "0")),
+        size=int(config_parameter(model_config, "tile_size", "1280")),
+        overlap=int(config_parameter(model_config, "tile_overlap", "256")),
+    )
 
 
 def request_parameters(request: Any) -> dict[str, object]:

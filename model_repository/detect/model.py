@@ -14,7 +14,7 @@ import triton_python_backend_utils as pb_utils
 
 from python_models.batching import split_counts
 from python_models.detectors import SessionSettings, YoloDetector, YoloThresholds, load_class_names
-from python_models.tensors import config_parameter, input_images, json_tensor
+from python_models.tensors import config_parameter, input_images, json_tensor, tile_settings
 
 
 class TritonPythonModel:
@@ -32,7 +32,7 @@ class TritonPythonModel:
             batch=int(config_parameter(config, "session_batch", "8")),
             intra_op_threads=int(config_parameter(config, "intra_op_threads", "0")),
         )
-        self.detector = YoloDetector(version_dir / "model.onnx", thresholds, settings)
+        self.detector = YoloDetector(version_dir / "model.onnx", thresholds, settings, tile_settings(config))
 
     def execute(self, requests: list[Any]) -> list[Any]:
         """One detector run over the images of every request in the batch, then split per request."""

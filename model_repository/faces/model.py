@@ -14,7 +14,7 @@ import triton_python_backend_utils as pb_utils
 
 from python_models.batching import split_counts
 from python_models.detectors import CenterFaceDetector, FaceThresholds, SessionSettings
-from python_models.tensors import config_parameter, input_images, json_tensor
+from python_models.tensors import config_parameter, input_images, json_tensor, tile_settings
 
 
 class TritonPythonModel:
@@ -31,7 +31,7 @@ class TritonPythonModel:
             intra_op_threads=int(config_parameter(config, "intra_op_threads", "0")),
         )
         input_size = int(config_parameter(config, "input_size", "640"))
-        self.detector = CenterFaceDetector(version_dir / "model.onnx", input_size, thresholds, settings)
+        self.detector = CenterFaceDetector(version_dir / "model.onnx", input_size, thresholds, settings, tile_settings(config))
 
     def execute(self, requests: list[Any]) -> list[Any]:
         images = [input_images(request) for request in requests]

@@ -10,6 +10,7 @@ from tritonclient.grpc import model_config_pb2
 
 REPOSITORY = Path(__file__).resolve().parents[2] / "model_repository"
 COMPOSING = ["decode", "detect", "faces", "blur", "encode"]
+STANDALONE = ["transcode"]  # Python models called directly, not through an ensemble
 
 
 def load_config(name: str) -> model_config_pb2.ModelConfig:
@@ -18,12 +19,12 @@ def load_config(name: str) -> model_config_pb2.ModelConfig:
 
 def test_every_model_folder_has_a_parsable_config() -> None:
     names = sorted(path.parent.name for path in REPOSITORY.glob("*/config.pbtxt"))
-    assert names == sorted([*COMPOSING, "pipeline"])
+    assert names == sorted([*COMPOSING, *STANDALONE, "pipeline"])
     for name in names:
         assert load_config(name).name == name
 
 
-@pytest.mark.parametrize("name", COMPOSING)
+@pytest.mark.parametrize("name", [*COMPOSING, *STANDALONE])
 def test_composing_models_batch_with_priorities_and_a_queue_policy(name: str) -> None:
     config = load_config(name)
     assert config.backend == "python" and config.max_batch_size > 0
@@ -58,3 +59,10 @@ def test_ensemble_maps_match_each_step() -> None:
         available |= {ensemble_name: outputs[own_name] for own_name, ensemble_name in step.output_map.items()}
     for tensor in config.output:
         assert available.get(tensor.name) == tensor.data_type, tensor.name
+
+
+def test_transcode_contract() -> None:
+    config = load_config("transcode")
+    tensors = {tensor.name: (tensor.data_type, list(tensor.dims)) for tensor in [*config.input, *config.output]}
+    string = model_config_pb2.TYPE_STRING
+    assert tensors == {"IMAGE": (string, [1]), "RESULT": (string, [1]), "METADATA": (string, [1])}

@@ -26,7 +26,7 @@ class TritonPythonModel:
         config = json.loads(args["model_config"])
         self.version = args["model_version"]
         self.decoder = ImageDecoder(
-            max_pixels=int(config_parameter(config, "max_pixels", "40000000")),
+            max_pixels=int(config_parameter(config, "max_pixels", "100000000")),
             device=config_parameter(config, "device", "auto"),
         )
 

@@ -1,0 +1,33 @@
+"""Triton adapter: IMAGE bytes -> RESULT in the requested format + METADATA (python_models.transcoding)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import triton_python_backend_utils as pb_utils
+
+from imaging.codec import ImageDecoder, ImageEncoder
+from python_models.tensors import bytes_tensor, config_parameter, input_bytes, json_tensor, request_parameters, respond_each
+from python_models.transcoding import transcode
+
+
+class TritonPythonModel:
+    def initialize(self, args: dict[str, Any]) -> None:
+        config = json.loads(args["model_config"])
+        self.version = args["model_version"]
+        device = config_parameter(config, "device", "auto")
+        self.decoder = ImageDecoder(max_pixels=int(config_parameter(config, "max_pixels", "100000000")), device=device)
+        self.encoder = ImageEncoder(device=device)
+
+    def execute(self, requests: list[Any]) -> list[Any]:
+        return respond_each(requests, self._transcode_request)
+
+    def _transcode_request(self, request: Any) -> Any:
+        parameters = request_parameters(request)
+        results, metadata = [], []
+        for data in input_bytes(request, "IMAGE"):
+            encoded, info = transcode(data, parameters, self.decoder, self.encoder)
+            results.append(encoded)
+            metadata.append({**info, "versions": {"transcode": self.version}})
+        return pb_utils.InferenceResponse(output_tensors=[bytes_tensor("RESULT", results), json_tensor("METADATA", metadata)])

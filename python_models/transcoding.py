@@ -1,0 +1,50 @@
+"""One transcode: encoded bytes -> native pixels -> encoded bytes, and the METADATA that records it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from imaging.codec import ImageDecoder, ImageEncoder, parse_encode_options
+from imaging.errors import InvalidOptionError
+from imaging.formats import CONTENT_TYPES, default_output_format
+from imaging.native import fit_to_format
+
+
+def parse_reduce(parameters: Mapping[str, object]) -> int:
+    """The `reduce` request parameter: JPEG 2000 resolution halvings, 0 when absent."""
+    value = parameters.get("reduce", 0)
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit():
+        raise InvalidOptionError(f"reduce must be a whole number of halvings (0, 1, 2...), got {value!r}")
+    return int(text)
+
+
+def transcode(
+    data: bytes, parameters: Mapping[str, object], decoder: ImageDecoder, encoder: ImageEncoder
+) -> tuple[bytes, dict[str, Any]]:
+    """Decode at stored depth (optionally reduced), encode as the parameters ask; bytes + metadata."""
+    reduce = parse_reduce(parameters)
+    image = decoder.decode_native(data, reduce=reduce)
+    options = parse_encode_options(parameters, default_output_format(image.source_format))
+    pixels = fit_to_format(image.pixels, options.format)  # what the output format can hold
+    encoded = encoder.encode_native(pixels, options)
+    metadata = {
+        "width": image.width,
+        "height": image.height,
+        "format": image.source_format,
+        "bits": image.bits,
+        "channels": image.channels,
+        "decoder": image.backend,
+        "encoder": encoded.backend,
+        "reduce": reduce,
+        "reduce_method": image.reduce_method,
+        "output": {
+            "format": options.format,
+            "content_type": CONTENT_TYPES[options.format],
+            "bytes": len(encoded.data),
+            "bits": 8 * pixels.itemsize,
+            "channels": int(pixels.shape[2]),
+        },
+    }
+    return encoded.data, metadata

@@ -1,0 +1,43 @@
+"""python_models.transcoding on real photos (the `transcode` model's work, without Triton)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from imaging.codec import ImageDecoder, ImageEncoder
+from imaging.errors import InvalidOptionError
+from imaging.formats import sniff_format
+from python_models.transcoding import parse_reduce, transcode
+from tests.photos import photo_bytes, photo_pixels
+
+
+@pytest.fixture(scope="module")
+def codecs() -> tuple[ImageDecoder, ImageEncoder]:
+    return ImageDecoder(device="cpu"), ImageEncoder(device="cpu")
+
+
+def test_jpeg_to_lossless_jp2_and_back(codecs: tuple[ImageDecoder, ImageEncoder]) -> None:
+    jp2, metadata = transcode(photo_bytes("grace_hopper.jpg"), {"format": "jp2", "lossless": "true"}, *codecs)
+    assert sniff_format(jp2) == "jp2"
+    assert metadata["output"] | {"bytes": 0} == {"format": "jp2", "content_type": "image/jp2", "bytes": 0, "bits": 8, "channels": 3}
+    assert (metadata["decoder"], metadata["encoder"]) == ("nvimgcodec-cpu", "pillow")
+    png, _ = transcode(jp2, {"format": "png"}, *codecs)
+    np.testing.assert_array_equal(codecs[0].decode_native(png).pixels, photo_pixels("grace_hopper.jpg"))
+
+
+def test_reduced_preview_of_a_jp2(codecs: tuple[ImageDecoder, ImageEncoder]) -> None:
+    preview, metadata = transcode(photo_bytes("nemo.jp2"), {"reduce": "1", "format": "jpeg"}, *codecs)
+    assert (metadata["width"], metadata["height"], metadata["reduce_method"]) == (1296, 728, "codestream")
+    assert codecs[0].decode(preview).pixels.shape == (728, 1296, 3)
+
+
+def test_default_output_is_the_input_family(codecs: tuple[ImageDecoder, ImageEncoder]) -> None:
+    _, metadata = transcode(photo_bytes("goodstuff.j2k"), {}, *codecs)
+    assert metadata["output"]["format"] == "jp2"
+
+
+@pytest.mark.parametrize("value", ["-1", "half", True, "1.5"])
+def test_bad_reduce_is_named(value: object) -> None:
+    with pytest.raises(InvalidOptionError, match="reduce must be a whole number"):
+        parse_reduce({"reduce": value})
