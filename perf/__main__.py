@@ -16,6 +16,7 @@ from perf.config import PARTS, BenchConfig, parse_levels
 from perf.environment import hardware_tag
 from perf.errors import PerfError
 from perf.inputs import SIZES, parse_sizes
+from perf.repository import Override
 
 
 def parse_args(argv: list[str] | None) -> BenchConfig:
@@ -35,6 +36,9 @@ def parse_args(argv: list[str] | None) -> BenchConfig:
                         help="levels for each composing model alone (default %(default)s)")
     parser.add_argument("--interval-s", type=float, help="measurement window; overrides the one from --budget-s")
     parser.add_argument("--skip", default="", help=f"parts to leave out, comma-separated: {', '.join(PARTS)}")
+    parser.add_argument("--what-if", default="",
+                        help="config overrides to measure beside the committed repository, comma-separated "
+                        "model.key=value (a parameter or a scalar field), e.g. detect.intra_op_threads=1")
     parser.add_argument("--out", type=Path, default=defaults.out_dir, help="results folder (default perf/results)")
     parser.add_argument("--tag", default="", help="hardware name in the file names (default: cpu<N> or gpu-<model>)")
     parser.add_argument("--model-repository", type=Path, default=defaults.repository)
@@ -45,7 +49,7 @@ def parse_args(argv: list[str] | None) -> BenchConfig:
         budget_s=args.budget_s, sizes=sizes, compare_size=compare, concurrency=parse_levels(args.concurrency),
         model_concurrency=parse_levels(args.model_concurrency), out_dir=args.out, repository=args.model_repository,
         skip=frozenset(part.strip() for part in args.skip.split(",") if part.strip()), interval_s=args.interval_s,
-        tag=args.tag,
+        tag=args.tag, what_if=tuple(Override.parse(raw) for raw in args.what_if.split(",") if raw.strip()),
     )
 
 

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from perf.errors import ConfigError
+from perf.repository import Override
 from triton_launcher.config import DEFAULT_REPOSITORY
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = ("limit", "baseline", "analyzer", "models", "gateway", "priority", "batching", "profile")
+PARTS = ("limit", "baseline", "analyzer", "models", "gateway", "priority", "batching", "profile", "whatif")
 
 # Seconds the harness spends outside measurement windows: photos, servers starting (x2),
 # gateway and baseline starting, capturing step inputs, writing the report.
@@ -34,6 +35,7 @@ class BenchConfig:
     skip: frozenset[str] = frozenset()
     interval_s: float | None = None  # overrides the one derived from the budget
     tag: str = ""  # hardware tag in file names; empty = derived (e.g. cpu2)
+    what_if: tuple[Override, ...] = ()  # config overrides measured side by side (pipeline, compare size)
 
     def __post_init__(self) -> None:
         if not self.concurrency or min(self.concurrency) < 1:
@@ -70,6 +72,8 @@ class BenchConfig:
         closed_loop_systems = sum(self.runs(part) for part in ("baseline", "gateway")) + 1  # + direct gRPC
         windows, overhead = windows + 4 * levels * closed_loop_systems, overhead + DRAIN_S * levels * closed_loop_systems
         if self.runs("batching"):
+            windows, overhead = windows + 3 * levels, overhead + ANALYZER_START_S * levels
+        if self.what_if and self.runs("whatif"):
             windows, overhead = windows + 3 * levels, overhead + ANALYZER_START_S * levels
         if self.runs("priority"):
             windows, overhead = windows + 2 * 4, overhead + 2 * DRAIN_S

@@ -25,8 +25,8 @@ from perf.measure import StepData, analyzer_level, closed_loop_sweep, priority_s
 from perf.model_inputs import capture_step_inputs, shape_arguments, write_step_input_data
 from perf.perf_analyzer import PerfAnalyzer, ensure_perf_analyzer
 from perf.profile import py_spy
-from perf.repository import copy_without_batching
-from perf.results import ANALYZER, BASELINE, BATCHING_OFF, DIRECT, GATEWAY, Measurement, Results
+from perf.repository import copy_with_overrides, copy_without_batching
+from perf.results import ANALYZER, BASELINE, BATCHING_OFF, DIRECT, GATEWAY, WHAT_IF, Measurement, Results
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +97,8 @@ class Harness:
             self.section("profile", lambda: self.measure_profile(server.grpc_url))
             self.section("models", lambda: self.measure_models(server.grpc_url))
         self.section("batching", self.measure_batching_off)
+        if self.config.what_if:
+            self.section("whatif", self.measure_what_if)
         self.results.load_after = load_average()
         self.results.elapsed_s = time.monotonic() - self.started
         return self.results
@@ -127,16 +129,17 @@ class Harness:
                     path = write_step_input_data(kept, self.scratch / f"input-{model}-{size}.json")
                     self.step_data[(model, size)] = StepData(path, tuple(shape_arguments(samples[0])))
 
-    def measure_pipeline(self, url: str, system: str) -> None:
-        """perf_analyzer on the ensemble at every size (the compare size first) and level."""
+    def measure_pipeline(self, url: str, system: str, variant: str = "") -> None:
+        """perf_analyzer on the ensemble at every level: every size (compare size first) for the
+        committed repository, the compare size alone for a variant of it."""
         sizes = sorted(self.config.sizes, key=lambda size: size != self.config.compare_size)
-        if system == BATCHING_OFF:
-            sizes = [self.config.compare_size]
-        for size in sizes:
+        for size in sizes if not variant else [self.config.compare_size]:
             for level in self.config.concurrency:
-                self.analyzer_point(url, ENSEMBLE, size, level, self.interval_s, system)
+                self.analyzer_point(url, ENSEMBLE, size, level, self.interval_s, system, variant)
 
-    def analyzer_point(self, url: str, model: str, size: str, level: int, window_s: float, system: str | None) -> None:
+    def analyzer_point(
+        self, url: str, model: str, size: str, level: int, window_s: float, system: str | None, variant: str = ""
+    ) -> None:
         if self.analyzer is None:
             raise PerfError("perf_analyzer was not prepared")
         data = self.step_data[(model, size)]
@@ -149,7 +152,7 @@ class Harness:
             except MeasurementError as again:
                 self.results.notes.append(f"perf_analyzer {model} {size} c={level} failed twice: {again}")
                 return
-        self.results.model_runs.append(run if system != BATCHING_OFF else replace(run, model=f"{model} (batching off)"))
+        self.results.model_runs.append(replace(run, model=f"{model} ({variant})") if variant else run)
         if system is not None:
             self.results.measurements.append(Measurement.from_analyzer(system, size, run.row, 3 * window_s))
 
@@ -198,7 +201,14 @@ class Harness:
     def measure_batching_off(self) -> None:
         repository = copy_without_batching(self.config.repository, self.scratch / "repository-no-batching")
         with services.triton(repository, self.log_path("triton-no-batching")) as server:
-            self.measure_pipeline(server.grpc_url, BATCHING_OFF)
+            self.measure_pipeline(server.grpc_url, BATCHING_OFF, variant="batching off")
+
+    def measure_what_if(self) -> None:
+        """The same sweep on a copy of the repository with the --what-if overrides written in."""
+        label = ", ".join(str(override) for override in self.config.what_if)
+        repository = copy_with_overrides(self.config.repository, self.scratch / "repository-what-if", self.config.what_if)
+        with services.triton(repository, self.log_path("triton-what-if")) as server:
+            self.measure_pipeline(server.grpc_url, f"{WHAT_IF}: {label}", variant=f"what-if: {label}")
 
 
 def server_version(url: str) -> str:

@@ -69,7 +69,7 @@ def write_results(results: Results, out_dir: Path, tag: str, repository: Path) -
         if (scratch / "py-spy").exists():
             shutil.copytree(scratch / "py-spy", folder / "py-spy")
     write_tables(results, folder)
-    results.files["plot"] = write_plot(results, SYSTEMS, out_dir / f"{stem}.png")
+    results.files["plot"] = write_plot(results, tuple(results.systems(SYSTEMS)), out_dir / f"{stem}.png")
     markdown = out_dir / f"{stem}.md"
     title = f"Benchmark {time.strftime('%Y-%m-%d')}, {tag}"
     body = render(results, repository, title)

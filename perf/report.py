@@ -78,7 +78,7 @@ def comparison_section(results: Results) -> str:
     size = results.compare_size
     limit = results.limit.best.images_per_s if results.limit else math.nan
     rows = []
-    for system in SYSTEMS:
+    for system in results.systems(SYSTEMS):
         for m in results.series(system, size):
             baseline = results.find(BASELINE, size, m.concurrency)
             rows.append([system, m.concurrency, m.throughput, m.p50_ms, m.p90_ms, m.p99_ms,

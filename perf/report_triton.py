@@ -43,7 +43,7 @@ def split_section(results: Results) -> str:
     lines = ["## Where the time goes", "",
              "Triton's statistics API, differenced around each perf_analyzer run (averages per request; "
              "`busy s` = compute time summed over the run, the model that is busiest is the bottleneck).", ""]
-    for model in (ENSEMBLE, f"{ENSEMBLE} (batching off)"):
+    for model in dict.fromkeys(run.model for run in results.model_runs if run.model.startswith(ENSEMBLE)):
         runs = [run for run in results.model_runs if run.model == model and run.size == results.compare_size]
         if not runs:
             continue

@@ -6,10 +6,14 @@ config.pbtxt goes through Triton's own protobuf (model_config_pb2 + text_format)
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2
+
+from perf.errors import ConfigError
 
 CONFIG = "config.pbtxt"
 
@@ -49,4 +53,49 @@ def copy_without_batching(repository: Path, destination: Path) -> Path:
             continue
         config.ClearField("dynamic_batching")
         write_config(config_path.parent, config)
+    return destination
+
+
+@dataclass(frozen=True)
+class Override:
+    """``model.key=value``: a field of the model's config (max_batch_size) or one of its parameters."""
+
+    model: str
+    key: str
+    value: str
+
+    def __str__(self) -> str:
+        return f"{self.model}.{self.key}={self.value}"
+
+    @classmethod
+    def parse(cls, raw: str) -> Override:
+        target, _, value = raw.partition("=")
+        model, _, key = target.strip().partition(".")
+        if not (model and key and value.strip()):
+            raise ConfigError(f"an override reads model.key=value, got {raw!r}")
+        return cls(model, key.strip(), value.strip())
+
+
+def apply_override(config: model_config_pb2.ModelConfig, override: Override) -> None:
+    field = config.DESCRIPTOR.fields_by_name.get(override.key)
+    if field is None:
+        config.parameters[override.key].string_value = override.value
+        return
+    repeated = field.is_repeated if hasattr(field, "is_repeated") else field.label == field.LABEL_REPEATED
+    if repeated or field.type == field.TYPE_MESSAGE:
+        raise ConfigError(f"{override}: only scalar config fields and parameters can be overridden")
+    kind = {field.TYPE_BOOL: lambda raw: raw.lower() in ("1", "true"), field.TYPE_STRING: str}.get(field.type, int)
+    setattr(config, override.key, kind(override.value))
+
+
+def copy_with_overrides(repository: Path, destination: Path, overrides: Sequence[Override]) -> Path:
+    """A copy of ``repository`` with each override written into its model's config.pbtxt."""
+    shutil.copytree(repository, destination, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+    for override in overrides:
+        model_dir = destination / override.model
+        if not (model_dir / CONFIG).exists():
+            raise ConfigError(f"{override}: no model {override.model!r} in {repository}")
+        config = read_config(model_dir)
+        apply_override(config, override)
+        write_config(model_dir, config)
     return destination

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,7 @@ GATEWAY = "gateway -> Triton (REST)"
 DIRECT = "Triton direct (gRPC)"
 ANALYZER = "Triton direct (gRPC, perf_analyzer)"
 BATCHING_OFF = "Triton, batching off (gRPC, perf_analyzer)"
+WHAT_IF = "Triton, what-if"  # + the overrides, e.g. "Triton, what-if: detect.intra_op_threads=1"
 
 ASYNC_CLIENT = "asyncio client"
 PERF_ANALYZER = "perf_analyzer"
@@ -100,6 +102,11 @@ class Results:
     profiles: list[StubProfile] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
+
+    def systems(self, known: Sequence[str]) -> list[str]:
+        """The systems measured: ``known`` ones in that order, then any other (what-if variants)."""
+        measured = list(dict.fromkeys(m.system for m in self.measurements))
+        return [system for system in known if system in measured] + [system for system in measured if system not in known]
 
     def find(self, system: str, size: str, concurrency: int) -> Measurement | None:
         return next(

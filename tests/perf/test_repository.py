@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from perf.repository import copy_without_batching, latest_version_dir, parameter, read_config
+import pytest
+
+from perf.errors import ConfigError
+from perf.repository import (
+    Override,
+    copy_with_overrides,
+    copy_without_batching,
+    latest_version_dir,
+    parameter,
+    read_config,
+)
 
 REPOSITORY = Path(__file__).resolve().parents[2] / "model_repository"
 COMPOSING = ["decode", "detect", "faces", "blur", "encode"]
@@ -47,3 +57,23 @@ def test_parameters_and_versions_are_read_as_the_models_read_them(tmp_path: Path
     config = read_config(REPOSITORY / "detect")
     assert parameter(config, "no_such_knob", "fallback") == "fallback"
     assert float(parameter(config, "score_threshold", "x")) > 0
+
+
+def test_overrides_set_parameters_and_scalar_fields(tmp_path: Path) -> None:
+    overrides = [Override.parse("detect.intra_op_threads=1"), Override.parse(" faces.max_batch_size = 8")]
+    copy = copy_with_overrides(REPOSITORY, tmp_path / "repository", overrides)
+    assert parameter(read_config(copy / "detect"), "intra_op_threads", "") == "1"
+    assert read_config(copy / "faces").max_batch_size == 8
+    assert str(overrides[1]) == "faces.max_batch_size=8"
+
+
+@pytest.mark.parametrize("raw", ["detect", "detect.=1", ".key=1", "detect.key="])
+def test_malformed_overrides_are_refused(raw: str) -> None:
+    with pytest.raises(ConfigError):
+        Override.parse(raw)
+
+
+@pytest.mark.parametrize("raw", ["nosuchmodel.key=1", "detect.input=1", "detect.dynamic_batching=1"])
+def test_overrides_that_cannot_apply_are_refused(raw: str, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError):
+        copy_with_overrides(REPOSITORY, tmp_path / "repository", [Override.parse(raw)])
