@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from triton_launcher import ServerConfig, ServerNotFoundError, TritonServer
+from triton_launcher.config import ControlSettings
 from triton_launcher.distribution import assemble_backends, find_distribution
 
 
@@ -33,3 +34,12 @@ def test_server_starts_ready_and_stops(tmp_path: Path) -> None:
     with server:
         assert server.is_ready() and server.is_running()
     assert not server.is_running()
+
+
+def test_control_settings_precedence_defaults_environment_arguments(tmp_path: Path) -> None:
+    environ = {"TRITON_GRPC_URL": "triton:8001", "TRITON_MODEL_REPOSITORY": str(tmp_path), "TRITON_LOAD_TIMEOUT_S": "30"}
+    settings = ControlSettings.from_env(environ, default_model="faces")
+    assert (settings.grpc_url, settings.model_repository, settings.load_timeout_s) == ("triton:8001", tmp_path, 30.0)
+    assert (settings.default_model, settings.ensemble, settings.model_config_name) == ("faces", "pipeline", "serving")
+    assert ControlSettings.from_env({}).grpc_url == "127.0.0.1:8001"
+    assert ServerConfig.from_env({"TRITON_MODEL_CONFIG_NAME": "h100"}).model_config_name == "h100"
