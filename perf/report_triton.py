@@ -39,16 +39,18 @@ SPLIT_HEADERS = ["model", "requests", "executions", "images per execution", "que
 
 
 def split_section(results: Results) -> str:
-    """Triton's own statistics over the pipeline runs at the compare size: the busiest level, batching on and off."""
+    """Triton's own statistics over the pipeline runs at their highest level: every size, then the variants."""
     lines = ["## Where the time goes", "",
-             "Triton's statistics API, differenced around each perf_analyzer run (averages per request; "
-             "`busy s` = compute time summed over the run, the model that is busiest is the bottleneck).", ""]
-    for model in dict.fromkeys(run.model for run in results.model_runs if run.model.startswith(ENSEMBLE)):
-        runs = [run for run in results.model_runs if run.model == model and run.size == results.compare_size]
-        if not runs:
-            continue
+             "Triton's statistics API, differenced around each perf_analyzer run at its highest concurrency "
+             "(averages per request; `busy s` = compute time summed over the run: the busiest model is the "
+             "bottleneck; compute input/output is the copying of tensors in and out of the Python models).", ""]
+    groups: dict[tuple[str, str], list[ModelRun]] = {}
+    for run in results.model_runs:
+        if run.model.startswith(ENSEMBLE):
+            groups.setdefault((run.model, run.size), []).append(run)
+    for (model, size), runs in groups.items():
         run = max(runs, key=lambda run: run.row.concurrency)
-        lines += [f"`{model}`, {run.size}, concurrency {run.row.concurrency}, {run.row.throughput:.2f} img/s:", "",
+        lines += [f"`{model}`, {size}, concurrency {run.row.concurrency}, {run.row.throughput:.2f} img/s:", "",
                   table(SPLIT_HEADERS, split_rows(run)), ""]
     return "\n".join(lines)
 
