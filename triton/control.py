@@ -127,7 +127,9 @@ class ModelControl:
             return pinned_ensemble_name(ensemble, model, version)
         if self.ready_versions(model) == [version]:
             return ensemble
-        raise VersionNotPinnedError(f"{model} version {version} is neither served nor pinned; pin it first (models pin {version} --model {model})")
+        raise VersionNotPinnedError(
+            f"{model} version {version} is neither served nor pinned; pin it first (models pin {version} --model {model})"
+        )
 
     # Changing what is served
 
@@ -228,7 +230,8 @@ class ModelControl:
         if str(error.status()) in _UNREACHABLE or "failed to connect" in message.lower():
             return ControlUnavailableError(f"Triton at {self.settings.grpc_url} did not answer loading {name}: {message}")
         try:
-            failed = [state for state in self._status(name, self._index()).versions if state.state != READY and state.reason not in ("", _UNLOADED)]
+            versions = self._status(name, self._index()).versions
+            failed = [state for state in versions if state.state != READY and state.reason not in ("", _UNLOADED)]
         except ModelControlError:
             failed = []
         reasons = "".join(f"\n  version {state.version}: {state.state}: {state.reason.strip()}" for state in failed)
@@ -243,8 +246,10 @@ class ModelControl:
 
     def _loaded_ensembles_using(self, name: str) -> list[str]:
         ready = sorted({entry["name"] for entry in self._index() if entry.get("state") == READY} - {name})
-        configs = {other: self._call(lambda other=other: self._client.get_model_config(other, as_json=True))["config"] for other in ready}
-        return [other for other, config in configs.items() if name in _step_models(config)]
+        return [other for other in ready if name in _step_models(self._config(other))]
+
+    def _config(self, name: str) -> dict[str, Any]:
+        return dict(self._call(lambda: self._client.get_model_config(name, as_json=True))["config"])
 
     def _index(self) -> list[dict[str, Any]]:
         return list(self._call(lambda: self._client.get_model_repository_index(as_json=True)).get("models", []))

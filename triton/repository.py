@@ -89,7 +89,9 @@ class ModelRepository:
 
     def require_version(self, model: str, version: int) -> None:
         if version not in self.versions(model):
-            raise VersionNotFoundError(f"{model} has no version {version} in {self.root}; versions on disk: {self.versions(model)}")
+            raise VersionNotFoundError(
+                f"{model} has no version {version} in {self.root}; versions on disk: {self.versions(model)}"
+            )
 
     def served_versions(self, model: str) -> list[int] | None:
         """The versions fixed by the generated serving config, or None when config.pbtxt applies."""
@@ -137,7 +139,8 @@ class ModelRepository:
         """Write the pinned copy of `model` and of each ensemble using it; return their names."""
         self.require_version(model, version)
         pinned = pinned_model_name(model, version)
-        self._generate(model, pinned, pinned_model_config(self.config(model), pinned, version), {str(version): f"../{model}/{version}"})
+        link = {str(version): f"../{model}/{version}"}
+        self._generate(model, pinned, pinned_model_config(self.config(model), pinned, version), link)
         for ensemble in self.ensembles_using(model):
             name = pinned_ensemble_name(ensemble, model, version)
             config = pinned_ensemble_config(self.config(ensemble), name, model, pinned)

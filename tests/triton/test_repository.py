@@ -61,14 +61,16 @@ def test_history_round_trip_and_a_corrupt_file(repository: ModelRepository) -> N
 
 def test_pin_generates_a_model_and_an_ensemble_serving_that_version(repository: ModelRepository) -> None:
     names = repository.create_pin("detect", 1)
-    assert names == [pinned_model_name("detect", 1), pinned_ensemble_name("pipeline", "detect", 1)] == ["detect.v1", "pipeline.detect.v1"]
+    assert names == [pinned_model_name("detect", 1), pinned_ensemble_name("pipeline", "detect", 1)]
+    assert names == ["detect.v1", "pipeline.detect.v1"]
     model = read_config(repository.root / "detect.v1" / "config.pbtxt")
     assert model.name == "detect.v1" and specific_versions(model) == [1]
     assert (repository.root / "detect.v1" / "1").resolve() == (repository.root / "detect" / "1").resolve()
     ensemble = read_config(repository.root / "pipeline.detect.v1" / "config.pbtxt")
     original = read_config(repository.root / "pipeline" / "config.pbtxt")
     steps = [(step.model_name, step.model_version) for step in ensemble.ensemble_scheduling.step]
-    expected = [(step.model_name.replace("detect", "detect.v1"), step.model_version) for step in original.ensemble_scheduling.step]
+    renamed = {"detect": "detect.v1"}
+    expected = [(renamed.get(step.model_name, step.model_name), step.model_version) for step in original.ensemble_scheduling.step]
     assert ensemble.name == "pipeline.detect.v1" and steps == expected
     assert (repository.root / "pipeline.detect.v1" / "1").is_dir()
     assert repository.pinned_versions("detect") == [1] and repository.models() == sorted(ensemble_models())
