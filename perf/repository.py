@@ -1,4 +1,4 @@
-"""Read model configs, and make a copy of the model repository with dynamic batching switched off.
+"""Read the served model configs; copy the repository with dynamic batching off or with overrides.
 
 config.pbtxt goes through Triton's own protobuf (model_config_pb2 + text_format), never string edits.
 """
@@ -18,12 +18,36 @@ from perf.errors import ConfigError
 CONFIG = "config.pbtxt"
 
 
+def served_config_name() -> str:
+    """The launcher's --model-config-name: configs/<name>.pbtxt, where present, replaces config.pbtxt."""
+    from triton_launcher import ServerConfig
+
+    return str(getattr(ServerConfig.from_env(), "model_config_name", "") or "")
+
+
+def config_path(model_dir: Path) -> Path:
+    """The file Triton serves the model from."""
+    name = served_config_name()
+    custom = model_dir / "configs" / f"{name}.pbtxt"
+    return custom if name and custom.exists() else model_dir / CONFIG
+
+
+def config_files(model_dir: Path) -> list[Path]:
+    """config.pbtxt and every configs/*.pbtxt: a copy edits them all, whichever gets served."""
+    return [model_dir / CONFIG, *sorted((model_dir / "configs").glob("*.pbtxt"))]
+
+
+def parse_config(path: Path) -> model_config_pb2.ModelConfig:
+    return text_format.Parse(path.read_text(), model_config_pb2.ModelConfig())
+
+
 def read_config(model_dir: Path) -> model_config_pb2.ModelConfig:
-    return text_format.Parse((model_dir / CONFIG).read_text(), model_config_pb2.ModelConfig())
+    """The model's served config."""
+    return parse_config(config_path(model_dir))
 
 
-def write_config(model_dir: Path, config: model_config_pb2.ModelConfig) -> None:
-    (model_dir / CONFIG).write_text(text_format.MessageToString(config))
+def write_config(path: Path, config: model_config_pb2.ModelConfig) -> None:
+    path.write_text(text_format.MessageToString(config))
 
 
 def parameter(config: model_config_pb2.ModelConfig, key: str, default: str) -> str:
@@ -31,8 +55,16 @@ def parameter(config: model_config_pb2.ModelConfig, key: str, default: str) -> s
     return config.parameters[key].string_value if key in config.parameters else default
 
 
+def served_version_dir(model_dir: Path) -> Path:
+    """The version folder Triton serves: the pinned one (version_policy specific), else the newest."""
+    config = read_config(model_dir)
+    if config.version_policy.HasField("specific") and config.version_policy.specific.versions:
+        return model_dir / str(max(config.version_policy.specific.versions))
+    return latest_version_dir(model_dir)
+
+
 def latest_version_dir(model_dir: Path) -> Path:
-    """The highest numbered version folder (the models' version policy serves the latest one)."""
+    """The highest numbered version folder."""
     versions = [path for path in model_dir.iterdir() if path.is_dir() and path.name.isdigit()]
     if not versions:
         raise FileNotFoundError(f"{model_dir} has no version folder: run `python -m export ensure`")
@@ -47,12 +79,13 @@ def copy_without_batching(repository: Path, destination: Path) -> Path:
     Links (the version folders' model.py -> ../model.py) are copied as links.
     """
     shutil.copytree(repository, destination, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
-    for config_path in sorted(destination.glob(f"*/{CONFIG}")):
-        config = read_config(config_path.parent)
-        if config.platform == "ensemble" or not config.HasField("dynamic_batching"):
+    for path in [path for model_dir in sorted(destination.iterdir()) if model_dir.is_dir() for path in config_files(model_dir)]:
+        if not path.exists():
             continue
-        config.ClearField("dynamic_batching")
-        write_config(config_path.parent, config)
+        config = parse_config(path)
+        if config.HasField("dynamic_batching"):
+            config.ClearField("dynamic_batching")
+            write_config(path, config)
     return destination
 
 
@@ -95,7 +128,8 @@ def copy_with_overrides(repository: Path, destination: Path, overrides: Sequence
         model_dir = destination / override.model
         if not (model_dir / CONFIG).exists():
             raise ConfigError(f"{override}: no model {override.model!r} in {repository}")
-        config = read_config(model_dir)
-        apply_override(config, override)
-        write_config(model_dir, config)
+        for path in (path for path in config_files(model_dir) if path.exists()):
+            config = parse_config(path)
+            apply_override(config, override)
+            write_config(path, config)
     return destination

@@ -16,11 +16,12 @@ import numpy as np
 from imaging.blur import blur_regions
 from imaging.codec import ImageDecoder, ImageEncoder, parse_encode_options
 from imaging.formats import CONTENT_TYPES, default_output_format
-from perf.repository import latest_version_dir, parameter, read_config
+from perf.repository import served_version_dir, parameter, read_config
 from python_models.detectors import (
     CenterFaceDetector,
     FaceThresholds,
     SessionSettings,
+    TileSettings,
     YoloDetector,
     YoloThresholds,
     load_class_names,
@@ -43,6 +44,15 @@ def session_settings(config: Any) -> SessionSettings:
     )
 
 
+def tile_settings(config: Any) -> TileSettings:
+    """Tiling of huge images, from the same parameters python_models.tensors.tile_settings reads."""
+    return TileSettings(
+        above=int(parameter(config, "tile_above", "0")),
+        size=int(parameter(config, "tile_size", "1280")),
+        overlap=int(parameter(config, "tile_overlap", "256")),
+    )
+
+
 def load_detector(repository: Path) -> YoloDetector:
     config = read_config(repository / "detect")
     thresholds = YoloThresholds(
@@ -50,7 +60,8 @@ def load_detector(repository: Path) -> YoloDetector:
         iou=float(parameter(config, "iou_threshold", "0.45")),
         max_detections=int(parameter(config, "max_detections", "100")),
     )
-    return YoloDetector(latest_version_dir(repository / "detect") / "model.onnx", thresholds, session_settings(config))
+    model = served_version_dir(repository / "detect") / "model.onnx"
+    return YoloDetector(model, thresholds, session_settings(config), tile_settings(config))
 
 
 def load_face_detector(repository: Path) -> CenterFaceDetector:
@@ -59,8 +70,9 @@ def load_face_detector(repository: Path) -> CenterFaceDetector:
         score=float(parameter(config, "score_threshold", "0.5")),
         iou=float(parameter(config, "iou_threshold", "0.3")),
     )
-    model = latest_version_dir(repository / "faces") / "model.onnx"
-    return CenterFaceDetector(model, int(parameter(config, "input_size", "640")), thresholds, session_settings(config))
+    model = served_version_dir(repository / "faces") / "model.onnx"
+    size = int(parameter(config, "input_size", "640"))
+    return CenterFaceDetector(model, size, thresholds, session_settings(config), tile_settings(config))
 
 
 def load_blur_options(repository: Path) -> BlurOptions:
@@ -80,7 +92,7 @@ class InProcessPipeline:
         config = read_config(repository / "decode")
         self.decoder = ImageDecoder(int(parameter(config, "max_pixels", "40000000")), parameter(config, "device", "auto"))
         self.detector = load_detector(repository)
-        self.class_names = load_class_names(latest_version_dir(repository / "detect") / "labels.json")
+        self.class_names = load_class_names(served_version_dir(repository / "detect") / "labels.json")
         self.face_detector = load_face_detector(repository)
         self.blur = load_blur_options(repository)
         self.encoder = ImageEncoder()

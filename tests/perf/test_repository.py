@@ -14,6 +14,7 @@ from perf.repository import (
     latest_version_dir,
     parameter,
     read_config,
+    served_version_dir,
 )
 
 REPOSITORY = Path(__file__).resolve().parents[2] / "model_repository"
@@ -77,3 +78,31 @@ def test_malformed_overrides_are_refused(raw: str) -> None:
 def test_overrides_that_cannot_apply_are_refused(raw: str, tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         copy_with_overrides(REPOSITORY, tmp_path / "repository", [Override.parse(raw)])
+
+
+def _model(root: Path, name: str = "model") -> Path:
+    model_dir = root / name
+    (model_dir / "configs").mkdir(parents=True)
+    for version in ("1", "2"):
+        (model_dir / version).mkdir()
+    text = f'name: "{name}" backend: "python" max_batch_size: 4 dynamic_batching {{ max_queue_delay_microseconds: 100 }}\n'
+    (model_dir / "config.pbtxt").write_text(text)
+    (model_dir / "configs" / "serving.pbtxt").write_text(text + "version_policy { specific { versions: [1] } }\n")
+    return model_dir
+
+
+def test_the_served_config_and_pinned_version_are_the_ones_read(tmp_path: Path) -> None:
+    model_dir = _model(tmp_path)
+    assert read_config(model_dir).version_policy.specific.versions == [1]
+    assert served_version_dir(model_dir).name == "1"
+    assert latest_version_dir(model_dir).name == "2"
+
+
+def test_copies_edit_every_config_file_of_a_model(tmp_path: Path) -> None:
+    _model(tmp_path / "source")
+    copy = copy_without_batching(tmp_path / "source", tmp_path / "off")
+    for path in (copy / "model" / "config.pbtxt", copy / "model" / "configs" / "serving.pbtxt"):
+        assert "dynamic_batching" not in path.read_text()
+    copy = copy_with_overrides(tmp_path / "source", tmp_path / "what-if", [Override.parse("model.threads=1")])
+    for path in (copy / "model" / "config.pbtxt", copy / "model" / "configs" / "serving.pbtxt"):
+        assert 'key: "threads"' in path.read_text()
