@@ -2,7 +2,9 @@
 
 The strength is relative to the box, so a 30-pixel face and a 600-pixel face end up equally
 unrecognisable: at strength 1 the Gaussian sigma is 1/8 of the box's smaller side, and a
-pixelated box keeps about 8 blocks across its smaller side. Only each box's ROI is processed.
+pixelated box keeps about 8 blocks across its smaller side; median, box and bilateral filters
+get a radius of 1/8 of that side. Only each box's ROI is processed. :func:`blur_image` blurs a
+whole image with a size in pixels instead.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ import numpy as np
 from imaging.arrays import require_boxes, require_rgb
 from imaging.errors import InvalidOptionError
 
-BLUR_KINDS = ("gaussian", "pixelate")
+BLUR_KINDS = ("gaussian", "pixelate", "median", "box", "bilateral")
 
 SIDE_FRACTION = 1 / 8  # sigma (gaussian) or block size (pixelate) per pixel of the smaller side
 MIN_BLOCK = 2
 # Above this sigma the ROI is blurred downscaled: a 600 px face takes ~5 ms instead of ~550.
 MAX_DIRECT_SIGMA = 4.0
+MAX_DIRECT_RADIUS = 4  # the same for the median, box and bilateral filters
+BILATERAL_SIGMA_COLOR = 75.0
 
 
 def blur_regions(
@@ -61,11 +65,46 @@ def pixel_boxes(boxes: np.ndarray, width: int, height: int) -> np.ndarray:
     return clipped[keep]
 
 
+def blur_image(pixels: np.ndarray, *, kind: str = "gaussian", size: float = 8.0) -> np.ndarray:
+    """The whole of ``pixels`` blurred: ``size`` is the Gaussian sigma, the median / box /
+    bilateral radius, or the pixelation block, in pixels."""
+    require_rgb(pixels)
+    _check_options(kind, size)
+    return _blur_sized(pixels, kind, size)
+
+
 def _blur_roi(roi: np.ndarray, kind: str, strength: float) -> np.ndarray:
     side = min(roi.shape[0], roi.shape[1])
+    return _blur_sized(roi, kind, side * SIDE_FRACTION * strength)
+
+
+def _blur_sized(roi: np.ndarray, kind: str, size: float) -> np.ndarray:
     if kind == "gaussian":
-        return _gaussian(roi, sigma=max(side * SIDE_FRACTION * strength, 0.5))
-    return _pixelate(roi, block=max(MIN_BLOCK, round(side * SIDE_FRACTION * strength)))
+        return _gaussian(roi, sigma=max(size, 0.5))
+    if kind == "pixelate":
+        return _pixelate(roi, block=max(MIN_BLOCK, round(size)))
+    return _filtered(roi, kind, radius=max(1, round(size)))
+
+
+def _filtered(roi: np.ndarray, kind: str, radius: int) -> np.ndarray:
+    """Median, box or bilateral filter; a wide radius is applied at reduced resolution."""
+    if radius <= MAX_DIRECT_RADIUS:
+        return _filter_direct(roi, kind, radius)
+    height, width = roi.shape[:2]
+    factor = radius / MAX_DIRECT_RADIUS
+    small_size = (max(1, round(width / factor)), max(1, round(height / factor)))
+    small = cv2.resize(roi, small_size, interpolation=cv2.INTER_AREA)
+    filtered = _filter_direct(small, kind, MAX_DIRECT_RADIUS)
+    return cv2.resize(filtered, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def _filter_direct(roi: np.ndarray, kind: str, radius: int) -> np.ndarray:
+    diameter = 2 * radius + 1
+    if kind == "median":
+        return cv2.medianBlur(np.ascontiguousarray(roi), diameter)
+    if kind == "box":
+        return cv2.blur(roi, (diameter, diameter), borderType=cv2.BORDER_REFLECT_101)
+    return cv2.bilateralFilter(np.ascontiguousarray(roi), diameter, BILATERAL_SIGMA_COLOR, radius)
 
 
 def _gaussian(roi: np.ndarray, sigma: float) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -59,6 +60,34 @@ def bytes_tensor(name: str, items: Sequence[bytes]) -> pb_utils.Tensor:
     array = np.empty((len(items), 1), dtype=np.object_)
     array[:, 0] = list(items)
     return pb_utils.Tensor(name, array)
+
+
+def bytes_matrix_tensor(name: str, rows: Sequence[Sequence[bytes]]) -> pb_utils.Tensor:
+    """[N, K] BYTES, K the longest row; shorter rows are padded with empty items."""
+    width = max((len(row) for row in rows), default=0)
+    array = np.full((len(rows), width), b"", dtype=np.object_)
+    for index, row in enumerate(rows):
+        array[index, : len(row)] = list(row)
+    return pb_utils.Tensor(name, array)
+
+
+async def infer_json(model_name: str, images: Sequence[np.ndarray], output_name: str, max_batch: int = 16) -> list[dict[str, Any]]:
+    """BLS: ``images`` through a model taking decoded_image/image_size, its JSON output per image.
+
+    Batches of at most ``max_batch`` go out at once, so several instances may serve them.
+    """
+    requests = []
+    for start in range(0, len(images), max_batch):
+        inputs = image_tensors(images[start : start + max_batch], "decoded_image", "image_size")
+        request = pb_utils.InferenceRequest(model_name=model_name, requested_output_names=[output_name], inputs=inputs)
+        requests.append(request.async_exec())
+    found: list[dict[str, Any]] = []
+    for response in await asyncio.gather(*requests):
+        if response.has_error():
+            raise RuntimeError(f"{model_name} failed: {response.error().message()}")
+        tensor = pb_utils.get_output_tensor_by_name(response, output_name)
+        found += [json.loads(bytes(item)) for item in tensor.as_numpy().reshape(-1)]
+    return found
 
 
 def json_tensor(name: str, items: Sequence[dict[str, Any]]) -> pb_utils.Tensor:

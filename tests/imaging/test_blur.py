@@ -88,8 +88,21 @@ def test_boxes_are_rounded_and_clipped() -> None:
 
 def test_bad_options() -> None:
     pixels = photo_pixels("coffee.png")
-    with pytest.raises(InvalidOptionError, match=r"blur kind must be one of \['gaussian', 'pixelate'\]"):
-        blur_regions(pixels, ASTRONAUT_FACE, kind="box")
+    with pytest.raises(InvalidOptionError, match=r"blur kind must be one of \['gaussian', 'pixelate', 'median', 'box', 'bilateral'\]"):
+        blur_regions(pixels, ASTRONAUT_FACE, kind="smudge")
     for strength in (0, -1.0, float("nan")):
         with pytest.raises(InvalidOptionError, match="strength"):
             blur_regions(pixels, ASTRONAUT_FACE, strength=strength)
+
+
+@pytest.mark.parametrize("kind", BLUR_KINDS)
+@pytest.mark.parametrize("size", [2, 12])
+def test_blur_image_smooths_the_whole_image(kind: str, size: float) -> None:
+    from imaging.blur import blur_image
+
+    pixels = photo_pixels("astronaut.png")
+    blurred = blur_image(pixels, kind=kind, size=size)
+    assert blurred.shape == pixels.shape and blurred.dtype == np.uint8
+    assert detail_beyond_8x8(blurred) <= detail_beyond_8x8(pixels)
+    roughness = lambda image: np.abs(np.diff(image.astype(np.int16), axis=1)).mean()  # noqa: E731
+    assert roughness(blurred) < 0.8 * roughness(pixels)

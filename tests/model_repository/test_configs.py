@@ -10,7 +10,7 @@ from tritonclient.grpc import model_config_pb2
 
 REPOSITORY = Path(__file__).resolve().parents[2] / "model_repository"
 COMPOSING = ["decode", "detect", "faces", "blur", "encode"]
-STANDALONE = ["transcode"]  # Python models called directly, not through an ensemble
+STANDALONE = ["transcode", "process"]  # Python models called directly, not through an ensemble
 
 
 def load_config(name: str) -> model_config_pb2.ModelConfig:
@@ -66,3 +66,13 @@ def test_transcode_contract() -> None:
     tensors = {tensor.name: (tensor.data_type, list(tensor.dims)) for tensor in [*config.input, *config.output]}
     string = model_config_pb2.TYPE_STRING
     assert tensors == {"IMAGE": (string, [1]), "RESULT": (string, [1]), "METADATA": (string, [1])}
+
+
+def test_process_contract_has_one_result_item_per_output_image() -> None:
+    config = load_config("process")
+    tensors = {tensor.name: (tensor.data_type, list(tensor.dims)) for tensor in [*config.input, *config.output]}
+    string = model_config_pb2.TYPE_STRING
+    assert tensors == {"IMAGE": (string, [1]), "RESULT": (string, [-1]), "METADATA": (string, [1])}
+    parameters = {key: value.string_value for key, value in config.parameters.items()}
+    for model_name in (parameters["detect_model"], parameters["faces_model"]):  # its BLS targets exist
+        assert load_config(model_name).name == model_name

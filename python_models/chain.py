@@ -1,0 +1,112 @@
+"""Run validated operation steps over one image. Plain Python over numpy, no Triton import.
+
+Detection (for `anonymize` and `blur` on detected regions) is injected as ``find_regions``: an
+async function from images to their (detections, faces) records, the JSON the `detect` and
+`faces` models answer. The `process` model passes one that calls those models through BLS;
+tests pass one over the ONNX detectors directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from imaging.blur import blur_image, blur_regions
+from imaging.errors import InvalidOptionError
+from imaging.operations import crop, resize, rotate, target_size, tile
+from python_models.metadata import blur_targets, target_boxes
+from python_models.operation_specs import Step
+from python_models.options import BlurOptions, parse_blur_options
+
+Regions = tuple[dict[str, Any], dict[str, Any]]  # (detections record, faces record) of one image
+RegionFinder = Callable[[list[np.ndarray]], Awaitable[list[Regions]]]
+DEFAULT_BLUR_SIZE = 8.0
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One image on its way through the chain: a whole image, or a tile of it."""
+
+    pixels: np.ndarray
+    tiles: tuple[dict[str, int], ...] = ()  # where it was cut from, outermost tile step first
+    anonymized: tuple[dict[str, Any], ...] = field(default=())  # one record per detecting step
+
+
+async def run_steps(pixels: np.ndarray, steps: list[Step], find_regions: RegionFinder, blur_defaults: BlurOptions) -> list[Piece]:
+    """Every output image of the chain, in order (tiles row by row)."""
+    pieces = [Piece(pixels)]
+    for step in steps:
+        try:
+            pieces = await _run_step(pieces, step, find_regions, blur_defaults)
+        except InvalidOptionError as exc:
+            raise InvalidOptionError(f"operations step {step.index} ({step.op}): {exc}") from None
+    return pieces
+
+
+async def _run_step(pieces: list[Piece], step: Step, find_regions: RegionFinder, defaults: BlurOptions) -> list[Piece]:
+    if step.op == "format":
+        return pieces
+    if step.op == "anonymize" or (step.op == "blur" and step.args.get("region") == "detected"):
+        return await _anonymize(pieces, step, find_regions, defaults)
+    if step.op == "tile":
+        args = step.args
+        return [
+            Piece(np.ascontiguousarray(view), (*piece.tiles, position.as_dict()), piece.anonymized)
+            for piece in pieces
+            for position, view in tile(piece.pixels, args["rows"], args["cols"], args.get("overlap", 0))
+        ]
+    return [replace(piece, pixels=apply_geometry(piece.pixels, step)) for piece in pieces]
+
+
+def apply_geometry(pixels: np.ndarray, step: Step) -> np.ndarray:
+    """resize, crop, rotate, or a whole-image blur: one image in, one out."""
+    args = step.args
+    if step.op == "resize":
+        height, width = pixels.shape[:2]
+        size = target_size(
+            width, height, new_width=args.get("width"), new_height=args.get("height"), scale=args.get("scale"), fit=args.get("fit", "exact")
+        )
+        return resize(pixels, *size, interpolation=args.get("interpolation", "auto"))
+    if step.op == "crop":
+        return crop(pixels, args["x"], args["y"], args["width"], args["height"])
+    if step.op == "rotate":
+        return rotate(pixels, args["angle"], tuple(args.get("fill", (0, 0, 0))))
+    if step.op == "blur":
+        return blur_image(pixels, kind=args.get("kind", "gaussian"), size=args.get("size", DEFAULT_BLUR_SIZE))
+    raise InvalidOptionError(f"{step.op} is not a geometric operation")
+
+
+def blur_options(step: Step, defaults: BlurOptions) -> BlurOptions:
+    """The blur an `anonymize` or detected-region `blur` step asks for, over the model's defaults."""
+    args = step.args
+    if step.op == "anonymize":
+        raw = {"blur_kind": args.get("blur_kind"), "blur_strength": args.get("blur_strength"), "blur_classes": args.get("blur_classes")}
+    else:
+        raw = {"blur_kind": args.get("kind"), "blur_strength": args.get("strength"), "blur_classes": args.get("classes")}
+    present = {key: ",".join(value) if isinstance(value, list) else value for key, value in raw.items() if value is not None}
+    return parse_blur_options(present, defaults)
+
+
+async def _anonymize(pieces: list[Piece], step: Step, find_regions: RegionFinder, defaults: BlurOptions) -> list[Piece]:
+    options = blur_options(step, defaults)
+    found = await find_regions([piece.pixels for piece in pieces])
+    result = []
+    for piece, (detections, faces) in zip(pieces, found):
+        height, width = piece.pixels.shape[:2]
+        targets = blur_targets(detections, faces, options)
+        boxes = target_boxes(targets, options.margin, width, height)
+        blurred = blur_regions(piece.pixels, boxes, kind=options.kind, strength=options.strength)
+        record = {
+            "step": step.index,
+            "op": step.op,
+            "detections": detections["detections"],
+            "faces": faces["faces"],
+            "blurred": targets,
+            "blur": {"kind": options.kind, "strength": options.strength},
+            "versions": {"detect": detections["version"], "faces": faces["version"]},
+        }
+        result.append(Piece(blurred, piece.tiles, (*piece.anonymized, record)))
+    return result

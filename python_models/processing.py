@@ -1,0 +1,57 @@
+"""The `process` model's bookkeeping: encode every output of a chain and describe them. No Triton."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from imaging.codec import DecodedImage, EncodeOptions, ImageEncoder
+from imaging.formats import CONTENT_TYPES
+from python_models.chain import Piece
+from python_models.operation_specs import Step
+
+DEFAULT_OPERATIONS = '[{"op": "anonymize"}]'  # no `operations` parameter: do what `pipeline` does
+
+
+def encode_pieces(pieces: list[Piece], options: EncodeOptions, encoder: ImageEncoder) -> list[bytes]:
+    return [encoder.encode(piece.pixels, options) for piece in pieces]
+
+
+def describe_outputs(
+    decoded: DecodedImage,
+    steps: list[Step],
+    pieces: list[Piece],
+    encoded: list[bytes],
+    options: EncodeOptions,
+    version: str,
+) -> dict[str, Any]:
+    """METADATA: the input, the steps, and each output image in RESULT's order."""
+    outputs = [
+        {
+            "index": index,
+            "width": int(piece.pixels.shape[1]),
+            "height": int(piece.pixels.shape[0]),
+            "bytes": len(data),
+            "tiles": list(piece.tiles),
+            "anonymized": list(piece.anonymized),
+        }
+        for index, (piece, data) in enumerate(zip(pieces, encoded))
+    ]
+    versions = {"process": version}
+    for piece in pieces:
+        for record in piece.anonymized:
+            versions |= record["versions"]
+    return {
+        "width": decoded.width,
+        "height": decoded.height,
+        "format": decoded.source_format,
+        "decoder": decoded.backend,
+        "operations": [step.describe() for step in steps],
+        "outputs": outputs,
+        "output": {
+            "format": options.format,
+            "content_type": CONTENT_TYPES[options.format],
+            "bytes": sum(len(data) for data in encoded),
+            "count": len(encoded),
+        },
+        "versions": versions,
+    }

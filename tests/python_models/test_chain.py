@@ -1,0 +1,69 @@
+"""Operation chains on real photos, with the real ONNX detectors standing in for BLS."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from imaging.errors import InvalidOptionError
+from python_models.chain import run_steps
+from python_models.detectors import CenterFaceDetector, FaceThresholds, SessionSettings
+from python_models.operation_specs import parse_operations
+from python_models.options import BlurOptions
+from tests.photos import photo_pixels
+
+FACES_MODEL = next(iter(sorted(Path(__file__).resolve().parents[2].glob("model_repository/faces/*/model.onnx"))), None)
+
+
+def run(pixels: np.ndarray, chain: list[dict], find_regions: object = None) -> list:
+    steps = parse_operations(chain, max_outputs=64)
+    return asyncio.run(run_steps(pixels, steps, find_regions or no_regions, BlurOptions()))
+
+
+async def no_regions(images: list[np.ndarray]) -> list:
+    raise AssertionError("no step of this chain should detect")
+
+
+def test_steps_apply_in_order() -> None:
+    pixels = photo_pixels("zidane.jpg")  # 1280x720
+    [piece] = run(pixels, [{"op": "resize", "scale": 0.5}, {"op": "rotate", "angle": 90}, {"op": "crop", "x": 0, "y": 0, "width": 300, "height": 200}])
+    assert piece.pixels.shape == (200, 300, 3) and piece.tiles == ()
+
+
+def test_tile_makes_one_output_per_tile_and_later_steps_apply_to_each() -> None:
+    pixels = photo_pixels("zidane.jpg")
+    pieces = run(pixels, [{"op": "tile", "rows": 2, "cols": 3, "overlap": 10}, {"op": "resize", "width": 100, "height": 100}])
+    assert len(pieces) == 6 and all(piece.pixels.shape == (100, 100, 3) for piece in pieces)
+    assert [(piece.tiles[0]["row"], piece.tiles[0]["col"]) for piece in pieces] == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
+
+
+def test_a_crop_outside_the_intermediate_image_names_its_step() -> None:
+    with pytest.raises(InvalidOptionError, match=r"operations step 2 \(crop\): crop 700x10 at \(0, 0\) does not lie inside the 640x360"):
+        run(photo_pixels("zidane.jpg"), [{"op": "resize", "scale": 0.5}, {"op": "crop", "x": 0, "y": 0, "width": 700, "height": 10}])
+
+
+@pytest.mark.skipif(FACES_MODEL is None, reason="no exported faces model")
+def test_anonymize_on_tiles_finds_and_blurs_faces_in_each() -> None:
+    detector = CenterFaceDetector(FACES_MODEL, 640, FaceThresholds(), SessionSettings())
+    calls = []
+
+    async def find_regions(images: list[np.ndarray]) -> list:
+        calls.append(len(images))
+        faces = detector.detect(images)
+        return [
+            ({"version": "1", "detections": []}, {"version": "1", "faces": [{"box": row[:4].tolist(), "score": float(row[4])} for row in rows]})
+            for rows in faces
+        ]
+
+    pixels = photo_pixels("zidane.jpg")  # two faces, one in each half
+    pieces = run(pixels, [{"op": "tile", "rows": 1, "cols": 2}, {"op": "anonymize", "blur_kind": "pixelate"}], find_regions)
+    assert calls == [2]  # both tiles in one detection batch
+    assert [len(piece.anonymized[0]["faces"]) for piece in pieces] == [1, 1]
+    for piece, (x0, x1) in zip(pieces, [(0, 640), (640, 1280)]):
+        [face] = piece.anonymized[0]["blurred"]
+        x1_, y1_, x2_, y2_ = (int(v) for v in face["box"])
+        changed = np.abs(piece.pixels[y1_:y2_, x1_:x2_].astype(int) - pixels[y1_:y2_, x0 + x1_ : x0 + x2_]).mean()
+        assert changed > 3 and piece.anonymized[0]["blur"]["kind"] == "pixelate"

@@ -1,0 +1,76 @@
+"""The `process` model on the real tritonserver: operation chains, BLS detection, several outputs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+import tritonclient.grpc as grpcclient
+from tritonclient.utils import InferenceServerException
+
+from imaging.formats import sniff_format
+from tests.photos import photo_bytes, photo_pixels
+from tests.server.client import decode_reference, image_input, outputs
+
+pytestmark = pytest.mark.server
+
+
+@pytest.fixture(scope="module")
+def client(triton_server: object) -> Iterator[grpcclient.InferenceServerClient]:
+    with grpcclient.InferenceServerClient(triton_server.grpc_url) as connection:
+        yield connection
+
+
+def run_process(client: grpcclient.InferenceServerClient, payloads: list[bytes], **parameters: Any) -> list[tuple[list[bytes], dict[str, Any]]]:
+    """(output images, metadata) per payload; RESULT is [N, K] with empty padding items."""
+    if "operations" in parameters and not isinstance(parameters["operations"], str):
+        parameters["operations"] = json.dumps(parameters["operations"])
+    reply = client.infer("process", [image_input(payloads)], outputs=outputs(), parameters=parameters or None, priority=1)
+    metadata = [json.loads(item) for item in reply.as_numpy("METADATA").reshape(-1)]
+    rows = reply.as_numpy("RESULT").reshape(len(payloads), -1)
+    return [([bytes(item) for item in row[: meta["output"]["count"]]], meta) for row, meta in zip(rows, metadata)]
+
+
+def test_chain_with_anonymize_and_tiles(client: grpcclient.InferenceServerClient) -> None:
+    chain = [
+        {"op": "resize", "scale": 0.5},
+        {"op": "anonymize", "blur_kind": "pixelate"},
+        {"op": "tile", "rows": 1, "cols": 2, "overlap": 0},
+        {"op": "format", "format": "png"},
+    ]
+    [(images, metadata)] = run_process(client, [photo_bytes("zidane.jpg")], operations=chain)
+    assert len(images) == 2 == len(metadata["outputs"])
+    assert [sniff_format(image) for image in images] == ["png", "png"]
+    assert [(out["width"], out["height"]) for out in metadata["outputs"]] == [(320, 360), (320, 360)]
+    [record] = metadata["outputs"][0]["anonymized"]
+    assert len(record["faces"]) == 2 and record["blur"]["kind"] == "pixelate"
+    assert set(metadata["versions"]) == {"process", "detect", "faces"}
+    halves = np.hstack([decode_reference(image) for image in images])
+    resized = photo_pixels("zidane.jpg")[::2, ::2]
+    for face in record["blurred"]:
+        x1, y1, x2, y2 = (int(value) for value in face["box"])
+        assert np.abs(halves[y1:y2, x1:x2].astype(int) - resized[y1:y2, x1:x2]).mean() > 3
+
+
+def test_without_operations_it_anonymises_like_pipeline(client: grpcclient.InferenceServerClient) -> None:
+    [(images, metadata)], [(images_2, _)] = (run_process(client, [photo_bytes(name)]) for name in ("astronaut.png", "grace_hopper.jpg"))
+    assert len(images) == 1 and sniff_format(images[0]) == "png" and sniff_format(images_2[0]) == "jpeg"
+    assert len(metadata["outputs"][0]["anonymized"][0]["faces"]) == 1
+
+
+def test_a_batch_of_images_with_tiles(client: grpcclient.InferenceServerClient) -> None:
+    answers = run_process(client, [photo_bytes("astronaut.png"), photo_bytes("coffee.png")], operations=[{"op": "tile", "rows": 2, "cols": 2}])
+    assert [len(images) for images, _ in answers] == [4, 4]
+
+
+@pytest.mark.parametrize(("chain", "named"), [
+    ([{"op": "rotate", "angle": 90}, {"op": "crop", "x": 0, "y": 0, "width": 900, "height": 10}], r"invalid_option: operations step 2 \(crop\)"),
+    ([{"op": "sharpen"}], "invalid_option: operations step 1: unknown operation 'sharpen'"),
+])
+def test_bad_chains_are_named(client: grpcclient.InferenceServerClient, chain: list, named: str) -> None:
+    with pytest.raises(InferenceServerException, match=named):
+        run_process(client, [photo_bytes("astronaut.png")], operations=chain)
+    assert client.is_server_ready()
