@@ -234,7 +234,9 @@ class ModelControl:
             failed = [state for state in versions if state.state != READY and state.reason not in ("", _UNLOADED)]
         except ModelControlError:
             failed = []
-        reasons = "".join(f"\n  version {state.version}: {state.state}: {state.reason.strip()}" for state in failed)
+        reasons = "".join(
+            f"\n  version {state.version}: {state.state}: {state.reason.strip()}" for state in failed if state.reason.strip() not in message
+        )
         return ModelLoadError(f"Triton could not load {name}: {message}{reasons}")
 
     def _unload_all(self, names: Iterable[str]) -> None:
