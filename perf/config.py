@@ -18,6 +18,7 @@ FIXED_OVERHEAD_S = 60.0
 ANALYZER_START_S = 1.5  # perf_analyzer's own start (loading the input data) per level
 DRAIN_S = 1.0  # a closed-loop level waits for its last requests
 MODEL_WINDOW_SHARE = 0.5  # composing models alone get half-length windows: they are much faster
+MIN_ANALYZER_WINDOW_S = 0.5  # shorter perf_analyzer windows often see no answer and fail the run
 MIN_INTERVAL_S, MAX_INTERVAL_S = 0.5, 10.0
 
 

@@ -1,4 +1,9 @@
-"""One benchmark run, every part in order, on this machine: the parts share one time budget."""
+"""One benchmark run on this machine: the parts share one time budget.
+
+The limit is measured first, alone. Then every system is started at once (baseline, Triton, the
+gateway in front of it, Triton without batching, the what-if variant) and they are measured one
+concurrency level at a time, each in turn, so a shared machine's slow drifts hit them alike.
+The rest (priorities, profile, the other sizes, each model alone) runs on the main Triton after."""
 
 from __future__ import annotations
 
@@ -8,29 +13,33 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
 import tritonclient.grpc as grpcclient
 
 from perf import services
 from perf.clients import GrpcPipeline, RestUploader
-from perf.config import MODEL_WINDOW_SHARE, BenchConfig
+from perf.config import MIN_ANALYZER_WINDOW_S, MODEL_WINDOW_SHARE, BenchConfig
 from perf.environment import describe_environment, load_average
 from perf.errors import MeasurementError, PerfError
 from perf.inputs import SizedPhotos, sized_photos
 from perf.limit import measure_limit
 from perf.load import Window
-from perf.measure import StepData, analyzer_level, closed_loop_sweep, priority_scenarios, profile_under_load
+from perf.measure import Client, StepData, analyzer_level, closed_loop_level, priority_scenarios, profile_under_load
 from perf.model_inputs import capture_step_inputs, shape_arguments, write_step_input_data
 from perf.perf_analyzer import PerfAnalyzer, ensure_perf_analyzer
 from perf.profile import py_spy
 from perf.repository import copy_with_overrides, copy_without_batching
 from perf.results import ANALYZER, BASELINE, BATCHING_OFF, DIRECT, GATEWAY, WHAT_IF, Measurement, Results
+from triton_launcher import LauncherError, TritonServer
 
 logger = logging.getLogger(__name__)
 
 ENSEMBLE = "pipeline"
+T = TypeVar("T")
 MODEL_SAMPLES = 2  # photos per composing-model input file (a 4K decoded image is 33 MB of JSON)
 
 
@@ -78,44 +87,94 @@ class Harness:
     # -- the run -------------------------------------------------------------------------------
 
     def run(self) -> Results:
+        """The limit alone first; then every system up at once, compared level by level."""
+        self.prepare_inputs()
+        self.section("limit", self.measure_limit, optional=False)
+        with ExitStack() as stack:
+            url = stack.enter_context(services.triton(self.config.repository, self.log_path("triton"))).grpc_url
+            self.results.environment["tritonserver"] = server_version(url)
+            self.prepare_step_data(url)
+            systems = self.start_systems(stack, url)
+            self.compare(systems)
+            self.section("priority", lambda: self.measure_priority(url))
+            self.section("profile", lambda: self.measure_profile(url))
+            self.section("analyzer", lambda: self.measure_other_sizes(url))
+            self.section("models", lambda: self.measure_models(url))
+        self.results.load_after = load_average()
+        self.results.elapsed_s = time.monotonic() - self.started
+        return self.results
+
+    def prepare_inputs(self) -> None:
         self.photos = {size: sized_photos(size) for size in self.config.sizes}
         self.results.input_sizes = {
             size: f"{photos.width}x{photos.height}, {len(photos.payloads)} photos, mean {photos.mean_bytes / 1024:.0f} KiB JPEG"
             for size, photos in self.photos.items()
         }
-        if any(self.config.runs(part) for part in ("analyzer", "models", "batching")):
+        if any(self.config.runs(part) for part in ("analyzer", "models", "batching", "whatif")):
             self.analyzer = ensure_perf_analyzer(self.config.tools_dir)
-        self.section("limit", self.measure_limit, optional=False)
-        self.section("baseline", self.measure_baseline, optional=False)
-        with services.triton(self.config.repository, self.log_path("triton")) as server:
-            self.results.environment["tritonserver"] = server_version(server.grpc_url)
-            self.prepare_step_data(server.grpc_url)
-            self.section("analyzer", lambda: self.measure_pipeline(server.grpc_url, ANALYZER), optional=False)
-            self.measure_direct(server.grpc_url)
-            self.section("gateway", lambda: self.measure_gateway(server.grpc_url), optional=False)
-            self.section("priority", lambda: self.measure_priority(server.grpc_url))
-            self.section("profile", lambda: self.measure_profile(server.grpc_url))
-            self.section("models", lambda: self.measure_models(server.grpc_url))
-        self.section("batching", self.measure_batching_off)
-        if self.config.what_if:
-            self.section("whatif", self.measure_what_if)
-        self.results.load_after = load_average()
-        self.results.elapsed_s = time.monotonic() - self.started
-        return self.results
 
     def measure_limit(self) -> None:
         budget = self.config.limit_budget_s
         batches = (1, 2, 4, 8, 16) if budget >= 15 else (1, 2, 4) if budget >= 6 else (1, 2)
         payloads = self.photos[self.config.compare_size].payloads
-        self.results.limit = measure_limit(self.config.repository, payloads, batches, self.config.limit_budget_s)
+        self.results.limit = measure_limit(self.config.repository, payloads, batches, budget)
 
-    def measure_baseline(self) -> None:
+    def start_systems(self, stack: ExitStack, url: str) -> dict[str, Callable[[int], None]]:
+        """Every system compared at the compare size, started now and measured one level at a time."""
         size = self.config.compare_size
-        with services.baseline(self.config.repository, self.log_path("baseline")) as url:
-            self.results.measurements += closed_loop_sweep(
-                BASELINE, size, self.photos[size].payloads,
-                lambda: RestUploader(url, self.config.max_concurrency), self.config.concurrency, self.window,
-            )
+        payloads, window, connections = self.photos[size].payloads, self.window, self.config.max_concurrency
+        systems: dict[str, Callable[[int], None]] = {}
+
+        def closed_loop(system: str, make_client: Callable[[], Client]) -> Callable[[int], None]:
+            return lambda level: self.results.measurements.append(
+                closed_loop_level(system, size, payloads, make_client, level, window))
+
+        def analyzer(system: str, server_url: str, variant: str = "") -> Callable[[int], None]:
+            return lambda level: self.analyzer_point(server_url, ENSEMBLE, size, level, self.interval_s, system, variant)
+
+        if base_url := self.start("baseline", stack, lambda: services.baseline(self.config.repository, self.log_path("baseline"))):
+            systems[BASELINE] = closed_loop(BASELINE, lambda: RestUploader(base_url, connections))
+        storage = self.scratch / "gateway-storage"
+        if gateway_url := self.start("gateway", stack, lambda: services.gateway(url, storage, 2 * connections, self.log_path("gateway"))):
+            systems[GATEWAY] = closed_loop(GATEWAY, lambda: RestUploader(gateway_url, connections))
+        systems[DIRECT] = closed_loop(DIRECT, lambda: GrpcPipeline(url))
+        if self.config.runs("analyzer"):
+            systems[ANALYZER] = analyzer(ANALYZER, url)
+        if off := self.start("batching", stack, lambda: self.variant_server(copy_without_batching, "no-batching")):
+            systems[BATCHING_OFF] = analyzer(BATCHING_OFF, off.grpc_url, "batching off")
+        if self.config.what_if and (changed := self.start("whatif", stack, lambda: self.variant_server(self.with_overrides, "what-if"))):
+            label = ", ".join(str(override) for override in self.config.what_if)
+            systems[f"{WHAT_IF}: {label}"] = analyzer(f"{WHAT_IF}: {label}", changed.grpc_url, f"what-if: {label}")
+        return systems
+
+    def start(self, part: str, stack: ExitStack, open_service: Callable[[], AbstractContextManager[T]]) -> T | None:
+        """Enter one service's context unless its part is skipped; a failure to start is noted."""
+        if not self.config.runs(part):
+            return None
+        logger.info("== starting %s", part)
+        try:
+            return stack.enter_context(open_service())
+        except (PerfError, LauncherError) as error:
+            logger.error("%s did not start: %s", part, error)
+            self.results.notes.append(f"`{part}` did not start: {error}")
+            return None
+
+    def variant_server(self, make_copy: Callable[[Path, Path], Path], name: str) -> AbstractContextManager[TritonServer]:
+        repository = make_copy(self.config.repository, self.scratch / f"repository-{name}")
+        return services.triton(repository, self.log_path(f"triton-{name}"))
+
+    def with_overrides(self, repository: Path, destination: Path) -> Path:
+        return copy_with_overrides(repository, destination, self.config.what_if)
+
+    def compare(self, systems: dict[str, Callable[[int], None]]) -> None:
+        """Level by level, every system in turn: slow drifts of a shared machine hit all of them alike."""
+        for level in self.config.concurrency:
+            for system, measure_level in systems.items():
+                logger.info("== %s, concurrency %d (%.0f s elapsed)", system, level, time.monotonic() - self.started)
+                try:
+                    measure_level(level)
+                except PerfError as error:
+                    self.results.notes.append(f"{system} at concurrency {level} failed: {error}")
 
     def prepare_step_data(self, url: str) -> None:
         """Input-data files for the pipeline and each composing model, at every size."""
@@ -129,47 +188,33 @@ class Harness:
                     path = write_step_input_data(kept, self.scratch / f"input-{model}-{size}.json")
                     self.step_data[(model, size)] = StepData(path, tuple(shape_arguments(samples[0])))
 
-    def measure_pipeline(self, url: str, system: str, variant: str = "") -> None:
-        """perf_analyzer on the ensemble at every level: every size (compare size first) for the
-        committed repository, the compare size alone for a variant of it."""
-        sizes = sorted(self.config.sizes, key=lambda size: size != self.config.compare_size)
-        for size in sizes if not variant else [self.config.compare_size]:
+    def measure_other_sizes(self, url: str) -> None:
+        """perf_analyzer on the pipeline at the sizes other than the compare size (measured above)."""
+        for size in (size for size in self.config.sizes if size != self.config.compare_size):
             for level in self.config.concurrency:
-                self.analyzer_point(url, ENSEMBLE, size, level, self.interval_s, system, variant)
+                self.analyzer_point(url, ENSEMBLE, size, level, self.interval_s, ANALYZER)
 
     def analyzer_point(
         self, url: str, model: str, size: str, level: int, window_s: float, system: str | None, variant: str = ""
     ) -> None:
         if self.analyzer is None:
             raise PerfError("perf_analyzer was not prepared")
-        data = self.step_data[(model, size)]
-        try:
-            run = analyzer_level(self.analyzer, url, model, size, data, level, window_s, self.scratch)
-        except MeasurementError as error:  # one retry with longer windows: a stalled window has no answers
-            logger.warning("perf_analyzer %s %s c=%d: %s; retrying with %.1f s windows", model, size, level, error, 2 * window_s)
+        data, errors = self.step_data[(model, size)], []
+        for window in (window_s, 2 * window_s, 4 * window_s):  # a window that saw no answer fails the run
             try:
-                run = analyzer_level(self.analyzer, url, model, size, data, level, 2 * window_s, self.scratch)
-            except MeasurementError as again:
-                self.results.notes.append(f"perf_analyzer {model} {size} c={level} failed twice: {again}")
-                return
+                run = analyzer_level(self.analyzer, url, model, size, data, level, window, self.scratch)
+                break
+            except MeasurementError as error:
+                logger.warning("perf_analyzer %s %s c=%d, %.1f s windows: %s", model, size, level, window, error)
+                errors.append(str(error))
+        else:
+            self.results.notes.append(f"perf_analyzer {model} {size} c={level} failed three times: {' | '.join(errors)}")
+            return
         self.results.model_runs.append(replace(run, model=f"{model} ({variant})") if variant else run)
         if system is not None:
-            self.results.measurements.append(Measurement.from_analyzer(system, size, run.row, 3 * window_s))
-
-    def measure_direct(self, url: str) -> None:
-        size = self.config.compare_size
-        self.results.measurements += closed_loop_sweep(
-            DIRECT, size, self.photos[size].payloads, lambda: GrpcPipeline(url), self.config.concurrency, self.window
-        )
-
-    def measure_gateway(self, url: str) -> None:
-        size = self.config.compare_size
-        storage = self.scratch / "gateway-storage"
-        with services.gateway(url, storage, 2 * self.config.max_concurrency, self.log_path("gateway")) as base_url:
-            self.results.measurements += closed_loop_sweep(
-                GATEWAY, size, self.photos[size].payloads,
-                lambda: RestUploader(base_url, self.config.max_concurrency), self.config.concurrency, self.window,
-            )
+            self.results.measurements.append(Measurement.from_analyzer(system, size, run.row, 3 * window))
+        if errors:
+            self.results.notes.append(f"perf_analyzer {model} {size} c={level} needed {window:.1f} s windows: {errors[0]}")
 
     def measure_priority(self, url: str) -> None:
         size, low = self.config.compare_size, self.config.max_concurrency
@@ -181,7 +226,7 @@ class Harness:
         if executable is None:
             self.results.notes.append("py-spy not installed (`pip install py-spy`): no profile of the Python models.")
             return
-        size, duration = self.config.compare_size, max(3.0, 3 * self.interval_s)
+        size, duration = self.config.compare_size, max(2.0, 3 * self.interval_s)
         level = max(level for level in self.config.concurrency if level <= 8)
         out_dir = self.scratch / "py-spy"
         self.results.profiles += profile_under_load(executable, url, self.photos[size].payloads, level, duration, out_dir)
@@ -196,19 +241,8 @@ class Harness:
                     if self.over_budget():
                         self.results.notes.append(f"composing-model runs stopped at {model} {size}: past 1.5x the budget.")
                         return
-                    self.analyzer_point(url, model, size, level, MODEL_WINDOW_SHARE * self.interval_s, None)
-
-    def measure_batching_off(self) -> None:
-        repository = copy_without_batching(self.config.repository, self.scratch / "repository-no-batching")
-        with services.triton(repository, self.log_path("triton-no-batching")) as server:
-            self.measure_pipeline(server.grpc_url, BATCHING_OFF, variant="batching off")
-
-    def measure_what_if(self) -> None:
-        """The same sweep on a copy of the repository with the --what-if overrides written in."""
-        label = ", ".join(str(override) for override in self.config.what_if)
-        repository = copy_with_overrides(self.config.repository, self.scratch / "repository-what-if", self.config.what_if)
-        with services.triton(repository, self.log_path("triton-what-if")) as server:
-            self.measure_pipeline(server.grpc_url, f"{WHAT_IF}: {label}", variant=f"what-if: {label}")
+                    window = max(MIN_ANALYZER_WINDOW_S, MODEL_WINDOW_SHARE * self.interval_s)
+                    self.analyzer_point(url, model, size, level, window, None)
 
 
 def server_version(url: str) -> str:

@@ -33,23 +33,20 @@ class StepData:
     shapes: tuple[str, ...]
 
 
-def closed_loop_sweep(
-    system: str, size: str, payloads: Sequence[bytes], make_client: Callable[[], Client], levels: Sequence[int], window: Window
-) -> list[Measurement]:
-    """The asyncio client at each concurrency level in turn, one connection pool for all levels."""
+def closed_loop_level(
+    system: str, size: str, payloads: Sequence[bytes], make_client: Callable[[], Client], level: int, window: Window
+) -> Measurement:
+    """The asyncio client at one concurrency level, with a connection pool of its own."""
 
-    async def sweep() -> list[Measurement]:
+    async def measure() -> Measurement:
         client = make_client()
         try:
-            found = []
-            for level in levels:
-                [result] = await run_streams([Stream(system, client.send, level)], payloads, window)
-                found.append(Measurement.from_stream(system, size, result))
-            return found
+            [result] = await run_streams([Stream(system, client.send, level)], payloads, window)
         finally:
             await client.close()
+        return Measurement.from_stream(system, size, result)
 
-    return asyncio.run(sweep())
+    return asyncio.run(measure())
 
 
 def analyzer_level(
