@@ -50,7 +50,8 @@ async def open_services(settings: Settings, metrics: GatewayMetrics) -> Services
     store = open_store(settings.storage_url, s3_client, settings.multipart_threshold_bytes)
     pipeline = TritonPipeline(settings.triton_url, settings.model_name, settings.model_version, settings.triton_timeout_s)
     limiter = InFlightLimiter(settings.max_in_flight, on_change=metrics.in_flight.set)
-    inference = Inference(pipeline, limiter, metrics, ThroughputStats())
+    models = {"pipeline": settings.model_name, "transcode": settings.transcode_model, "process": settings.process_model}
+    inference = Inference(pipeline, limiter, metrics, ThroughputStats(), models)
     events = JobEvents()
     queue = JobQueue(on_change=metrics.queue_depth.set)
     access = ObjectAccess(settings.allowed_roots, settings.allowed_buckets, s3_client)

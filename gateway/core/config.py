@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     # Triton
     triton_url: str = Field("127.0.0.1:8001", description="Triton gRPC address host:port")
     model_name: str = Field("pipeline", description="Triton model that processes one photo")
+    transcode_model: str = Field("transcode", description="Triton model for the decode and encode operations")
+    process_model: str = Field("process", description="Triton model for operation chains (the operations field)")
     model_version: str = Field("", description="model version; empty = the latest loaded")
     triton_timeout_s: float = Field(120.0, gt=0, description="deadline of one inference call")
     start_triton: bool = Field(True, description="`python -m gateway` starts Triton itself")

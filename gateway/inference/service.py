@@ -18,22 +18,29 @@ class Inference:
     """What sync requests and job workers call; ``wait=False`` refuses when the bound is full."""
 
     def __init__(
-        self, pipeline: TritonPipeline, limiter: InFlightLimiter, metrics: GatewayMetrics, stats: ThroughputStats
+        self,
+        pipeline: TritonPipeline,
+        limiter: InFlightLimiter,
+        metrics: GatewayMetrics,
+        stats: ThroughputStats,
+        models: Mapping[str, str] | None = None,
     ) -> None:
         self.pipeline = pipeline
+        self.models = dict(models or {"pipeline": pipeline.model_name})  # role -> Triton model name
         self.limiter = limiter
         self.metrics = metrics
         self.stats = stats
 
     async def run(
-        self, payload: bytes, options: Mapping[str, OptionValue], priority: Priority, *, wait: bool
+        self, payload: bytes, options: Mapping[str, OptionValue], priority: Priority, *, wait: bool, model: str = "pipeline"
     ) -> tuple[Processed, float]:
-        """The processed photo and the milliseconds Triton took."""
+        """The processed photo and the milliseconds Triton took; ``model`` is a role (see Settings)."""
+        model_name = self.models[model]
         async with self.limiter.slot(wait=wait):
             started = time.perf_counter()
             outcome = "failed"
             try:
-                [processed] = await self.pipeline.process([payload], options, int(priority))
+                [processed] = await self.pipeline.process([payload], options, int(priority), model_name)
                 outcome = "succeeded"
             except ImageError:
                 outcome = "rejected"

@@ -44,6 +44,12 @@ class Processed:
 
     result: bytes
     metadata: dict[str, Any]
+    outputs: tuple[bytes, ...] = ()  # every output image when the model made several (tiles)
+
+    @property
+    def results(self) -> tuple[bytes, ...]:
+        """Every output image, in the order the metadata lists them."""
+        return self.outputs or (self.result,)
 
     @property
     def content_type(self) -> str:
@@ -52,6 +58,12 @@ class Processed:
     @property
     def format(self) -> str:
         return str(self.metadata.get("output", {}).get("format", "bin"))
+
+
+def _processed(row: np.ndarray, metadata: dict[str, Any]) -> Processed:
+    count = int(metadata.get("output", {}).get("count", 1))
+    outputs = tuple(bytes(item) for item in row[:count])
+    return Processed(outputs[0], metadata, outputs if count > 1 else ())
 
 
 def translate(error: InferenceServerException) -> Exception:
@@ -77,8 +89,14 @@ class TritonPipeline:
         self.timeout_s = timeout_s
         self._client = grpcclient.InferenceServerClient(url)
 
-    async def process(self, payloads: Sequence[bytes], parameters: Parameters, priority: int) -> list[Processed]:
-        """Run the model on ``payloads`` in one request; raises ImageError or GatewayError."""
+    async def process(
+        self, payloads: Sequence[bytes], parameters: Parameters, priority: int, model_name: str | None = None
+    ) -> list[Processed]:
+        """Run the model (``model_name``, else the configured one) on ``payloads`` in one request.
+
+        Raises ImageError or GatewayError. A model whose RESULT holds several items per image
+        (`process` with tiles: [N, K], padded) gives each Processed all its outputs.
+        """
         array = np.empty((len(payloads), 1), dtype=np.object_)
         array[:, 0] = list(payloads)
         tensor = grpcclient.InferInput(INPUT, list(array.shape), "BYTES")
@@ -86,7 +104,7 @@ class TritonPipeline:
         outputs = [grpcclient.InferRequestedOutput(RESULT), grpcclient.InferRequestedOutput(METADATA)]
         try:
             reply = await self._client.infer(
-                self.model_name,
+                model_name or self.model_name,
                 [tensor],
                 model_version=self.model_version,
                 outputs=outputs,
@@ -96,9 +114,9 @@ class TritonPipeline:
             )
         except InferenceServerException as error:
             raise translate(error) from None
-        results = reply.as_numpy(RESULT).reshape(-1)
-        metadata = reply.as_numpy(METADATA).reshape(-1)
-        return [Processed(bytes(result), json.loads(meta)) for result, meta in zip(results, metadata)]
+        results = reply.as_numpy(RESULT).reshape(len(payloads), -1)
+        metadata = [json.loads(meta) for meta in reply.as_numpy(METADATA).reshape(-1)]
+        return [_processed(row, meta) for row, meta in zip(results, metadata)]
 
     async def is_ready(self) -> bool:
         """Server live and ready, and the model loaded."""

@@ -13,14 +13,56 @@ from pydantic import BaseModel, BeforeValidator, Field, PlainSerializer
 from gateway.core.errors import InvalidRequestError
 
 # Options a client may pass; Triton's models validate the values (invalid_option errors).
-OPTION_NAMES = ("format", "quality", "lossless", "compression_ratio", "blur_kind", "blur_strength", "blur_classes")
+OPTION_NAMES = (
+    "format", "quality", "lossless", "compression_ratio", "blur_kind", "blur_strength", "blur_classes",
+    "psnr", "tile_size", "resolutions", "reduce",  # JPEG 2000 encode / reduced-resolution decode
+)
 OptionValue = str | int | float | bool
-# The seeds' "operation": what to do to the photo; each is the pipeline with these defaults.
+# The seeds' "operation": what to do to the photo, as default options of one of Triton's models.
 OPERATIONS: dict[str, dict[str, OptionValue]] = {
     "anonymize": {},
     "blur": {"blur_kind": "gaussian"},
     "pixelate": {"blur_kind": "pixelate"},
+    "decode": {"format": "png"},  # transcode: the decoded pixels, losslessly (with `reduce` for a preview)
+    "encode": {"format": "jp2"},  # transcode: to JPEG 2000 (lossless, compression_ratio, psnr, tile_size...)
 }
+TRANSCODE_OPERATIONS = frozenset({"decode", "encode"})
+# Which model serves a job, by role; the gateway's settings name the Triton models.
+MODEL_ROLES = ("pipeline", "transcode", "process")
+
+
+def plan_job(
+    operation: str | None, format: str | None, options: str | dict[str, Any] | None, operations: object = None
+) -> tuple[str, dict[str, OptionValue]]:
+    """(model role, Triton request parameters) for a request's operation, options and chain.
+
+    An ``operations`` chain (JSON list of steps) goes to the `process` model; decode and encode
+    go to `transcode`; anonymize, blur and pixelate to `pipeline`.
+    """
+    name = operation or "anonymize"
+    if name not in OPERATIONS:
+        raise InvalidRequestError(f"operation must be one of {', '.join(OPERATIONS)}, got {name!r}")
+    chain = parse_chain(operations)
+    if chain is not None and name in TRANSCODE_OPERATIONS:
+        raise InvalidRequestError(f"operations (a chain of steps) cannot be combined with operation {name}")
+    parameters = parse_options(format, {**OPERATIONS[name], **_options_object(options)})
+    if chain is not None:
+        return "process", {**parameters, "operations": chain}
+    return ("transcode" if name in TRANSCODE_OPERATIONS else "pipeline"), parameters
+
+
+def parse_chain(operations: object) -> str | None:
+    """The ``operations`` field as compact JSON of a list of steps; Triton's `process` checks each step."""
+    if operations is None or operations == "":
+        return None
+    if isinstance(operations, str):
+        try:
+            operations = json.loads(operations)
+        except json.JSONDecodeError as error:
+            raise InvalidRequestError(f"operations is not valid JSON: {error}") from None
+    if not isinstance(operations, list) or not all(isinstance(step, dict) for step in operations):
+        raise InvalidRequestError('operations must be a JSON list of steps such as [{"op": "resize", "scale": 0.5}]')
+    return json.dumps(operations, separators=(",", ":"))
 
 
 class JobStatus(str, Enum):
@@ -62,8 +104,7 @@ PriorityName = Annotated[
 ]
 
 
-def parse_options(format: str | None = None, options: str | dict[str, Any] | None = None) -> dict[str, OptionValue]:
-    """The Triton request parameters from a ``format`` field and an ``options`` JSON object."""
+def _options_object(options: str | dict[str, Any] | None) -> dict[str, Any]:
     if isinstance(options, str):
         try:
             options = json.loads(options) if options.strip() else {}
@@ -71,7 +112,12 @@ def parse_options(format: str | None = None, options: str | dict[str, Any] | Non
             raise InvalidRequestError(f"options is not valid JSON: {error}") from None
     if not isinstance(options or {}, dict):
         raise InvalidRequestError("options must be a JSON object such as {\"quality\": 80}")
-    merged: dict[str, Any] = dict(options or {})
+    return dict(options or {})
+
+
+def parse_options(format: str | None = None, options: str | dict[str, Any] | None = None) -> dict[str, OptionValue]:
+    """The Triton request parameters from a ``format`` field and an ``options`` JSON object."""
+    merged: dict[str, Any] = _options_object(options)
     if format:
         merged["format"] = format
     unknown = sorted(set(merged) - set(OPTION_NAMES))
@@ -93,15 +139,18 @@ class JobReference(BaseModel):
 
     input_image: str = Field(description="absolute path under GATEWAY_ALLOWED_ROOTS, or s3://bucket/key")
     output_image: str | None = Field(None, description="also write the result here (same rules)")
-    operation: str = Field("anonymize", description="anonymize (model defaults), blur or pixelate")
+    operation: str = Field("anonymize", description="anonymize (model defaults), blur, pixelate, decode or encode")
     priority: str | int | None = Field(None, description="high|normal|low or 1-3")
     format: str | None = Field(None, description="output format: jpeg, png, jp2, j2k, webp, tiff")
     options: dict[str, Any] = Field(default_factory=dict, description="quality, lossless, blur_strength...")
+    operations: list[dict[str, Any]] | None = Field(None, description='chain of steps, e.g. [{"op": "tile", "rows": 2, "cols": 2}]')
+
+    def plan(self) -> tuple[str, dict[str, OptionValue]]:
+        """(model role, Triton request parameters); see :func:`plan_job`."""
+        return plan_job(self.operation, self.format, self.options, self.operations)
 
     def parameters(self) -> dict[str, OptionValue]:
-        if self.operation not in OPERATIONS:
-            raise InvalidRequestError(f"operation must be one of {', '.join(OPERATIONS)}, got {self.operation!r}")
-        return parse_options(self.format, {**OPERATIONS[self.operation], **self.options})
+        return self.plan()[1]
 
 
 def now() -> datetime:
@@ -132,6 +181,7 @@ class Job(BaseModel):
     job_id: str = Field(default_factory=new_job_id)
     status: JobStatus = JobStatus.queued
     priority: PriorityName = Priority.normal
+    model: str = Field("pipeline", description="the model role that serves it: pipeline, transcode or process")
     options: dict[str, OptionValue] = Field(default_factory=dict)
     source: str = Field("upload", description="where the original came from: upload, a path or an s3:// URL")
     filename: str | None = None
@@ -142,7 +192,8 @@ class Job(BaseModel):
     processing_ms: float | None = Field(None, description="time inside Triton for the last attempt")
     attempts: int = 0
     original: StoredObject | None = None
-    result: StoredObject | None = None
+    result: StoredObject | None = Field(None, description="the processed photo; a zip of every output when there are several")
+    outputs: list[StoredObject] | None = Field(None, description="each output image, when the model made several (tiles)")
     metadata_object: StoredObject | None = None
     metadata: dict[str, Any] | None = Field(None, description="detections, faces, blurred regions, output, versions")
     error: JobError | None = None

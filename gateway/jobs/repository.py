@@ -3,7 +3,8 @@
 Layout of the store, all by job id::
 
     originals/<id>.<ext>   the uploaded (or fetched) photo, with its sniffed content type
-    results/<id>.<ext>     the processed photo
+    results/<id>.<ext>     the processed photo (a .zip of every output when there are several)
+    outputs/<id>/<n>.<ext> each output, when the model made several (tiles)
     metadata/<id>.json     the model's metadata (detections, faces, blur, versions)
     jobs/<id>.json         the job record
     pending/<id>           present while the job is queued or running (read on start to resume)
@@ -31,6 +32,10 @@ def original_key(job_id: str, fmt: str) -> str:
 
 def result_key(job_id: str, fmt: str) -> str:
     return f"results/{job_id}.{EXTENSIONS.get(fmt, fmt)}"
+
+
+def outputs_prefix(job_id: str) -> str:
+    return f"outputs/{job_id}/"
 
 
 def metadata_key(job_id: str) -> str:

@@ -68,7 +68,7 @@ class JobRunner:
         job = await self.service.transition(job, status=JobStatus.running, started_at=now(), attempts=job.attempts + 1)
         try:
             original = await self.service.store.get_bytes(job.original.key) if job.original else b""
-            processed, elapsed_ms = await self.inference.run(original, job.options, job.priority, wait=True)
+            processed, elapsed_ms = await self.inference.run(original, job.options, job.priority, wait=True, model=job.model)
             await self.service.complete(job, processed, elapsed_ms)
         except TRANSIENT_ERRORS as error:
             await self._retry_later(job, error)

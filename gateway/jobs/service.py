@@ -12,10 +12,11 @@ from typing import Any, BinaryIO
 from gateway.core.errors import GatewayError, JobNotFinishedError, UploadTooLargeError
 from gateway.core.metrics import GatewayMetrics
 from gateway.inference.triton import Processed
+from gateway.jobs.archive import output_names, zip_outputs
 from gateway.jobs.events import JobEvents
 from gateway.jobs.models import Job, JobError, JobReference, JobStatus, OptionValue, Priority, StoredObject, now
 from gateway.jobs.queue import JobQueue
-from gateway.jobs.repository import JobRepository, metadata_key, original_key, result_key
+from gateway.jobs.repository import JobRepository, metadata_key, original_key, outputs_prefix, result_key
 from gateway.jobs.sources import ObjectAccess
 from gateway.storage import Store
 from imaging.errors import ImageError
@@ -58,15 +59,15 @@ class JobService:
         self.max_upload_bytes = max_upload_bytes
 
     async def submit_upload(
-        self, source: BinaryIO, filename: str | None, priority: Priority, options: dict[str, OptionValue]
+        self, source: BinaryIO, filename: str | None, priority: Priority, options: dict[str, OptionValue], model: str = "pipeline"
     ) -> Job:
         fmt, _ = inspect_upload(source, self.max_upload_bytes)
-        job = Job(priority=priority, options=options, filename=filename)
+        job = Job(priority=priority, options=options, filename=filename, model=model)
         original = await self._put(original_key(job.job_id, fmt), source, CONTENT_TYPES[fmt])
         return await self._accept(job.model_copy(update={"original": original}))
 
     async def submit_uploads(
-        self, uploads: list[tuple[BinaryIO, str | None]], priority: Priority, options: dict[str, OptionValue]
+        self, uploads: list[tuple[BinaryIO, str | None]], priority: Priority, options: dict[str, OptionValue], model: str = "pipeline"
     ) -> list[Job]:
         """Check every file first, so a bad one refuses the batch before anything is queued."""
         for position, (source, filename) in enumerate(uploads, start=1):
@@ -74,27 +75,27 @@ class JobService:
                 inspect_upload(source, self.max_upload_bytes)
             except (ImageError, GatewayError) as error:
                 raise type(error)(f"file {position} ({filename}): {error}") from None
-        return [await self.submit_upload(source, filename, priority, options) for source, filename in uploads]
+        return [await self.submit_upload(source, filename, priority, options, model) for source, filename in uploads]
 
     async def submit_reference(self, request: JobReference) -> Job:
         """Check both references against the policy before anything is read or acknowledged."""
-        options, priority = request.parameters(), Priority.parse(request.priority)
+        (model, options), priority = request.plan(), Priority.parse(request.priority)
         source = self.access.resolve(request.input_image)
         if request.output_image:
             self.access.resolve(request.output_image)
         data = await self.access.read(source, self.max_upload_bytes)
         fmt = sniff_format(data[:SNIFF_BYTES])
-        job = Job(priority=priority, options=options, source=request.input_image, output_target=request.output_image)
+        job = Job(priority=priority, options=options, model=model, source=request.input_image, output_target=request.output_image)
         original = await self._put_bytes(original_key(job.job_id, fmt), data, CONTENT_TYPES[fmt])
         return await self._accept(job.model_copy(update={"original": original}))
 
     async def record_processed(
         self, data: bytes, filename: str | None, priority: Priority, options: dict[str, OptionValue],
-        processed: Processed, processing_ms: float,
+        processed: Processed, processing_ms: float, model: str = "pipeline",
     ) -> Job:
         """A synchronous call kept as a finished job, so its result has a URL."""
         fmt = sniff_format(data[:SNIFF_BYTES])
-        job = Job(priority=priority, options=options, filename=filename, started_at=now())
+        job = Job(priority=priority, options=options, filename=filename, started_at=now(), model=model)
         original = await self._put_bytes(original_key(job.job_id, fmt), data, CONTENT_TYPES[fmt])
         outputs = await self._store_outputs(job, processed)
         job = job.model_copy(update={"original": original, **outputs, "processing_ms": round(processing_ms, 3)})
@@ -108,16 +109,35 @@ class JobService:
         return await self.transition(job, processing_ms=round(processing_ms, 3), **outputs)
 
     async def _store_outputs(self, job: Job, processed: Processed) -> dict[str, Any]:
-        """Result, metadata and the client's extra copy stored: the changes that make a job succeeded."""
-        result = await self._put_bytes(result_key(job.job_id, processed.format), processed.result, processed.content_type)
-        metadata = json.dumps(processed.metadata, indent=1).encode()
-        metadata_object = await self._put_bytes(metadata_key(job.job_id), metadata, "application/json")
+        """Result, metadata and the client's extra copy stored: the changes that make a job succeeded.
+
+        Several outputs (tiles) are stored one object each, listed in the job (``outputs``) and in
+        the metadata (``outputs[i].object``); the result is then a zip of them all.
+        """
+        metadata, outputs = processed.metadata, None
+        result_bytes, content_type, fmt = processed.result, processed.content_type, processed.format
+        if len(processed.results) > 1:
+            outputs = await self._store_each(job.job_id, processed)
+            metadata = {**metadata, "outputs": [
+                {**described, "object": stored.model_dump()}
+                for described, stored in zip(metadata.get("outputs", [{}] * len(outputs)), outputs)
+            ]}
+            result_bytes, content_type, fmt = zip_outputs(processed.results, metadata), "application/zip", "zip"
+        result = await self._put_bytes(result_key(job.job_id, fmt), result_bytes, content_type)
+        metadata_object = await self._put_bytes(metadata_key(job.job_id), json.dumps(metadata, indent=1).encode(), "application/json")
         if job.output_target:
-            await self.access.write(self.access.resolve(job.output_target), processed.result, processed.content_type)
+            await self.access.write(self.access.resolve(job.output_target), result_bytes, content_type)
         return {
-            "status": JobStatus.succeeded, "finished_at": now(), "result": result,
-            "metadata_object": metadata_object, "metadata": processed.metadata, "error": None,
+            "status": JobStatus.succeeded, "finished_at": now(), "result": result, "outputs": outputs,
+            "metadata_object": metadata_object, "metadata": metadata, "error": None,
         }
+
+    async def _store_each(self, job_id: str, processed: Processed) -> list[StoredObject]:
+        names = output_names(processed.metadata, len(processed.results))
+        return [
+            await self._put_bytes(f"{outputs_prefix(job_id)}{name}", data, processed.content_type)
+            for name, data in zip(names, processed.results)
+        ]
 
     async def fail(self, job: Job, code: str, detail: str) -> Job:
         logger.info("job %s failed: %s: %s", job.job_id, code, detail)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.core.errors import InvalidRequestError
-from gateway.jobs.models import Job, JobReference, Priority, parse_options
+from gateway.jobs.models import Job, JobReference, Priority, parse_options, plan_job
 
 
 @pytest.mark.parametrize(
@@ -45,3 +45,40 @@ def test_reference_operations_choose_the_blur_kind() -> None:
     assert pixelate.parameters() == {"blur_kind": "pixelate", "blur_strength": 2}
     with pytest.raises(InvalidRequestError, match="operation"):
         JobReference(input_image="/x.jpg", operation="sharpen").parameters()
+
+
+@pytest.mark.parametrize(
+    ("operation", "format", "options", "operations", "model", "parameters"),
+    [
+        (None, None, None, None, "pipeline", {}),
+        ("encode", None, '{"lossless": true, "tile_size": "512"}', None, "transcode", {"format": "jp2", "lossless": True, "tile_size": "512"}),
+        ("encode", "j2k", {"compression_ratio": 20}, None, "transcode", {"format": "j2k", "compression_ratio": 20}),
+        ("decode", None, {"reduce": 2}, None, "transcode", {"format": "png", "reduce": 2}),
+        ("anonymize", "png", None, '[{"op": "tile", "rows": 2, "cols": 2}]', "process",
+         {"format": "png", "operations": '[{"op":"tile","rows":2,"cols":2}]'}),
+    ],
+)
+def test_operations_choose_the_model_and_its_defaults(
+    operation: str | None, format: str | None, options: object, operations: str | None, model: str, parameters: dict
+) -> None:
+    assert plan_job(operation, format, options, operations) == (model, parameters)
+
+
+@pytest.mark.parametrize(
+    ("operation", "operations", "named"),
+    [
+        ("transcode", None, "operation must be one of"),
+        ("encode", '[{"op": "rotate", "angle": 90}]', "cannot be combined with operation encode"),
+        (None, '{"op": "rotate"}', "operations must be a JSON list of steps"),
+        (None, "[{", "operations is not valid JSON"),
+    ],
+)
+def test_bad_operations_are_refused(operation: str | None, operations: str | None, named: str) -> None:
+    with pytest.raises(InvalidRequestError, match=named):
+        plan_job(operation, None, None, operations)
+
+
+def test_reference_jobs_plan_chains_too() -> None:
+    reference = JobReference(input_image="/x.jp2", operations=[{"op": "resize", "scale": 0.5}], format="webp")
+    assert reference.plan() == ("process", {"format": "webp", "operations": '[{"op":"resize","scale":0.5}]'})
+    assert Job().model == "pipeline" and Job.model_validate_json('{"job_id": "' + "a" * 32 + '"}').outputs is None

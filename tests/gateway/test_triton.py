@@ -65,7 +65,7 @@ def test_sync_with_options_and_metadata_as_json(gateway: RunningGateway) -> None
     ("payload", "status", "code"),
     [
         (photo_bytes("zidane.jpg")[:4000], 422, "corrupt_image"),
-        (big_png(8000, 6000), 413, "image_too_large"),
+        (big_png(12000, 9000), 413, "image_too_large"),  # above the decode limit of 100 MP
     ],
     ids=["truncated-jpeg", "pixel-bomb"],
 )

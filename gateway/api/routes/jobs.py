@@ -13,7 +13,7 @@ from gateway.api.deps import Authenticated, JobsDep, SettingsDep, link
 from gateway.api.schemas import BatchAccepted, JobAccepted, JobView
 from gateway.core.config import Settings
 from gateway.core.errors import InvalidRequestError
-from gateway.jobs.models import Job, JobReference, JobStatus, Priority, parse_options
+from gateway.jobs.models import Job, JobReference, JobStatus, Priority, plan_job
 from gateway.jobs.service import JobService
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], dependencies=Authenticated)
@@ -26,6 +26,8 @@ FORM_SCHEMA = {
         "priority": {"type": "string", "description": "high|normal|low or 1-3"},
         "format": {"type": "string", "description": "output format"},
         "options": {"type": "string", "description": "JSON object of options"},
+        "operation": {"type": "string", "description": "anonymize (default), blur, pixelate, decode or encode"},
+        "operations": {"type": "string", "description": 'JSON list of steps, e.g. [{"op": "tile", "rows": 2, "cols": 2}]'},
     },
 }
 CREATE_BODY = {
@@ -75,9 +77,10 @@ async def _submit_form(request: Request, jobs: JobService) -> Job:
         upload = form.get("file")
         if not isinstance(upload, StarletteUploadFile):
             raise InvalidRequestError("send the photo as the multipart field 'file', or JSON with input_image")
-        fields: dict[str, Any] = {name: form.get(name) for name in ("priority", "format", "options")}
-        priority, parameters = Priority.parse(fields["priority"]), parse_options(fields["format"], fields["options"])
-        return await jobs.submit_upload(upload.file, upload.filename, priority, parameters)
+        fields: dict[str, Any] = {name: form.get(name) for name in ("priority", "format", "options", "operation", "operations")}
+        priority = Priority.parse(fields["priority"])
+        model, parameters = plan_job(fields["operation"], fields["format"], fields["options"], fields["operations"])
+        return await jobs.submit_upload(upload.file, upload.filename, priority, parameters, model)
 
 
 @router.post("/batch", status_code=202, summary="Queue many photos, one job each")
@@ -89,11 +92,13 @@ async def create_jobs(
     priority: Annotated[str | None, Form(description="high|normal|low or 1-3")] = None,
     format: Annotated[str | None, Form()] = None,
     options: Annotated[str | None, Form(description="JSON object of options")] = None,
+    operation: Annotated[str | None, Form(description="anonymize (default), blur, pixelate, decode or encode")] = None,
+    operations: Annotated[str | None, Form(description="JSON list of steps (the process model)")] = None,
 ) -> BatchAccepted:
     if len(files) > settings.max_batch_files:
         raise InvalidRequestError(f"{len(files)} files, above the limit of {settings.max_batch_files} (GATEWAY_MAX_BATCH_FILES)")
-    level, parameters = Priority.parse(priority), parse_options(format, options)
-    created = await jobs.submit_uploads([(upload.file, upload.filename) for upload in files], level, parameters)
+    level, (model, parameters) = Priority.parse(priority), plan_job(operation, format, options, operations)
+    created = await jobs.submit_uploads([(upload.file, upload.filename) for upload in files], level, parameters, model)
     return BatchAccepted(jobs=[accepted(request, settings, job) for job in created])
 
 
@@ -113,7 +118,7 @@ async def get_job(
 @router.get(
     "/{job_id}/result",
     name="job_result",
-    summary="The processed photo",
+    summary="The processed photo (a zip of every output when there are several)",
     response_class=Response,
     responses={200: {"content": {"image/*": {"schema": {"type": "string", "format": "binary"}}}}, 409: {"description": "not finished"}},
 )

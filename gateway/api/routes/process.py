@@ -11,7 +11,8 @@ from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from gateway.api.deps import Authenticated, InferenceDep, JobsDep, SettingsDep, link
 from gateway.api.schemas import ProcessedView
 from gateway.inference.triton import Processed
-from gateway.jobs.models import Priority, parse_options
+from gateway.jobs.archive import zip_outputs
+from gateway.jobs.models import Priority, plan_job
 from gateway.jobs.repository import EXTENSIONS
 from gateway.jobs.service import inspect_upload
 
@@ -37,14 +38,16 @@ async def process_photo(
     priority: Annotated[str | None, Form(description="high|normal|low or 1-3")] = None,
     format: Annotated[str | None, Form(description="output format: jpeg, png, jp2, j2k, webp, tiff")] = None,
     options: Annotated[str | None, Form(description='JSON object, e.g. {"quality": 80, "blur_kind": "pixelate"}')] = None,
+    operation: Annotated[str | None, Form(description="anonymize (default), blur, pixelate, decode or encode")] = None,
+    operations: Annotated[str | None, Form(description='JSON list of steps, e.g. [{"op": "resize", "scale": 0.5}]')] = None,
     include: Annotated[Literal["metadata"] | None, Query(description="metadata: answer JSON instead of the photo")] = None,
 ) -> Response | ProcessedView:
-    level, parameters = Priority.parse(priority), parse_options(format, options)
+    level, (model, parameters) = Priority.parse(priority), plan_job(operation, format, options, operations)
     inspect_upload(file.file, settings.max_upload_bytes)
     data = await file.read()
-    processed, elapsed_ms = await inference.run(data, parameters, level, wait=False)
+    processed, elapsed_ms = await inference.run(data, parameters, level, wait=False, model=model)
     if include == "metadata":
-        job = await jobs.record_processed(data, file.filename, level, parameters, processed, elapsed_ms)
+        job = await jobs.record_processed(data, file.filename, level, parameters, processed, elapsed_ms, model)
         result_url = link(request, settings, "job_result", job_id=job.job_id)
         return ProcessedView(job_id=job.job_id, processing_ms=round(elapsed_ms, 3), content_type=processed.content_type,
                              result_url=result_url, metadata=processed.metadata)
@@ -52,15 +55,19 @@ async def process_photo(
 
 
 def photo_response(processed: Processed, filename: str | None, elapsed_ms: float) -> Response:
-    """The photo, its metadata as compact JSON in ``X-Metadata``, and a download name."""
+    """The photo (a zip when there are several outputs), its metadata as compact JSON in
+    ``X-Metadata``, and a download name."""
     stem = PurePath(filename or "photo").stem or "photo"
+    body, media_type = processed.result, processed.content_type
     name = f"{stem}-anonymised.{EXTENSIONS.get(processed.format, processed.format)}"
+    if len(processed.results) > 1:
+        body, media_type, name = zip_outputs(processed.results, processed.metadata), "application/zip", f"{stem}-outputs.zip"
     headers = {
         "X-Metadata": json.dumps(processed.metadata, separators=(",", ":")),
         "X-Processing-Ms": f"{elapsed_ms:.1f}",
         "Content-Disposition": f'inline; filename="{_ascii(name)}"',
     }
-    return Response(processed.result, media_type=processed.content_type, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
 
 
 def _ascii(name: str) -> str:
