@@ -64,6 +64,15 @@ class TileSettings:
     size: int = 1280
     overlap: int = 256
 
+    @classmethod
+    def from_parameters(cls, parameter: Callable[[str, str], str]) -> TileSettings:
+        """From config.pbtxt's `tile_above`, `tile_size`, `tile_overlap` (``parameter(key, default)``)."""
+        return cls(
+            above=int(parameter("tile_above", "0")),
+            size=int(parameter("tile_size", "1280")),
+            overlap=int(parameter("tile_overlap", "256")),
+        )
+
 
 View = tuple[int, int, int]  # (image index, x, y) of a view's top-left corner in its image
 

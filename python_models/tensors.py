@@ -6,15 +6,18 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
 from imaging.errors import ImageError
 from python_models.batching import pad_images, unpad_images
-from python_models.detectors import TileSettings
 from python_models.options import parse_parameters
+
+if TYPE_CHECKING:
+    from python_models.detectors import TileSettings
 
 logger = logging.getLogger(__name__)
 
@@ -27,11 +30,9 @@ def config_parameter(model_config: dict[str, Any], key: str, default: str) -> st
 
 def tile_settings(model_config: dict[str, Any]) -> TileSettings:
     """Detector tiling for huge images from the `tile_above`, `tile_size`, `tile_overlap` parameters."""
-    return TileSettings(
-        above=int(config_parameter(model_config, "tile_above", "0")),
-        size=int(config_parameter(model_config, "tile_size", "1280")),
-        overlap=int(config_parameter(model_config, "tile_overlap", "256")),
-    )
+    from python_models.detectors import TileSettings  # onnxruntime: imported by detector models only
+
+    return TileSettings.from_parameters(partial(config_parameter, model_config))
 
 
 def request_parameters(request: Any) -> dict[str, object]:
