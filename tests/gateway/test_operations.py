@@ -79,3 +79,13 @@ def test_sync_chain_answers_a_zip_and_a_bad_step_is_named(gateway: RunningGatewa
     assert json.loads(reply.headers["X-Metadata"])["output"]["count"] == 4
     assert (bad.status_code, bad.json()["error"]) == (422, "invalid_option")
     assert "operations step 2: unknown operation 'twirl'" in bad.json()["detail"]
+
+
+def test_sync_chain_with_metadata_links_the_stored_zip(gateway: RunningGateway) -> None:
+    with gateway.client() as client:
+        body = client.post("/v1/process?include=metadata", files={"file": ("coffee.png", photo_bytes("coffee.png"))},
+                           data={"operations": TILES}).json()
+        result = client.get(body["result_url"])
+    assert body["content_type"] == result.headers["content-type"] == "application/zip"
+    assert [output["object"]["key"].rsplit("/", 1)[-1] for output in body["metadata"]["outputs"]] == [
+        "000-r0c0.png", "001-r0c1.png", "002-r1c0.png", "003-r1c1.png"]

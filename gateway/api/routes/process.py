@@ -49,8 +49,9 @@ async def process_photo(
     if include == "metadata":
         job = await jobs.record_processed(data, file.filename, level, parameters, processed, elapsed_ms, model)
         result_url = link(request, settings, "job_result", job_id=job.job_id)
-        return ProcessedView(job_id=job.job_id, processing_ms=round(elapsed_ms, 3), content_type=processed.content_type,
-                             result_url=result_url, metadata=processed.metadata)
+        content_type = job.result.content_type if job.result else processed.content_type  # a zip for several outputs
+        return ProcessedView(job_id=job.job_id, processing_ms=round(elapsed_ms, 3), content_type=content_type,
+                             result_url=result_url, metadata=job.metadata or processed.metadata)
     return photo_response(processed, file.filename, elapsed_ms)
 
 
