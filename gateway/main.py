@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from gateway.api.errors import install_error_handlers
 from gateway.api.limits import UploadLimitMiddleware
-from gateway.api.routes import events, health, jobs, process, stats, web
+from gateway.api.routes import events, health, jobs, models, process, stats, web
 from gateway.core.config import Settings, get_settings
 from gateway.core.metrics import GatewayMetrics, RequestMetricsMiddleware
 from gateway.services import open_services
@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.dependency_overrides[get_settings] = lambda: settings
     app.state.metrics = metrics
     install_error_handlers(app)
-    for module in (process, jobs, events, stats, health, web):
+    for module in (process, jobs, models, events, stats, health, web):
         app.include_router(module.router)
     app.add_middleware(UploadLimitMiddleware, settings=settings)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)

@@ -9,6 +9,7 @@ from gateway.core.config import Settings
 from gateway.core.metrics import GatewayMetrics
 from gateway.core.stats import ThroughputStats
 from gateway.inference.limiter import InFlightLimiter
+from gateway.inference.models import ModelAdmin, control_settings
 from gateway.inference.service import Inference
 from gateway.inference.triton import TritonPipeline
 from gateway.jobs.events import JobEvents
@@ -19,6 +20,7 @@ from gateway.jobs.service import JobService
 from gateway.jobs.sources import ObjectAccess
 from gateway.storage import Store, open_store
 from gateway.storage.s3 import S3Client, make_s3_client
+from triton_launcher.control import ModelControl
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +31,7 @@ class Services:
     metrics: GatewayMetrics
     store: Store
     pipeline: TritonPipeline
+    models: ModelAdmin
     inference: Inference
     events: JobEvents
     jobs: JobService
@@ -38,6 +41,7 @@ class Services:
     async def close(self) -> None:
         await self.runner.stop()
         await self.pipeline.close()
+        self.models.close()
         self.store.close()
         if self.s3_client is not None:
             self.s3_client.close()
@@ -51,13 +55,14 @@ async def open_services(settings: Settings, metrics: GatewayMetrics) -> Services
     pipeline = TritonPipeline(settings.triton_url, settings.model_name, settings.model_version, settings.triton_timeout_s)
     limiter = InFlightLimiter(settings.max_in_flight, on_change=metrics.in_flight.set)
     models = {"pipeline": settings.model_name, "transcode": settings.transcode_model, "process": settings.process_model}
-    inference = Inference(pipeline, limiter, metrics, ThroughputStats(), models)
+    admin = ModelAdmin(ModelControl(control_settings(settings)))
+    inference = Inference(pipeline, limiter, metrics, ThroughputStats(), models, route=admin.route)
     events = JobEvents()
     queue = JobQueue(on_change=metrics.queue_depth.set)
     access = ObjectAccess(settings.allowed_roots, settings.allowed_buckets, s3_client)
     jobs = JobService(JobRepository(store), queue, events, metrics, access, settings.max_upload_bytes)
     runner = JobRunner(jobs, inference, settings.workers, Backoff(settings.retry_initial_s, settings.retry_max_s))
-    services = Services(settings, metrics, store, pipeline, inference, events, jobs, runner, s3_client)
+    services = Services(settings, metrics, store, pipeline, admin, inference, events, jobs, runner, s3_client)
     try:
         await store.check()
         await jobs.resume()

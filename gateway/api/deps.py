@@ -9,7 +9,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
 from gateway.core.config import Settings, get_settings
-from gateway.core.errors import UnauthorizedError
+from gateway.core.errors import AdminDisabledError, UnauthorizedError
 from gateway.inference.service import Inference
 from gateway.jobs.service import JobService
 from gateway.services import Services
@@ -47,6 +47,13 @@ def require_api_key(settings: SettingsDep, api_key: Annotated[str | None, Securi
 
 
 Authenticated = [Depends(require_api_key)]
+
+
+def require_admin_key(settings: SettingsDep, api_key: Annotated[str | None, Security(_api_key_header)]) -> None:
+    """Admin routes (model swaps) always need a key: refused outright when none is configured."""
+    if not settings.api_keys:
+        raise AdminDisabledError("admin endpoints need API keys: set GATEWAY_API_KEYS and send one in X-API-Key")
+    require_api_key(settings, api_key)
 
 
 def link(request: Request, settings: Settings, name: str, **path: str) -> str:

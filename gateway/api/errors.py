@@ -20,6 +20,16 @@ from imaging.errors import (
     UnsupportedFormatError,
 )
 
+from triton_launcher.errors import (
+    ComposingModelError,
+    ControlUnavailableError,
+    ModelControlError,
+    ModelLoadError,
+    NothingToRollBackError,
+    VersionNotFoundError,
+    VersionNotPinnedError,
+)
+
 logger = logging.getLogger(__name__)
 
 # Most specific class first wins (looked up along the exception's MRO).
@@ -33,6 +43,7 @@ STATUS: dict[type[Exception], int] = {
     errors.InvalidRequestError: 422,
     errors.UploadTooLargeError: 413,
     errors.AccessDeniedError: 403,
+    errors.AdminDisabledError: 403,
     errors.UnauthorizedError: 401,
     errors.JobNotFoundError: 404,
     errors.SourceNotFoundError: 404,
@@ -42,6 +53,22 @@ STATUS: dict[type[Exception], int] = {
     errors.InferenceError: 502,
     errors.StorageError: 503,
     errors.GatewayError: 500,
+    VersionNotFoundError: 404,
+    VersionNotPinnedError: 409,
+    NothingToRollBackError: 409,
+    ComposingModelError: 409,
+    ModelLoadError: 422,
+    ControlUnavailableError: 503,
+    ModelControlError: 500,
+}
+# Model control errors come from the launcher, which has no HTTP codes of its own.
+CONTROL_CODES: dict[type[Exception], str] = {
+    VersionNotFoundError: "version_not_found",
+    VersionNotPinnedError: "version_not_pinned",
+    NothingToRollBackError: "nothing_to_roll_back",
+    ComposingModelError: "composing_model",
+    ModelLoadError: "model_load_failed",
+    ControlUnavailableError: "triton_unavailable",
 }
 RETRY_LATER = {429, 503}
 
@@ -68,7 +95,7 @@ def error_response(status: int, code: str, detail: str, retry_after_s: int | Non
 
 async def known_error(request: Request, error: Exception) -> JSONResponse:
     status = status_for(error)
-    code = getattr(error, "code", "internal_error")
+    code = getattr(error, "code", None) or CONTROL_CODES.get(type(error), "internal_error")
     if status >= 500:
         logger.warning("%s %s -> %d %s: %s", request.method, request.url.path, status, code, error)
     retry_after = _settings(request).retry_after_s
@@ -90,6 +117,7 @@ async def http_error(request: Request, error: StarletteHTTPException) -> JSONRes
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(errors.GatewayError, known_error)
     app.add_exception_handler(ImageError, known_error)
+    app.add_exception_handler(ModelControlError, known_error)
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
 

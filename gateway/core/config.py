@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     model_version: str = Field("", description="model version; empty = the latest loaded")
     triton_timeout_s: float = Field(120.0, gt=0, description="deadline of one inference call")
     start_triton: bool = Field(True, description="`python -m gateway` starts Triton itself")
+    model_repository: Path | None = Field(None, description="Triton's model repository, for model swaps; empty = the launcher's")
     # HTTP
     host: str = "127.0.0.1"
     port: int = 8080

@@ -42,6 +42,12 @@ class UnauthorizedError(GatewayError):
     code = "unauthorized"
 
 
+class AdminDisabledError(GatewayError):
+    """An admin route was called but no API keys are configured, so admin is off."""
+
+    code = "admin_disabled"
+
+
 class JobNotFoundError(GatewayError):
     code = "job_not_found"
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
-from gateway.core.errors import TRANSIENT_ERRORS
+from gateway.core.errors import TRANSIENT_ERRORS, InvalidRequestError
 from gateway.core.metrics import GatewayMetrics
 from gateway.core.stats import ThroughputStats
 from gateway.inference.limiter import InFlightLimiter
@@ -24,18 +24,25 @@ class Inference:
         metrics: GatewayMetrics,
         stats: ThroughputStats,
         models: Mapping[str, str] | None = None,
+        route: Callable[[int], Awaitable[str]] | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.models = dict(models or {"pipeline": pipeline.model_name})  # role -> Triton model name
         self.limiter = limiter
         self.metrics = metrics
         self.stats = stats
+        self.route = route  # detect version -> the Triton model serving it (see ModelAdmin.route)
 
     async def run(
         self, payload: bytes, options: Mapping[str, OptionValue], priority: Priority, *, wait: bool, model: str = "pipeline"
     ) -> tuple[Processed, float]:
-        """The processed photo and the milliseconds Triton took; ``model`` is a role (see Settings)."""
-        model_name = self.models[model]
+        """The processed photo and the milliseconds Triton took; ``model`` is a role (see Settings).
+
+        The option ``detect_version`` pins the detector: the request goes to the model serving it.
+        """
+        options = dict(options)
+        detect_version = options.pop("detect_version", None)
+        model_name = await self._model_name(model, detect_version)
         async with self.limiter.slot(wait=wait):
             started = time.perf_counter()
             outcome = "failed"
@@ -54,3 +61,14 @@ class Inference:
                 if outcome in ("succeeded", "rejected", "failed"):
                     self.stats.record(outcome, elapsed)
         return processed, 1000 * elapsed
+
+    async def _model_name(self, role: str, detect_version: OptionValue | None) -> str:
+        if detect_version is None:
+            return self.models[role]
+        if role != "pipeline" or self.route is None:
+            raise InvalidRequestError("detect_version applies to the anonymize pipeline only")
+        try:
+            version = int(detect_version)
+        except (TypeError, ValueError):
+            raise InvalidRequestError(f"detect_version must be a version number, got {detect_version!r}") from None
+        return await self.route(version)

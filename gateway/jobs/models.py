@@ -16,6 +16,7 @@ from gateway.core.errors import InvalidRequestError
 OPTION_NAMES = (
     "format", "quality", "lossless", "compression_ratio", "blur_kind", "blur_strength", "blur_classes",
     "psnr", "tile_size", "resolutions", "reduce",  # JPEG 2000 encode / reduced-resolution decode
+    "detect_version",  # pins the detector version (the gateway routes it; not sent to Triton)
 )
 OptionValue = str | int | float | bool
 # The seeds' "operation": what to do to the photo, as default options of one of Triton's models.

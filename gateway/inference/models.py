@@ -1,0 +1,65 @@
+"""Model versions from the gateway: list, swap, roll back, pin, and route requests that pin `detect`.
+
+A thin asyncio face over `triton_launcher.control.ModelControl` (blocking, thread-safe), which
+does the work the CLI `python -m triton_launcher models` does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from typing import Any
+
+from triton_launcher.config import ControlSettings
+from triton_launcher.control import ModelControl, ModelStatus, SwapResult
+
+from gateway.core.config import Settings
+
+
+def control_settings(settings: Settings) -> ControlSettings:
+    """Launcher settings (TRITON_* variables) with the gateway's Triton URL, ensemble and repository."""
+    overrides: dict[str, Any] = {"grpc_url": settings.triton_url, "ensemble": settings.model_name}
+    if settings.model_repository is not None:
+        overrides["model_repository"] = settings.model_repository
+    return ControlSettings.from_env(**overrides)
+
+
+class ModelAdmin:
+    """What the /v1/models routes and pinned requests call."""
+
+    def __init__(self, control: ModelControl) -> None:
+        self.control = control
+
+    async def models(self) -> list[dict[str, Any]]:
+        return [status_json(status) for status in await asyncio.to_thread(self.control.models)]
+
+    async def swap(self, model: str, version: int | None) -> dict[str, Any]:
+        return swap_json(await asyncio.to_thread(self.control.swap, version, model))
+
+    async def rollback(self, model: str) -> dict[str, Any]:
+        return swap_json(await asyncio.to_thread(self.control.rollback, model))
+
+    async def pin(self, model: str, version: int) -> list[str]:
+        return await asyncio.to_thread(self.control.pin, version, model)
+
+    async def unpin(self, model: str, version: int) -> list[str]:
+        return await asyncio.to_thread(self.control.unpin, version, model)
+
+    async def route(self, detect_version: int) -> str:
+        """The Triton model serving a request that pins `detect` to `detect_version`."""
+        return await asyncio.to_thread(self.control.route, detect_version)
+
+    def close(self) -> None:
+        self.control.close()
+
+
+def status_json(status: ModelStatus) -> dict[str, Any]:
+    return {
+        **dataclasses.asdict(status),
+        "ready": status.ready,
+        "pinned": {str(version): names for version, names in status.pinned.items()},
+    }
+
+
+def swap_json(result: SwapResult) -> dict[str, Any]:
+    return dataclasses.asdict(result)
