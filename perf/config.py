@@ -59,7 +59,8 @@ class BenchConfig:
 
     @property
     def limit_budget_s(self) -> float:
-        return min(30.0, max(3.0, 0.04 * self.budget_s))
+        """The limit's batch sweep (its measurements beside the systems are windows like theirs)."""
+        return min(30.0, max(3.0, 0.03 * self.budget_s))
 
     def window_units(self) -> tuple[float, float]:
         """(measurement windows, seconds of per-level overhead) of a full run, for the budget split."""
@@ -70,7 +71,7 @@ class BenchConfig:
         if self.runs("models"):
             model_levels = 5 * len(self.model_concurrency) * sizes
             windows, overhead = windows + 3 * MODEL_WINDOW_SHARE * model_levels, overhead + ANALYZER_START_S * model_levels
-        closed_loop_systems = sum(self.runs(part) for part in ("baseline", "gateway")) + 1  # + direct gRPC
+        closed_loop_systems = sum(self.runs(part) for part in ("baseline", "gateway", "limit")) + 1  # + direct gRPC
         windows, overhead = windows + 4 * levels * closed_loop_systems, overhead + DRAIN_S * levels * closed_loop_systems
         if self.runs("batching"):
             windows, overhead = windows + 3 * levels, overhead + ANALYZER_START_S * levels

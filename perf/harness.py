@@ -26,14 +26,14 @@ from perf.config import MIN_ANALYZER_WINDOW_S, MODEL_WINDOW_SHARE, BenchConfig
 from perf.environment import describe_environment, load_average
 from perf.errors import MeasurementError, PerfError
 from perf.inputs import SizedPhotos, sized_photos
-from perf.limit import measure_limit
+from perf.limit import LimitModels
 from perf.load import Window
 from perf.measure import Client, StepData, analyzer_level, closed_loop_level, priority_scenarios, profile_under_load
 from perf.model_inputs import capture_step_inputs, shape_arguments, write_step_input_data
 from perf.perf_analyzer import PerfAnalyzer, ensure_perf_analyzer
 from perf.profile import py_spy
 from perf.repository import copy_with_overrides, copy_without_batching
-from perf.results import ANALYZER, BASELINE, BATCHING_OFF, DIRECT, GATEWAY, WHAT_IF, Measurement, Results
+from perf.results import ANALYZER, BASELINE, BATCHING_OFF, DIRECT, GATEWAY, LIMIT, WHAT_IF, Measurement, Results
 from triton_launcher import LauncherError, TritonServer
 
 logger = logging.getLogger(__name__)
@@ -56,6 +56,7 @@ class Harness:
         self.photos: dict[str, SizedPhotos] = {}
         self.analyzer: PerfAnalyzer | None = None
         self.step_data: dict[tuple[str, str], StepData] = {}
+        self.limit_models: LimitModels | None = None
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -114,10 +115,18 @@ class Harness:
             self.analyzer = ensure_perf_analyzer(self.config.tools_dir)
 
     def measure_limit(self) -> None:
+        """The batch sweep, alone on the machine; the sessions stay open for the comparison."""
         budget = self.config.limit_budget_s
         batches = (1, 2, 4, 8, 16) if budget >= 15 else (1, 2, 4) if budget >= 6 else (1, 2)
-        payloads = self.photos[self.config.compare_size].payloads
-        self.results.limit = measure_limit(self.config.repository, payloads, batches, budget)
+        self.limit_models = LimitModels(self.config.repository, self.photos[self.config.compare_size].payloads)
+        self.results.limit = self.limit_models.sweep(batches, budget)
+
+    def measure_limit_level(self, level: int) -> None:
+        """The ceiling at the best batch, measured between the systems (it has no concurrency of its own)."""
+        if self.limit_models is None or self.results.limit is None:
+            return
+        images_per_s, images = self.limit_models.throughput(self.results.limit.best.batch, 3 * self.interval_s)
+        self.results.measurements.append(Measurement.for_limit(self.config.compare_size, level, images_per_s, images))
 
     def start_systems(self, stack: ExitStack, url: str) -> dict[str, Callable[[int], None]]:
         """Every system compared at the compare size, started now and measured one level at a time."""
@@ -138,6 +147,8 @@ class Harness:
         if gateway_url := self.start("gateway", stack, lambda: services.gateway(url, storage, 2 * connections, self.log_path("gateway"))):
             systems[GATEWAY] = closed_loop(GATEWAY, lambda: RestUploader(gateway_url, connections))
         systems[DIRECT] = closed_loop(DIRECT, lambda: GrpcPipeline(url))
+        if self.results.limit is not None:
+            systems[LIMIT] = self.measure_limit_level
         if self.config.runs("analyzer"):
             systems[ANALYZER] = analyzer(ANALYZER, url)
         if off := self.start("batching", stack, lambda: self.variant_server(copy_without_batching, "no-batching")):

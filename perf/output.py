@@ -12,6 +12,7 @@ from pathlib import Path
 from perf.plot import write_plot
 from perf.report import SYSTEMS, render
 from perf.results import Measurement, Results
+from perf.store import save
 
 
 def write_csv(path: Path, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> Path:
@@ -44,7 +45,7 @@ def write_tables(results: Results, folder: Path) -> None:
     split_rows = [[run.model, run.size, run.row.concurrency, *dataclasses.astuple(split), split.batch_size]
                   for run in results.model_runs for split in run.splits]
     split_headers = ["run_model", "size", "concurrency", "model", "requests", "executions", "inferences", "queue_ms",
-                     "compute_input_ms", "compute_infer_ms", "compute_output_ms", "images_per_execution"]
+                     "compute_input_ms", "compute_infer_ms", "compute_output_ms", "busy_s", "images_per_execution"]
     write_csv(folder / "triton-model-splits.csv", split_headers, split_rows)
     if results.limit is not None:
         write_csv(folder / "limit.csv", ["batch", "detect_ms", "faces_ms", "images_per_s"],
@@ -57,22 +58,31 @@ def write_tables(results: Results, folder: Path) -> None:
 
 
 def write_results(results: Results, out_dir: Path, tag: str, repository: Path) -> Path:
-    """The markdown file's path; beside it the PNG and the folder of CSVs."""
+    """The markdown file's path; beside it the PNG and the folder of CSVs and results.json."""
     stem = f"{time.strftime('%Y-%m-%d')}-{tag}"
     folder = out_dir / stem
     if folder.exists():
         shutil.rmtree(folder)
     (folder / "perf_analyzer").mkdir(parents=True)
-    scratch = results.files.get("scratch")
+    scratch = results.files.pop("scratch", None)
     if scratch is not None:
         merge_analyzer_csvs(scratch, folder / "perf_analyzer")
         if (scratch / "py-spy").exists():
             shutil.copytree(scratch / "py-spy", folder / "py-spy")
     write_tables(results, folder)
+    markdown = write_report(results, out_dir, stem, repository)
+    save(results, folder / "results.json")
+    if scratch is not None:
+        results.files["scratch"] = scratch
+    return markdown
+
+
+def write_report(results: Results, out_dir: Path, stem: str, repository: Path) -> Path:
+    """<stem>.png and <stem>.md in ``out_dir`` from ``results``."""
     results.files["plot"] = write_plot(results, tuple(results.systems(SYSTEMS)), out_dir / f"{stem}.png")
     markdown = out_dir / f"{stem}.md"
-    title = f"Benchmark {time.strftime('%Y-%m-%d')}, {tag}"
-    body = render(results, repository, title)
+    tag = stem[len("YYYY-MM-DD-"):]
+    body = render(results, repository, f"Benchmark {stem[:10]}, {tag}")
     body += f"\nCSV files (every perf_analyzer level, every measurement, Triton splits): [`{stem}/`]({stem}/)\n"
     markdown.write_text(body)
     return markdown

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from perf.results import Results
+from perf.results import LIMIT, Results
 
 MARKERS = "osD^v<>"
 
@@ -22,12 +22,13 @@ def write_plot(results: Results, systems: tuple[str, ...], path: Path) -> Path:
         if not series:
             continue
         levels = [m.concurrency for m in series]
+        if system == LIMIT:
+            batch = f", batch {results.limit.best.batch}" if results.limit else ""
+            left.plot(levels, [m.throughput for m in series], linestyle="--", color="grey", label=f"{system}{batch}")
+            continue
         style = {"marker": MARKERS[index % len(MARKERS)], "label": system}
         left.plot(levels, [m.throughput for m in series], **style)
         right.plot(levels, [m.p99_ms / 1000 for m in series], **style)
-    if results.limit is not None:
-        left.axhline(results.limit.best.images_per_s, linestyle="--", color="grey",
-                     label=f"limit: ONNX Runtime alone, batch {results.limit.best.batch}")
     levels = sorted({m.concurrency for m in results.measurements if m.size == size})
     for axis, title, unit in ((left, "throughput", "images/s"), (right, "p99 latency", "seconds")):
         axis.set_xscale("log", base=2)

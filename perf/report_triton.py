@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from perf.markdown import table
+from perf.markdown import pct, table
 from perf.results import ModelRun, Results
 from perf.targets import ratio
 
@@ -12,9 +12,9 @@ ENSEMBLE = "pipeline"
 
 
 def analyzer_section(results: Results) -> str:
-    limit = results.limit.best.images_per_s if results.limit else math.nan
     runs = [run for run in results.model_runs if run.model == ENSEMBLE]
-    rows = [[run.size, run.row.concurrency, run.row.throughput, f"{ratio(run.row.throughput, limit):.0%}" if results.limit else "-",
+    rows = [[run.size, run.row.concurrency, run.row.throughput,
+             pct(ratio(run.row.throughput, results.limit_at(results.compare_size, run.row.concurrency))),
              run.row.p50_ms, run.row.p90_ms, run.row.p99_ms, run.row.client_send_ms + run.row.client_recv_ms,
              run.row.network_ms, run.row.server_queue_ms, run.row.server_input_ms, run.row.server_infer_ms,
              run.row.server_output_ms] for run in runs]

@@ -23,6 +23,8 @@ ANALYZER = "Triton direct (gRPC, perf_analyzer)"
 BATCHING_OFF = "Triton, batching off (gRPC, perf_analyzer)"
 WHAT_IF = "Triton, what-if"  # + the overrides, e.g. "Triton, what-if: detect.intra_op_threads=1"
 
+LIMIT = "limit: ONNX Runtime alone, no server"
+
 ASYNC_CLIENT = "asyncio client"
 PERF_ANALYZER = "perf_analyzer"
 
@@ -52,6 +54,12 @@ class Measurement:
     def from_analyzer(cls, system: str, size: str, row: PerfAnalyzerRow, window_s: float) -> Measurement:
         return cls(system, size, row.concurrency, row.throughput, row.p50_ms, row.p90_ms, row.p99_ms,
                    round(row.throughput * window_s), 0, PERF_ANALYZER)
+
+
+    @classmethod
+    def for_limit(cls, size: str, level: int, images_per_s: float, images: int) -> Measurement:
+        """The ceiling measured next to the systems at ``level`` (it has no latency to speak of)."""
+        return cls(LIMIT, size, level, images_per_s, math.nan, math.nan, math.nan, images, 0, "onnxruntime")
 
 
 def percentiles_ms(latencies_s: list[float]) -> tuple[float, float, float]:
@@ -115,6 +123,13 @@ class Results:
 
     def series(self, system: str, size: str) -> list[Measurement]:
         return sorted((m for m in self.measurements if (m.system, m.size) == (system, size)), key=lambda m: m.concurrency)
+
+    def limit_at(self, size: str, level: int) -> float:
+        """The ceiling measured next to ``level``, else the batch sweep's best, else nan."""
+        beside = self.find(LIMIT, size, level)
+        if beside is not None:
+            return beside.throughput
+        return self.limit.best.images_per_s if self.limit is not None else math.nan
 
     def best(self, system: str, size: str) -> Measurement | None:
         return max(self.series(system, size), key=lambda m: m.throughput, default=None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,17 +26,12 @@ class ModelSplit:
     compute_input_ms: float
     compute_infer_ms: float
     compute_output_ms: float
+    busy_s: float  # seconds the model's executions took (compute input + infer + output), nan for an ensemble
 
     @property
     def batch_size(self) -> float:
         """Average number of images per execution (what dynamic batching achieved)."""
         return self.inferences / self.executions if self.executions else 0.0
-
-    @property
-    def busy_s(self) -> float:
-        """Seconds the model spent computing (input + infer + output, summed over requests)."""
-        per_request = self.compute_input_ms + self.compute_infer_ms + self.compute_output_ms
-        return per_request * self.requests / 1000
 
 
 def snapshot(client: grpcclient.InferenceServerClient) -> dict[str, dict[str, Any]]:
@@ -47,6 +43,18 @@ def snapshot(client: grpcclient.InferenceServerClient) -> dict[str, dict[str, An
 def _count(entry: Mapping[str, Any], phase: str) -> tuple[int, int]:
     stat = entry.get("inference_stats", {}).get(phase, {})
     return int(stat.get("count", 0)), int(stat.get("ns", 0))
+
+
+def _execution_ns(entry: Mapping[str, Any]) -> int:
+    """Compute time of every execution so far: Triton's per-batch-size statistics, summed.
+
+    (The per-request averages charge a whole batch's time to each of its requests.)
+    """
+    return sum(
+        int(stats.get(phase, {}).get("ns", 0))
+        for stats in entry.get("batch_stats", [])
+        for phase in ("compute_input", "compute_infer", "compute_output")
+    )
 
 
 def difference(before: Snapshot, after: Snapshot) -> list[ModelSplit]:
@@ -72,6 +80,7 @@ def difference(before: Snapshot, after: Snapshot) -> list[ModelSplit]:
                 compute_input_ms=averages["compute_input"],
                 compute_infer_ms=averages["compute_infer"],
                 compute_output_ms=averages["compute_output"],
+                busy_s=(_execution_ns(entry) - _execution_ns(previous)) / 1e9 if "batch_stats" in entry else math.nan,
             )
         )
     return sorted(splits, key=lambda split: split.model)

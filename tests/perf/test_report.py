@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from perf.limit import Limit, LimitPoint
-from perf.output import merge_analyzer_csvs, write_results
+from perf.output import merge_analyzer_csvs, write_report, write_results
 from perf.perf_analyzer import PerfAnalyzerRow
 from perf.results import ANALYZER, BASELINE, BATCHING_OFF, DIRECT, GATEWAY, Measurement, ModelRun, PriorityResult, Results
+from perf.store import load
 from perf.targets import verdicts
 from perf.triton_stats import ModelSplit
 
@@ -34,7 +35,7 @@ def made_up_results() -> Results:
         results.measurements += [measurement(BASELINE, level, 5.0, 900), measurement(GATEWAY, level, 6.0, 700),
                                  measurement(DIRECT, level, 6.2, 690), measurement(ANALYZER, level, 6.5, 650),
                                  measurement(BATCHING_OFF, level, 5.5, 800)]
-    split = ModelSplit("detect", 40, 10, 40, 5.0, 0.3, 150.0, 0.2)
+    split = ModelSplit("detect", 40, 10, 40, 5.0, 0.3, 150.0, 0.2, 1.5)
     results.model_runs += [ModelRun("pipeline", "vga", row(16, 6.5), (split,), "perf_analyzer -m pipeline"),
                            ModelRun("pipeline (batching off)", "vga", row(16, 5.5), (split,), "perf_analyzer -m pipeline"),
                            ModelRun("detect", "vga", row(8, 12.0), (split,), "perf_analyzer -m detect")]
@@ -77,3 +78,21 @@ def test_per_level_csvs_are_merged_in_level_order(tmp_path: Path) -> None:
 def test_faster_than_the_baseline_with_lower_p99_meets_that_target(system: str) -> None:
     verdict = next(v for v in verdicts(made_up_results()) if v.target.startswith(system))
     assert verdict.met is True and "16" in verdict.target
+
+
+def test_the_limit_measured_beside_a_level_is_the_one_compared_with() -> None:
+    results = made_up_results()
+    assert results.limit_at("vga", 16) == pytest.approx(1000 * 2 / 190)  # the sweep's best, batch 2
+    results.measurements.append(Measurement.for_limit("vga", 16, 7.0, 70))
+    assert results.limit_at("vga", 16) == 7.0
+    verdict = verdicts(results)[0]
+    assert verdict.met is True and "93%" in verdict.measured  # 6.5 of 7.0
+
+
+def test_stored_results_render_the_same_report(tmp_path: Path) -> None:
+    results = made_up_results()
+    markdown = write_results(results, tmp_path, "cpu2", REPOSITORY)
+    first = markdown.read_text()
+    loaded = load(tmp_path / markdown.stem / "results.json")
+    assert loaded.measurements == results.measurements and loaded.model_runs == results.model_runs
+    assert write_report(loaded, tmp_path, markdown.stem, REPOSITORY).read_text() == first
