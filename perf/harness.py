@@ -28,6 +28,7 @@ from perf.errors import MeasurementError, PerfError
 from perf.inputs import SizedPhotos, sized_photos
 from perf.limit import LimitModels
 from perf.load import Window
+from perf.machine import CpuMeter
 from perf.measure import Client, StepData, analyzer_level, closed_loop_level, priority_scenarios, profile_under_load
 from perf.model_inputs import capture_step_inputs, shape_arguments, write_step_input_data
 from perf.perf_analyzer import PerfAnalyzer, ensure_perf_analyzer
@@ -89,6 +90,7 @@ class Harness:
 
     def run(self) -> Results:
         """The limit alone first; then every system up at once, compared level by level."""
+        meter = CpuMeter().start()
         self.prepare_inputs()
         self.section("limit", self.measure_limit, optional=False)
         with ExitStack() as stack:
@@ -102,6 +104,7 @@ class Harness:
             self.section("analyzer", lambda: self.measure_other_sizes(url))
             self.section("models", lambda: self.measure_models(url))
         self.results.load_after = load_average()
+        self.results.others_cpu = meter.share()
         self.results.elapsed_s = time.monotonic() - self.started
         return self.results
 
@@ -182,10 +185,13 @@ class Harness:
         for level in self.config.concurrency:
             for system, measure_level in systems.items():
                 logger.info("== %s, concurrency %d (%.0f s elapsed)", system, level, time.monotonic() - self.started)
+                meter, count = CpuMeter().start(), len(self.results.measurements)
                 try:
                     measure_level(level)
                 except PerfError as error:
                     self.results.notes.append(f"{system} at concurrency {level} failed: {error}")
+                others = meter.share()
+                self.results.measurements[count:] = [replace(m, others_cpu=others) for m in self.results.measurements[count:]]
 
     def prepare_step_data(self, url: str) -> None:
         """Input-data files for the pipeline and each composing model, at every size."""
@@ -228,8 +234,9 @@ class Harness:
             self.results.notes.append(f"perf_analyzer {model} {size} c={level} needed {window:.1f} s windows: {errors[0]}")
 
     def measure_priority(self, url: str) -> None:
-        size, low = self.config.compare_size, self.config.max_concurrency
-        high = max(1, low // 4)
+        # More low-priority requests than one batch can take, or there is nothing to overtake.
+        size, low = self.config.compare_size, 2 * self.config.max_concurrency
+        high = max(1, self.config.max_concurrency // 4)
         self.results.priorities += priority_scenarios(url, self.photos[size].payloads, size, high, low, self.window)
 
     def measure_profile(self, url: str) -> None:

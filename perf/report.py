@@ -12,12 +12,13 @@ from perf.targets import ratio, verdicts
 
 SYSTEMS = (LIMIT, BASELINE, GATEWAY, DIRECT, ANALYZER, BATCHING_OFF)
 SHARED_LOAD = 1.5  # a load average above this (2 cores) means others were computing too
+SHARED_CPU = 0.05  # other processes took more than this share of the cores during the run
 
 
 def header(results: Results, title: str) -> str:
     env = results.environment
     before, after = results.load_before, results.load_after
-    noisy = max(*before, *after) > SHARED_LOAD
+    noisy = results.others_cpu > SHARED_CPU or (math.isnan(results.others_cpu) and max(*before, *after) > SHARED_LOAD)
     lines = [
         f"# {title}", "",
         f"Run started {results.started}, took {results.elapsed_s / 60:.1f} min. Command (repository root):", "",
@@ -29,13 +30,16 @@ def header(results: Results, title: str) -> str:
             ["onnxruntime / numpy / python", f"{env.get('onnxruntime')} / {env.get('numpy')} / {env.get('python')}"],
             ["perf_analyzer", env.get("perf_analyzer", "?")],
             ["load average (1, 5, 15 min)", f"before {_load(before)}; after {_load(after)}"],
+            ["CPU taken by other processes", f"{pct(results.others_cpu)} of all cores over the run (/proc/stat "
+             "minus this run's process tree); per measurement in the `others' CPU` column below"],
             ["measurement window", f"{results.interval_s:.1f} s (perf_analyzer: 3 windows per level; "
              f"asyncio client: 1 warm-up + 3 measured)"],
         ]), "",
     ]
     if noisy:
-        lines += ["**The machine was shared**: the load average shows other processes using the same cores "
-                  "during this run. Absolute figures are noisy; the side-by-side ratios are the result.", ""]
+        lines += ["**The machine was shared**: other processes (other developers' test suites) used the same cores "
+                  "during this run. Absolute figures are noisy; the ratios of systems measured side by side, at the "
+                  "same level, are the result.", ""]
     return "\n".join(lines)
 
 
@@ -83,9 +87,9 @@ def comparison_section(results: Results) -> str:
             rows.append([system, m.concurrency, m.throughput, m.p50_ms, m.p90_ms, m.p99_ms,
                          pct(ratio(m.throughput, results.limit_at(size, m.concurrency))),
                          f"{ratio(m.throughput, baseline.throughput if baseline else None):.2f}x" if baseline else "-",
-                         m.requests, m.errors])
+                         m.requests, m.errors, pct(m.others_cpu)])
     headers = ["system", "concurrency", "img/s", "p50 ms", "p90 ms", "p99 ms", "of limit", "vs baseline", "requests",
-               "errors"]
+               "errors", "others' CPU"]
     return "\n".join([
         f"## Systems side by side ({size})", "",
         "Closed loop: each of `concurrency` clients sends its next photo when the last answer is read. The asyncio "
@@ -126,9 +130,9 @@ def priority_section(results: Results) -> str:
             for entry in results.priorities]
     return "\n".join([
         f"## Priority under load ({results.compare_size}, Triton direct gRPC)", "",
-        "Two groups of closed-loop clients at once, saturating the server: the `high` group sends Triton request "
-        "priority 1, the `low` group priority 3. The control run sends the same load with every request at the "
-        "default priority 2.", "",
+        "Two groups of closed-loop clients at once, saturating the server with more requests than one batch "
+        "takes (the low group alone is twice the highest level): the `high` group sends Triton request priority 1, the `low` group priority 3. "
+        "The control run sends the same load with every request at the default priority 2.", "",
         table(["scenario", "group", "priority", "clients", "img/s", "p50 ms", "p99 ms", "requests"], rows), "",
     ])
 

@@ -83,7 +83,7 @@ def profile_section(results: Results) -> str:
              "threads excluded; `busy` = share of wall time with a running Python thread). Native time inside a "
              "Python call (ONNX Runtime, the codecs) is charged to that call.", ""]
     rows = []
-    for profile in results.profiles:
+    for profile in (profile for profile in results.profiles if profile.samples):
         top = "; ".join(f"{name} {count / max(profile.samples, 1):.0%}" for name, count in profile.self_top[:4])
         rows.append([profile.model, f"{profile.busy:.0%}", profile.samples, top])
     lines += [table(["model", "busy", "samples", "innermost frames (share of its samples)"], rows), ""]

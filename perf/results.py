@@ -43,6 +43,7 @@ class Measurement:
     requests: int
     errors: int
     tool: str
+    others_cpu: float = math.nan  # share of all cores other processes used meanwhile (perf.machine)
 
     @classmethod
     def from_stream(cls, system: str, size: str, result: StreamResult) -> Measurement:
@@ -101,6 +102,7 @@ class Results:
     compare_size: str
     load_before: tuple[float, float, float]
     load_after: tuple[float, float, float] = (math.nan, math.nan, math.nan)
+    others_cpu: float = math.nan  # share of all cores other processes used over the whole run
     elapsed_s: float = 0.0
     input_sizes: dict[str, str] = field(default_factory=dict)  # size -> "W x H, mean N kB JPEG"
     limit: Limit | None = None

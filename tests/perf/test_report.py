@@ -20,7 +20,7 @@ SECTIONS = ["## Targets", "## Systems side by side", "## The limit", "## perf_an
 
 
 def measurement(system: str, level: int, throughput: float, p99: float) -> Measurement:
-    return Measurement(system, "vga", level, throughput, p99 / 2, p99 * 0.9, p99, 10, 0, "test")
+    return Measurement(system, "vga", level, throughput, p99 / 2, p99 * 0.9, p99, 10, 0, "test", 0.25)
 
 
 def row(level: int, throughput: float) -> PerfAnalyzerRow:
