@@ -22,3 +22,7 @@ def _cell(value: object) -> str:
 
 def pct(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.0%}"
+
+
+def times(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.2f}x"

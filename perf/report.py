@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from perf.markdown import pct, table
+from perf.markdown import pct, table, times
 from perf.repository import parameter, read_config
 from perf.results import ANALYZER, BASELINE, BATCHING_OFF, DIRECT, GATEWAY, LIMIT, Results
 from perf.targets import ratio, verdicts
@@ -86,7 +86,7 @@ def comparison_section(results: Results) -> str:
             baseline = results.find(BASELINE, size, m.concurrency)
             rows.append([system, m.concurrency, m.throughput, m.p50_ms, m.p90_ms, m.p99_ms,
                          pct(ratio(m.throughput, results.limit_at(size, m.concurrency))),
-                         f"{ratio(m.throughput, baseline.throughput if baseline else None):.2f}x" if baseline else "-",
+                         times(ratio(m.throughput, baseline.throughput if baseline else None)),
                          m.requests, m.errors, pct(m.others_cpu)])
     headers = ["system", "concurrency", "img/s", "p50 ms", "p90 ms", "p99 ms", "of limit", "vs baseline", "requests",
                "errors", "others' CPU"]
@@ -115,8 +115,9 @@ def limit_section(results: Results) -> str:
         "## The limit: detect + faces in ONNX Runtime alone", "",
         f"The two ONNX models opened as the Triton models open them (same files, config knobs, intra_op_threads "
         f"{results.limit.threads} = ONNX Runtime's default, one thread per core), run back to back in this process "
-        f"on letterboxed {results.compare_size} photos, no server: the fastest of repeated runs, measured "
-        "before and after the servers ran. "
+        f"on letterboxed {results.compare_size} photos, no server, before any server started: the fastest of "
+        "repeated runs. The `limit` rows above are this ceiling at the best batch measured again between the "
+        "systems, images over elapsed time. "
         "Ceiling = batch / (detect + faces).", "",
         table(["batch", "detect ms", "faces ms", "images/s", ""], rows), "",
     ])

@@ -46,6 +46,8 @@ def baseline_target(results: Results, system: str) -> Verdict:
     if ours is None or baseline is None:
         return Verdict(target, "not measured", None)
     speedup = ratio(ours.throughput, baseline.throughput)
+    if math.isnan(speedup):
+        return Verdict(target, f"baseline answered nothing at c={level} ({baseline.errors} errors)", None)
     measured = (f"{speedup:.2f}x ({ours.throughput:.2f} vs {baseline.throughput:.2f} img/s); "
                 f"p99 {ours.p99_ms:.0f} vs {baseline.p99_ms:.0f} ms")
     return Verdict(target, measured, speedup >= 1.0 and ours.p99_ms < baseline.p99_ms)

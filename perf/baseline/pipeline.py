@@ -7,6 +7,7 @@ Only the serving differs: no server between steps, no batching, no queues.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,16 +87,34 @@ def load_blur_options(repository: Path) -> BlurOptions:
 
 
 class InProcessPipeline:
-    """decode -> detect, faces -> blur -> encode for one photo, in the calling thread."""
+    """decode -> detect, faces -> blur -> encode for one photo, in the calling thread.
+
+    The ONNX Runtime sessions are shared by every thread (their run() is thread-safe); the
+    nvImageCodec decoder and encoder are not (two threads decoding at once fail with "Broken
+    promise" and can bring the process down), so each thread builds its own on first use.
+    """
 
     def __init__(self, repository: Path) -> None:
         config = read_config(repository / "decode")
-        self.decoder = ImageDecoder(int(parameter(config, "max_pixels", "40000000")), parameter(config, "device", "auto"))
+        self.max_pixels = int(parameter(config, "max_pixels", "40000000"))
+        self.device = parameter(config, "device", "auto")
+        self._codecs = threading.local()
         self.detector = load_detector(repository)
         self.class_names = load_class_names(served_version_dir(repository / "detect") / "labels.json")
         self.face_detector = load_face_detector(repository)
         self.blur = load_blur_options(repository)
-        self.encoder = ImageEncoder()
+
+    @property
+    def decoder(self) -> ImageDecoder:
+        if not hasattr(self._codecs, "decoder"):
+            self._codecs.decoder = ImageDecoder(self.max_pixels, self.device)
+        return self._codecs.decoder
+
+    @property
+    def encoder(self) -> ImageEncoder:
+        if not hasattr(self._codecs, "encoder"):
+            self._codecs.encoder = ImageEncoder()
+        return self._codecs.encoder
 
     def process(self, data: bytes) -> Processed:
         """Raises the imaging.errors.ImageError subclass that describes a bad photo."""
