@@ -77,8 +77,8 @@ class BenchConfig:
             windows, overhead = windows + 3 * levels, overhead + ANALYZER_START_S * levels
         if self.what_if and self.runs("whatif"):
             windows, overhead = windows + 3 * levels, overhead + ANALYZER_START_S * levels
-        if self.runs("priority"):
-            windows, overhead = windows + 2 * 4, overhead + 2 * DRAIN_S
+        if self.runs("priority"):  # two scenarios of 2 warm-up + 6 measured windows, long drains
+            windows, overhead = windows + 2 * 8, overhead + 2 * 10 * DRAIN_S
         return windows, overhead
 
     def measurement_interval_s(self) -> float:

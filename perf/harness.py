@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 ENSEMBLE = "pipeline"
 T = TypeVar("T")
+PRIORITY_BACKLOG = 4  # low-priority clients per level of the highest concurrency
 MODEL_SAMPLES = 2  # photos per composing-model input file (a 4K decoded image is 33 MB of JSON)
 
 
@@ -234,10 +235,12 @@ class Harness:
             self.results.notes.append(f"perf_analyzer {model} {size} c={level} needed {window:.1f} s windows: {errors[0]}")
 
     def measure_priority(self, url: str) -> None:
-        # More low-priority requests than one batch can take, or there is nothing to overtake.
-        size, low = self.config.compare_size, 2 * self.config.max_concurrency
+        """A backlog several batches deep (the batcher takes up to max_batch_size requests at once, so a
+        shallower queue leaves nothing to overtake), measured over windows longer than its latency."""
+        size, low = self.config.compare_size, PRIORITY_BACKLOG * self.config.max_concurrency
         high = max(1, self.config.max_concurrency // 4)
-        self.results.priorities += priority_scenarios(url, self.photos[size].payloads, size, high, low, self.window)
+        window = Window(warmup_s=2 * self.interval_s, measure_s=6 * self.interval_s)
+        self.results.priorities += priority_scenarios(url, self.photos[size].payloads, size, high, low, window)
 
     def measure_profile(self, url: str) -> None:
         executable = py_spy()

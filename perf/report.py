@@ -131,8 +131,8 @@ def priority_section(results: Results) -> str:
             for entry in results.priorities]
     return "\n".join([
         f"## Priority under load ({results.compare_size}, Triton direct gRPC)", "",
-        "Two groups of closed-loop clients at once, saturating the server with more requests than one batch "
-        "takes (the low group alone is twice the highest level): the `high` group sends Triton request priority 1, the `low` group priority 3. "
+        "Two groups of closed-loop clients at once, saturating the server with a backlog several batches "
+        "deep (the low group alone is four times the highest level): the `high` group sends Triton request priority 1, the `low` group priority 3. "
         "The control run sends the same load with every request at the default priority 2.", "",
         table(["scenario", "group", "priority", "clients", "img/s", "p50 ms", "p99 ms", "requests"], rows), "",
     ])
