@@ -36,6 +36,9 @@ def limit_target(results: Results) -> Verdict:
     batch = f", batch {results.limit.best.batch}" if results.limit else ""
     measured = (f"{share:.0%} at {size}, c={best.concurrency}: {best.throughput:.2f} img/s (perf_analyzer) vs "
                 f"{results.limit_at(size, best.concurrency):.2f} img/s limit measured beside it{batch}")
+    if results.limit is not None:
+        ideal = results.limit.best.images_per_s
+        measured += f"; {ratio(best.throughput, ideal):.0%} of the sweep's fastest single-session runs ({ideal:.2f} img/s)"
     return Verdict(target, measured, share >= 0.85)
 
 
