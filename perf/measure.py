@@ -60,6 +60,7 @@ def analyzer_level(
         row = measure(analyzer, arguments, csv_path, timeout_s=12 * window_s + 180)
         after = triton_stats.snapshot(client)
     command = shlex.join([f"LD_LIBRARY_PATH={analyzer.library_dir}", str(analyzer.binary), *arguments])
+    command = command.replace(f"{Path.cwd()}/", "")  # as rerun from the repository root, no machine paths
     return ModelRun(model, size, row, tuple(triton_stats.difference(before, after)), command)
 
 
