@@ -127,7 +127,7 @@ def test_paths_and_buckets_outside_the_rules_are_403(gateway: RunningGateway, ro
 
 
 def test_output_outside_the_rules_is_refused_before_anything_is_queued(gateway: RunningGateway, roots: Path) -> None:
-    body = {"input_image": str(roots / "zidane.jpg"), "output_image": "/tmp/out.jpg"}
+    body = {"input_image": str(roots / "zidane.jpg"), "output_image": str(roots.parent / "elsewhere" / "out.jpg")}
     with gateway.client() as client:
         reply = client.post("/v1/jobs", json=body)
     assert reply.status_code == 403
