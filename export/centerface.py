@@ -30,6 +30,7 @@ import onnx
 from onnx import helper, version_converter
 
 from export.errors import CenterFaceConversionError, SourceNotFoundError
+from export.graph_checks import check_graph
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def convert_centerface(src: Path, out_path: Path, opset: int = 13) -> None:
     rename_tensors(model, {_SOURCE_INPUT: IMAGES, **_SOURCE_OUTPUTS})
     make_dims_dynamic(model)
     converted = _convert_opset(model, opset)
-    _check(converted)
+    check_graph(converted, CenterFaceConversionError, "converted CenterFace graph")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(converted, str(out_path))
     logger.info("converted CenterFace %s to %s (opset %d, dynamic batch and size)", src, out_path, opset)
@@ -120,11 +121,3 @@ def _convert_opset(model: onnx.ModelProto, opset: int) -> onnx.ModelProto:
     # The converter keeps the source's IR version 4, too old to declare opset 13.
     converted.ir_version = max(converted.ir_version, helper.find_min_ir_version_for(converted.opset_import))
     return converted
-
-
-def _check(model: onnx.ModelProto) -> None:
-    try:
-        onnx.checker.check_model(model)
-        onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
-    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as error:
-        raise CenterFaceConversionError(f"converted CenterFace graph is invalid: {error}") from error

@@ -24,6 +24,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from export.errors import NmsGraphError
+from export.graph_checks import check_graph
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def append_nms(model: onnx.ModelProto) -> onnx.ModelProto:
     graph.input.extend(_threshold_inputs())
     del graph.output[:]
     graph.output.append(helper.make_tensor_value_info(DETECTIONS, TensorProto.FLOAT, ["detections", 7]))
-    _check_graph(served)
+    check_graph(served, NmsGraphError, "the graph with NMS")
     logger.info("appended class-aware NMS: %s -> %s [K, 7]", RAW_OUTPUT, DETECTIONS)
     return served
 
@@ -163,11 +164,3 @@ def _threshold_inputs() -> list[onnx.ValueInfoProto]:
         make(IOU_THRESHOLD, TensorProto.FLOAT, [1]),
         make(MAX_DETECTIONS, TensorProto.INT64, [1]),
     ]
-
-
-def _check_graph(model: onnx.ModelProto) -> None:
-    try:
-        onnx.checker.check_model(model)
-        onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
-    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as error:
-        raise NmsGraphError(f"the graph with NMS is invalid: {error}") from error

@@ -7,15 +7,18 @@ Pillow's global decompression-bomb check (the pixel limit is ours, see
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import string
 import struct
+from collections.abc import Iterator
 
 from PIL import (
     BmpImagePlugin,
     Image,
     ImageFile,
+    ImageOps,
     Jpeg2KImagePlugin,
     JpegImagePlugin,
     PngImagePlugin,
@@ -118,6 +121,25 @@ def open_image(data: bytes, fmt: str) -> ImageFile.ImageFile:
     except Exception as exc:  # hostile headers reach many exception types inside Pillow
         logger.debug("Pillow rejected a %s header", fmt, exc_info=True)
         raise CorruptImageError(f"{fmt} header is truncated or invalid: {exc}") from exc
+
+
+def load_oriented(image: Image.Image) -> None:
+    """Decode the pixels and apply the EXIF orientation, in place."""
+    image.load()
+    ImageOps.exif_transpose(image, in_place=True)
+
+
+@contextlib.contextmanager
+def pillow_errors(fmt: str) -> Iterator[None]:
+    """Pillow's failures while decoding, as the project's image errors."""
+    try:
+        yield
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(str(exc)) from exc
+    except MemoryError:
+        raise
+    except Exception as exc:  # hostile data reaches many exception types inside Pillow
+        raise CorruptImageError(f"{fmt} data is truncated or corrupt: {exc}") from exc
 
 
 def image_dimensions(data: bytes, fmt: str) -> tuple[int, int]:

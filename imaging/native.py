@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from PIL import Image, ImageFile, ImageOps
+from PIL import Image, ImageFile
 
-from imaging.errors import CorruptImageError, EncodeError, ImageTooLargeError, InvalidArrayError
-from imaging.formats import open_image
+from imaging.errors import CorruptImageError, EncodeError, InvalidArrayError
+from imaging.formats import load_oriented, open_image, pillow_errors
 from imaging.jpeg2000_header import reduced_size
 
 _KEPT_MODES = frozenset({"L", "LA", "RGB", "RGBA"})
@@ -66,18 +66,11 @@ def decode_pillow_native(data: bytes, fmt: str, reduce: int = 0) -> np.ndarray:
     with open_image(data, fmt) as image:
         if fmt == "tiff" and _is_wide_colour_tiff(image):
             return _decode_wide_tiff(data)  # Pillow would cut 16-bit colour to 8 bits
-        try:
+        with pillow_errors(fmt):
             if reduce:
                 _ask_for_reduced_resolution(image, reduce)
-            image.load()
-            ImageOps.exif_transpose(image, in_place=True)
+            load_oriented(image)
             return pillow_to_native(image)
-        except Image.DecompressionBombError as exc:
-            raise ImageTooLargeError(str(exc)) from exc
-        except MemoryError:
-            raise
-        except Exception as exc:  # hostile data reaches many exception types inside Pillow
-            raise CorruptImageError(f"{fmt} data is truncated or corrupt: {exc}") from exc
 
 
 def _ask_for_reduced_resolution(image: ImageFile.ImageFile, reduce: int) -> None:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import io
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
-from imaging.errors import CorruptImageError, EncodeError, ImageTooLargeError
-from imaging.formats import open_image
+from imaging.errors import EncodeError
+from imaging.formats import load_oriented, open_image, pillow_errors
 from imaging.native import to_pillow
 from imaging.options import EncodeOptions
 
@@ -31,17 +31,9 @@ _PILLOW_FORMATS = {
 
 def decode_pillow(data: bytes, fmt: str) -> np.ndarray:
     """HxWx3 uint8 RGB pixels of ``data``; CorruptImageError for truncated or garbled data."""
-    with open_image(data, fmt) as image:
-        try:
-            image.load()
-            ImageOps.exif_transpose(image, in_place=True)
-            return to_rgb(image)
-        except Image.DecompressionBombError as exc:
-            raise ImageTooLargeError(str(exc)) from exc
-        except MemoryError:
-            raise
-        except Exception as exc:  # hostile data reaches many exception types inside Pillow
-            raise CorruptImageError(f"{fmt} data is truncated or corrupt: {exc}") from exc
+    with open_image(data, fmt) as image, pillow_errors(fmt):
+        load_oriented(image)
+        return to_rgb(image)
 
 
 def to_rgb(image: Image.Image) -> np.ndarray:

@@ -6,8 +6,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable, Sequence
-from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import triton_python_backend_utils as pb_utils
@@ -16,23 +15,7 @@ from imaging.errors import ImageError
 from python_models.batching import pad_images, unpad_images
 from python_models.options import parse_parameters
 
-if TYPE_CHECKING:
-    from python_models.detectors import TileSettings
-
 logger = logging.getLogger(__name__)
-
-
-def config_parameter(model_config: dict[str, Any], key: str, default: str) -> str:
-    """A `parameters { key: ... value: { string_value: ... } }` entry of config.pbtxt."""
-    entry = model_config.get("parameters", {}).get(key)
-    return entry["string_value"] if entry else default
-
-
-def tile_settings(model_config: dict[str, Any]) -> TileSettings:
-    """Detector tiling for huge images from the `tile_above`, `tile_size`, `tile_overlap` parameters."""
-    from python_models.detectors import TileSettings  # onnxruntime: imported by detector models only
-
-    return TileSettings.from_parameters(partial(config_parameter, model_config))
 
 
 def request_parameters(request: Any) -> dict[str, object]:

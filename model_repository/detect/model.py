@@ -13,8 +13,9 @@ import numpy as np
 import triton_python_backend_utils as pb_utils
 
 from python_models.batching import split_counts
-from python_models.detectors import SessionSettings, YoloDetector, YoloThresholds, load_class_names
-from python_models.tensors import config_parameter, input_images, json_tensor, tile_settings
+from python_models.detectors import YoloDetector, YoloThresholds, load_class_names
+from python_models.model_config import config_parameter, configured_session, tile_settings
+from python_models.tensors import input_images, json_tensor
 
 
 class TritonPythonModel:
@@ -28,10 +29,7 @@ class TritonPythonModel:
             iou=float(config_parameter(config, "iou_threshold", "0.45")),
             max_detections=int(config_parameter(config, "max_detections", "100")),
         )
-        settings = SessionSettings(
-            batch=int(config_parameter(config, "session_batch", "8")),
-            intra_op_threads=int(config_parameter(config, "intra_op_threads", "0")),
-        )
+        settings = configured_session(config)
         self.detector = YoloDetector(version_dir / "model.onnx", thresholds, settings, tile_settings(config))
 
     def execute(self, requests: list[Any]) -> list[Any]:

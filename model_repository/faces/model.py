@@ -13,8 +13,9 @@ import numpy as np
 import triton_python_backend_utils as pb_utils
 
 from python_models.batching import split_counts
-from python_models.detectors import CenterFaceDetector, FaceThresholds, SessionSettings
-from python_models.tensors import config_parameter, input_images, json_tensor, tile_settings
+from python_models.detectors import CenterFaceDetector, FaceThresholds
+from python_models.model_config import config_parameter, configured_session, tile_settings
+from python_models.tensors import input_images, json_tensor
 
 
 class TritonPythonModel:
@@ -26,10 +27,7 @@ class TritonPythonModel:
             score=float(config_parameter(config, "score_threshold", "0.5")),
             iou=float(config_parameter(config, "iou_threshold", "0.3")),
         )
-        settings = SessionSettings(
-            batch=int(config_parameter(config, "session_batch", "8")),
-            intra_op_threads=int(config_parameter(config, "intra_op_threads", "0")),
-        )
+        settings = configured_session(config)
         input_size = int(config_parameter(config, "input_size", "640"))
         self.detector = CenterFaceDetector(version_dir / "model.onnx", input_size, thresholds, settings, tile_settings(config))
 

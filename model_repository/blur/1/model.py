@@ -9,9 +9,9 @@ import triton_python_backend_utils as pb_utils
 
 from imaging.blur import blur_regions
 from python_models.metadata import blur_targets, image_metadata, target_boxes
-from python_models.options import BlurOptions, parse_blur_options, parse_class_list
+from python_models.model_config import configured_blur
+from python_models.options import parse_blur_options
 from python_models.tensors import (
-    config_parameter,
     image_tensors,
     input_images,
     input_json,
@@ -25,12 +25,7 @@ class TritonPythonModel:
     def initialize(self, args: dict[str, Any]) -> None:
         config = json.loads(args["model_config"])
         self.version = args["model_version"]
-        self.defaults = BlurOptions(
-            kind=config_parameter(config, "kind", "gaussian"),
-            strength=float(config_parameter(config, "strength", "1.0")),
-            classes=parse_class_list(config_parameter(config, "blur_classes", "")),
-            margin=float(config_parameter(config, "margin", "0.1")),
-        )
+        self.defaults = configured_blur(config)
 
     def execute(self, requests: list[Any]) -> list[Any]:
         return respond_each(requests, self._blur_request)

@@ -7,12 +7,12 @@ from typing import Any
 
 import triton_python_backend_utils as pb_utils
 
-from imaging.codec import DecodedImage, ImageDecoder, parse_encode_options
+from imaging.codec import DecodedImage, parse_encode_options
 from imaging.errors import ImageError
 from imaging.formats import default_output_format
+from python_models.model_config import configured_decoder
 from python_models.options import BlurOptions, parse_blur_options
 from python_models.tensors import (
-    config_parameter,
     error_response,
     image_tensors,
     input_bytes,
@@ -25,10 +25,7 @@ class TritonPythonModel:
     def initialize(self, args: dict[str, Any]) -> None:
         config = json.loads(args["model_config"])
         self.version = args["model_version"]
-        self.decoder = ImageDecoder(
-            max_pixels=int(config_parameter(config, "max_pixels", "100000000")),
-            device=config_parameter(config, "device", "auto"),
-        )
+        self.decoder = configured_decoder(config)
 
     def execute(self, requests: list[Any]) -> list[Any]:
         """All images of all requests go to the codec in one batch; each request gets its own answer."""

@@ -14,30 +14,23 @@ from typing import Any
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
-from imaging.codec import ImageDecoder, ImageEncoder
 from imaging.formats import default_output_format
 from python_models.chain import Regions, run_steps
 from python_models.operation_specs import encode_options, parse_operations
-from python_models.options import BlurOptions, parse_class_list
+from python_models.model_config import config_parameter, configured_blur, configured_decoder, configured_encoder
 from python_models.processing import DEFAULT_OPERATIONS, describe_outputs, encode_pieces
-from python_models.tensors import bytes_matrix_tensor, config_parameter, error_response, infer_json, input_bytes, json_tensor, request_parameters
+from python_models.tensors import bytes_matrix_tensor, error_response, infer_json, input_bytes, json_tensor, request_parameters
 
 
 class TritonPythonModel:
     def initialize(self, args: dict[str, Any]) -> None:
         config = json.loads(args["model_config"])
         self.version = args["model_version"]
-        device = config_parameter(config, "device", "auto")
-        self.decoder = ImageDecoder(max_pixels=int(config_parameter(config, "max_pixels", "100000000")), device=device)
-        self.encoder = ImageEncoder(device=device)
+        self.decoder = configured_decoder(config)
+        self.encoder = configured_encoder(config)
         self.max_outputs = int(config_parameter(config, "max_outputs", "64"))
         self.models = (config_parameter(config, "detect_model", "detect"), config_parameter(config, "faces_model", "faces"))
-        self.blur_defaults = BlurOptions(
-            kind=config_parameter(config, "kind", "gaussian"),
-            strength=float(config_parameter(config, "strength", "1.0")),
-            classes=parse_class_list(config_parameter(config, "blur_classes", "")),
-            margin=float(config_parameter(config, "margin", "0.1")),
-        )
+        self.blur_defaults = configured_blur(config)
 
     async def execute(self, requests: list[Any]) -> list[Any]:
         return list(await asyncio.gather(*(self._respond(request) for request in requests)))

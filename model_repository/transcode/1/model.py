@@ -7,8 +7,8 @@ from typing import Any
 
 import triton_python_backend_utils as pb_utils
 
-from imaging.codec import ImageDecoder, ImageEncoder
-from python_models.tensors import bytes_tensor, config_parameter, input_bytes, json_tensor, request_parameters, respond_each
+from python_models.model_config import configured_decoder, configured_encoder
+from python_models.tensors import bytes_tensor, input_bytes, json_tensor, request_parameters, respond_each
 from python_models.transcoding import transcode
 
 
@@ -16,9 +16,8 @@ class TritonPythonModel:
     def initialize(self, args: dict[str, Any]) -> None:
         config = json.loads(args["model_config"])
         self.version = args["model_version"]
-        device = config_parameter(config, "device", "auto")
-        self.decoder = ImageDecoder(max_pixels=int(config_parameter(config, "max_pixels", "100000000")), device=device)
-        self.encoder = ImageEncoder(device=device)
+        self.decoder = configured_decoder(config)
+        self.encoder = configured_encoder(config)
 
     def execute(self, requests: list[Any]) -> list[Any]:
         return respond_each(requests, self._transcode_request)
