@@ -143,7 +143,7 @@ def test_high_priority_overtakes_a_backlog_through_the_gateway(gateway: RunningG
 
     The three high-priority calls are sent once the backlog of 30 low-priority calls is in flight
     to Triton (the gateway's in-flight gauge says so). Without priority they would finish last
-    (ranks 30-32); as in tests/server, they must finish within the first 20.
+    (ranks 30-32); they must overtake at least 8 of the backlog.
     """
     payload = photo_bytes("astronaut.png")
     backlog = 30
@@ -173,7 +173,10 @@ def test_high_priority_overtakes_a_backlog_through_the_gateway(gateway: RunningG
     finished = asyncio.run(flood())
     order = sorted((at, priority) for priority, times in finished.items() for at in times)
     high_ranks = [rank for rank, (_, priority) in enumerate(order) if priority == "high"]
-    assert max(high_ranks) < 20, f"completion ranks of the high-priority calls: {high_ranks}"
+    overtaken = backlog - (max(high_ranks) - 2)  # low-priority calls that finished after the last high one
+    # Batches already executing in the five steps can't be overtaken (up to 16 requests a step);
+    # queued ones can. In FIFO order no low-priority call would finish after them.
+    assert overtaken >= 8, f"completion ranks of the high-priority calls: {high_ranks}"
 
 
 def test_ready_stats_and_metrics_after_work(gateway: RunningGateway) -> None:
