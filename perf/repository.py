@@ -9,8 +9,9 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from google.protobuf import text_format
+from google.protobuf import json_format, text_format
 from tritonclient.grpc import model_config_pb2
 
 from perf.errors import ConfigError
@@ -44,6 +45,11 @@ def parse_config(path: Path) -> model_config_pb2.ModelConfig:
 def read_config(model_dir: Path) -> model_config_pb2.ModelConfig:
     """The model's served config."""
     return parse_config(config_path(model_dir))
+
+
+def served_config(model_dir: Path) -> dict[str, Any]:
+    """The served config as the Python models receive it (``args["model_config"]``, proto field names)."""
+    return json_format.MessageToDict(read_config(model_dir), preserving_proto_field_name=True)
 
 
 def write_config(path: Path, config: model_config_pb2.ModelConfig) -> None:

@@ -29,15 +29,22 @@ from imaging.tiling import merge_tiled_boxes, tiles_for_size
 
 @dataclass(frozen=True)
 class SessionSettings:
-    """How many images go into one session run, and ONNX Runtime's thread count (0: its default)."""
+    """How many images go into one session run, ONNX Runtime's thread count (0: its default), and
+    whether its idle pool threads spin (its default) or sleep.
+
+    Spinning threads keep burning the cores after a run; where other models share the cores
+    (detect and faces side by side, decode/blur/encode beside them) that time is taken from them.
+    """
 
     batch: int = 8
     intra_op_threads: int = 0
+    allow_spinning: bool = True
 
 
 def open_session(model_path: Path, settings: SessionSettings) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.intra_op_num_threads = settings.intra_op_threads
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if settings.allow_spinning else "0")
     return ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
 
 

@@ -13,7 +13,9 @@ from imaging.codec import ImageDecoder, ImageEncoder
 from python_models.options import BlurOptions, parse_class_list
 
 if TYPE_CHECKING:
-    from python_models.detectors import SessionSettings, TileSettings
+    from pathlib import Path
+
+    from python_models.detectors import CenterFaceDetector, SessionSettings, TileSettings, YoloDetector
 
 ModelConfig = dict[str, Any]
 
@@ -47,12 +49,14 @@ def configured_blur(model_config: ModelConfig) -> BlurOptions:
 
 
 def configured_session(model_config: ModelConfig) -> SessionSettings:
-    """ONNX Runtime: `session_batch` images per run, `intra_op_threads` (0: its default)."""
+    """ONNX Runtime: `session_batch` images per run, `intra_op_threads` (0: its default),
+    `allow_spinning` ("1": its default, idle threads spin; "0": they sleep)."""
     from python_models.detectors import SessionSettings  # onnxruntime: imported by detector models only
 
     return SessionSettings(
         batch=int(config_parameter(model_config, "session_batch", "8")),
         intra_op_threads=int(config_parameter(model_config, "intra_op_threads", "0")),
+        allow_spinning=config_parameter(model_config, "allow_spinning", "1") != "0",
     )
 
 
@@ -61,3 +65,29 @@ def tile_settings(model_config: ModelConfig) -> TileSettings:
     from python_models.detectors import TileSettings  # onnxruntime: imported by detector models only
 
     return TileSettings.from_parameters(partial(config_parameter, model_config))
+
+
+def configured_yolo(model_config: ModelConfig, version_dir: Path) -> YoloDetector:
+    """`detect`'s YOLO over ``version_dir``/model.onnx: thresholds, session and tiling from config.pbtxt."""
+    from python_models.detectors import YoloDetector, YoloThresholds  # onnxruntime: imported by detector models only
+
+    thresholds = YoloThresholds(
+        score=float(config_parameter(model_config, "score_threshold", "0.25")),
+        iou=float(config_parameter(model_config, "iou_threshold", "0.45")),
+        max_detections=int(config_parameter(model_config, "max_detections", "100")),
+    )
+    return YoloDetector(version_dir / "model.onnx", thresholds, configured_session(model_config), tile_settings(model_config))
+
+
+def configured_centerface(model_config: ModelConfig, version_dir: Path) -> CenterFaceDetector:
+    """`faces`' CenterFace over ``version_dir``/model.onnx, with its `input_size`."""
+    from python_models.detectors import CenterFaceDetector, FaceThresholds  # onnxruntime: imported by detector models only
+
+    thresholds = FaceThresholds(
+        score=float(config_parameter(model_config, "score_threshold", "0.5")),
+        iou=float(config_parameter(model_config, "iou_threshold", "0.3")),
+    )
+    size = int(config_parameter(model_config, "input_size", "640"))
+    return CenterFaceDetector(
+        version_dir / "model.onnx", size, thresholds, configured_session(model_config), tile_settings(model_config)
+    )

@@ -13,8 +13,8 @@ import numpy as np
 import triton_python_backend_utils as pb_utils
 
 from python_models.batching import split_counts
-from python_models.detectors import YoloDetector, YoloThresholds, load_class_names
-from python_models.model_config import config_parameter, configured_session, tile_settings
+from python_models.detectors import load_class_names
+from python_models.model_config import configured_yolo
 from python_models.tensors import input_images, json_tensor
 
 
@@ -24,13 +24,7 @@ class TritonPythonModel:
         version_dir = Path(args["model_repository"]) / args["model_version"]
         self.version = args["model_version"]
         self.class_names = load_class_names(version_dir / "labels.json")
-        thresholds = YoloThresholds(
-            score=float(config_parameter(config, "score_threshold", "0.25")),
-            iou=float(config_parameter(config, "iou_threshold", "0.45")),
-            max_detections=int(config_parameter(config, "max_detections", "100")),
-        )
-        settings = configured_session(config)
-        self.detector = YoloDetector(version_dir / "model.onnx", thresholds, settings, tile_settings(config))
+        self.detector = configured_yolo(config, version_dir)
 
     def execute(self, requests: list[Any]) -> list[Any]:
         """One detector run over the images of every request in the batch, then split per request."""

@@ -13,8 +13,7 @@ import numpy as np
 import triton_python_backend_utils as pb_utils
 
 from python_models.batching import split_counts
-from python_models.detectors import CenterFaceDetector, FaceThresholds
-from python_models.model_config import config_parameter, configured_session, tile_settings
+from python_models.model_config import configured_centerface
 from python_models.tensors import input_images, json_tensor
 
 
@@ -23,13 +22,7 @@ class TritonPythonModel:
         config = json.loads(args["model_config"])
         version_dir = Path(args["model_repository"]) / args["model_version"]
         self.version = args["model_version"]
-        thresholds = FaceThresholds(
-            score=float(config_parameter(config, "score_threshold", "0.5")),
-            iou=float(config_parameter(config, "iou_threshold", "0.3")),
-        )
-        settings = configured_session(config)
-        input_size = int(config_parameter(config, "input_size", "640"))
-        self.detector = CenterFaceDetector(version_dir / "model.onnx", input_size, thresholds, settings, tile_settings(config))
+        self.detector = configured_centerface(config, version_dir)
 
     def execute(self, requests: list[Any]) -> list[Any]:
         images = [input_images(request) for request in requests]

@@ -17,18 +17,16 @@ import numpy as np
 from imaging.blur import blur_regions
 from imaging.codec import ImageDecoder, ImageEncoder, parse_encode_options
 from imaging.formats import CONTENT_TYPES, default_output_format
-from perf.repository import served_version_dir, parameter, read_config
-from python_models.detectors import (
-    CenterFaceDetector,
-    FaceThresholds,
-    SessionSettings,
-    TileSettings,
-    YoloDetector,
-    YoloThresholds,
-    load_class_names,
-)
+from perf.repository import served_config, served_version_dir
+from python_models.detectors import CenterFaceDetector, YoloDetector, load_class_names
 from python_models.metadata import blur_targets, image_metadata, target_boxes
-from python_models.options import BlurOptions, parse_class_list
+from python_models.model_config import (
+    configured_blur,
+    configured_centerface,
+    configured_decoder,
+    configured_encoder,
+    configured_yolo,
+)
 
 
 @dataclass(frozen=True)
@@ -38,52 +36,12 @@ class Processed:
     metadata: dict[str, Any]
 
 
-def session_settings(config: Any) -> SessionSettings:
-    return SessionSettings(
-        batch=int(parameter(config, "session_batch", "8")),
-        intra_op_threads=int(parameter(config, "intra_op_threads", "0")),
-    )
-
-
-def tile_settings(config: Any) -> TileSettings:
-    """Tiling of huge images, from the same parameters python_models.tensors.tile_settings reads."""
-    return TileSettings(
-        above=int(parameter(config, "tile_above", "0")),
-        size=int(parameter(config, "tile_size", "1280")),
-        overlap=int(parameter(config, "tile_overlap", "256")),
-    )
-
-
 def load_detector(repository: Path) -> YoloDetector:
-    config = read_config(repository / "detect")
-    thresholds = YoloThresholds(
-        score=float(parameter(config, "score_threshold", "0.25")),
-        iou=float(parameter(config, "iou_threshold", "0.45")),
-        max_detections=int(parameter(config, "max_detections", "100")),
-    )
-    model = served_version_dir(repository / "detect") / "model.onnx"
-    return YoloDetector(model, thresholds, session_settings(config), tile_settings(config))
+    return configured_yolo(served_config(repository / "detect"), served_version_dir(repository / "detect"))
 
 
 def load_face_detector(repository: Path) -> CenterFaceDetector:
-    config = read_config(repository / "faces")
-    thresholds = FaceThresholds(
-        score=float(parameter(config, "score_threshold", "0.5")),
-        iou=float(parameter(config, "iou_threshold", "0.3")),
-    )
-    model = served_version_dir(repository / "faces") / "model.onnx"
-    size = int(parameter(config, "input_size", "640"))
-    return CenterFaceDetector(model, size, thresholds, session_settings(config), tile_settings(config))
-
-
-def load_blur_options(repository: Path) -> BlurOptions:
-    config = read_config(repository / "blur")
-    return BlurOptions(
-        kind=parameter(config, "kind", "gaussian"),
-        strength=float(parameter(config, "strength", "1.0")),
-        classes=parse_class_list(parameter(config, "blur_classes", "")),
-        margin=float(parameter(config, "margin", "0.1")),
-    )
+    return configured_centerface(served_config(repository / "faces"), served_version_dir(repository / "faces"))
 
 
 class InProcessPipeline:
@@ -95,25 +53,24 @@ class InProcessPipeline:
     """
 
     def __init__(self, repository: Path) -> None:
-        config = read_config(repository / "decode")
-        self.max_pixels = int(parameter(config, "max_pixels", "40000000"))
-        self.device = parameter(config, "device", "auto")
+        self.decode_config = served_config(repository / "decode")
+        self.encode_config = served_config(repository / "encode")
         self._codecs = threading.local()
         self.detector = load_detector(repository)
         self.class_names = load_class_names(served_version_dir(repository / "detect") / "labels.json")
         self.face_detector = load_face_detector(repository)
-        self.blur = load_blur_options(repository)
+        self.blur = configured_blur(served_config(repository / "blur"))
 
     @property
     def decoder(self) -> ImageDecoder:
         if not hasattr(self._codecs, "decoder"):
-            self._codecs.decoder = ImageDecoder(self.max_pixels, self.device)
+            self._codecs.decoder = configured_decoder(self.decode_config)
         return self._codecs.decoder
 
     @property
     def encoder(self) -> ImageEncoder:
         if not hasattr(self._codecs, "encoder"):
-            self._codecs.encoder = ImageEncoder()
+            self._codecs.encoder = configured_encoder(self.encode_config)
         return self._codecs.encoder
 
     def process(self, data: bytes) -> Processed:

@@ -15,8 +15,9 @@ def test_parameter_or_default() -> None:
 
 def test_configured_objects_read_their_knobs() -> None:
     config = parameters(kind="pixelate", strength="2", blur_classes="plate, person", max_pixels="1000",
-                        device="cpu", session_batch="4", intra_op_threads="1")
+                        device="cpu", session_batch="4", intra_op_threads="1", allow_spinning="0")
     assert configured_blur(config) == BlurOptions(kind="pixelate", strength=2.0, classes=frozenset({"plate", "person"}))
     assert configured_decoder(config).max_pixels == 1000
     session = configured_session(config)
-    assert (session.batch, session.intra_op_threads) == (4, 1)
+    assert (session.batch, session.intra_op_threads, session.allow_spinning) == (4, 1, False)
+    assert configured_session({}).allow_spinning, "ONNX Runtime's own default unless config.pbtxt says otherwise"
