@@ -61,10 +61,11 @@ def configuration(results: Results, repository: Path) -> str:
         instances = sum(group.count for group in config.instance_group) or 1
         rows.append([model_dir.name, config.max_batch_size,
                      f"{batching.max_queue_delay_microseconds} us" if config.HasField("dynamic_batching") else "off",
-                     instances, parameter(config, "session_batch", "-"), parameter(config, "intra_op_threads", "-")])
+                     instances, parameter(config, "session_batch", "-"), parameter(config, "intra_op_threads", "-"),
+                     parameter(config, "allow_spinning", "-")])
     inputs = table(["size", "inputs"], results.input_sizes.items())
     models = table(["model", "max_batch_size", "dynamic batching (queue delay)", "instances", "session_batch",
-                    "intra_op_threads"], rows)
+                    "intra_op_threads", "allow_spinning"], rows)
     return "\n".join([
         "## Configuration", "",
         "Inputs: real photos (zidane, bus, grace_hopper, nemo) centre-cropped and resized, JPEG quality 90; "
