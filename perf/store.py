@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from perf.config import ROOT
 from perf.limit import Limit, LimitPoint
 from perf.perf_analyzer import PerfAnalyzerRow
 from perf.profile import StubProfile
@@ -20,8 +21,15 @@ from perf.results import Measurement, ModelRun, PriorityResult, Results
 from perf.triton_stats import ModelSplit
 
 
+def portable(value: object) -> str:
+    """Paths inside the repository relative to its root (no machine paths in committed results)."""
+    if isinstance(value, Path) and value.is_absolute() and value.is_relative_to(ROOT):
+        return str(value.relative_to(ROOT))
+    return str(value)
+
+
 def save(results: Results, path: Path) -> Path:
-    path.write_text(json.dumps(dataclasses.asdict(results), default=str, indent=1))
+    path.write_text(json.dumps(dataclasses.asdict(results), default=portable, indent=1))
     return path
 
 

@@ -96,3 +96,12 @@ def test_stored_results_render_the_same_report(tmp_path: Path) -> None:
     loaded = load(tmp_path / markdown.stem / "results.json")
     assert loaded.measurements == results.measurements and loaded.model_runs == results.model_runs
     assert write_report(loaded, tmp_path, markdown.stem, REPOSITORY).read_text() == first
+
+
+def test_stored_paths_inside_the_repository_are_relative(tmp_path: Path) -> None:
+    from perf.config import ROOT
+    from perf.store import portable
+
+    assert portable(ROOT / "var" / "perf" / "run-x" / "py-spy" / "detect.txt") == "var/perf/run-x/py-spy/detect.txt"
+    assert portable(tmp_path / "elsewhere.txt") == str(tmp_path / "elsewhere.txt")
+    assert portable(3.5) == "3.5"
