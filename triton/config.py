@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -30,6 +31,7 @@ class ServerConfig:
     startup_timeout_s: float = 180.0
     log_verbose: int = 0
     extra_args: tuple[str, ...] = field(default_factory=tuple)
+    """More tritonserver flags; TRITON_EXTRA_ARGS is split into shell words."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> ServerConfig:
@@ -74,7 +76,9 @@ def _from_env(defaults: _Settings, environ: Mapping[str, str] | None, overrides:
 def _parse(name: str, raw: str) -> object:
     if name == "model_repository":
         return Path(raw)
-    if name in {"load_models", "extra_args"}:
+    if name == "extra_args":  # shell words: `--backend-config=python,shm-default-byte-size=N` keeps its comma
+        return tuple(shlex.split(raw))
+    if name == "load_models":
         return tuple(part for part in raw.replace(",", " ").split() if part)
     if name in {"http_port", "grpc_port", "metrics_port", "log_verbose"}:
         return int(raw)

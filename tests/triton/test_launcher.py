@@ -17,6 +17,12 @@ def test_config_precedence_defaults_environment_arguments() -> None:
     assert config.http_port == 0 and config.model_repository.name == "model_repository"
 
 
+def test_extra_args_are_shell_words_so_backend_config_keeps_its_commas() -> None:
+    raw = "--backend-config=python,shm-default-byte-size=67108864 --log-info=true"
+    config = ServerConfig.from_env({"TRITON_EXTRA_ARGS": raw})
+    assert config.extra_args == ("--backend-config=python,shm-default-byte-size=67108864", "--log-info=true")
+
+
 def test_wheel_distribution_and_backend_directory(tmp_path: Path) -> None:
     distribution = find_distribution()
     assert distribution.binary.is_file()
