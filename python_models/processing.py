@@ -6,21 +6,23 @@ from typing import Any
 
 from imaging.codec import DecodedImage, EncodeOptions, ImageEncoder
 from imaging.formats import CONTENT_TYPES
+from imaging.jpeg2000 import Encoded
 from python_models.chain import Piece
 from python_models.operation_specs import Step
 
 DEFAULT_OPERATIONS = '[{"op": "anonymize"}]'  # no `operations` parameter: do what `pipeline` does
 
 
-def encode_pieces(pieces: list[Piece], options: EncodeOptions, encoder: ImageEncoder) -> list[bytes]:
-    return [encoder.encode(piece.pixels, options) for piece in pieces]
+def encode_pieces(pieces: list[Piece], options: EncodeOptions, encoder: ImageEncoder) -> list[Encoded]:
+    """Each output encoded, with the backend that did it (recorded in METADATA)."""
+    return [encoder.encode_native(piece.pixels, options) for piece in pieces]
 
 
 def describe_outputs(
     decoded: DecodedImage,
     steps: list[Step],
     pieces: list[Piece],
-    encoded: list[bytes],
+    encoded: list[Encoded],
     options: EncodeOptions,
     version: str,
 ) -> dict[str, Any]:
@@ -30,11 +32,12 @@ def describe_outputs(
             "index": index,
             "width": int(piece.pixels.shape[1]),
             "height": int(piece.pixels.shape[0]),
-            "bytes": len(data),
+            "bytes": len(item.data),
+            "encoder": item.backend,
             "tiles": list(piece.tiles),
             "anonymized": list(piece.anonymized),
         }
-        for index, (piece, data) in enumerate(zip(pieces, encoded))
+        for index, (piece, item) in enumerate(zip(pieces, encoded))
     ]
     versions = {"process": version}
     for piece in pieces:
@@ -50,8 +53,9 @@ def describe_outputs(
         "output": {
             "format": options.format,
             "content_type": CONTENT_TYPES[options.format],
-            "bytes": sum(len(data) for data in encoded),
+            "bytes": sum(len(item.data) for item in encoded),
             "count": len(encoded),
+            "encoder": ", ".join(sorted({item.backend for item in encoded})),
         },
         "versions": versions,
     }

@@ -58,6 +58,7 @@ def test_metadata_contract(client: grpcclient.InferenceServerClient) -> None:
         assert 0 < found["score"] <= 1 and isinstance(found["class_id"], int)
     assert set(metadata["versions"]) == {"decode", "detect", "faces", "blur", "encode"}
     assert metadata["output"]["format"] == "jpeg"
+    assert metadata["decoder"].startswith("nvimgcodec") and metadata["output"]["encoder"].startswith("nvimgcodec")
 
 
 def test_blur_classes_adds_detections_to_blurred(client: grpcclient.InferenceServerClient) -> None:

@@ -44,6 +44,7 @@ def test_chain_with_anonymize_and_tiles(client: grpcclient.InferenceServerClient
     [(images, metadata)] = run_process(client, [photo_bytes("zidane.jpg")], operations=chain)
     assert len(images) == 2 == len(metadata["outputs"])
     assert [sniff_format(image) for image in images] == ["png", "png"]
+    assert metadata["output"]["encoder"] and all(out["encoder"] for out in metadata["outputs"])
     assert [(out["width"], out["height"]) for out in metadata["outputs"]] == [(320, 360), (320, 360)]
     [record] = metadata["outputs"][0]["anonymized"]
     assert len(record["faces"]) == 2 and record["blur"]["kind"] == "pixelate"

@@ -50,7 +50,7 @@ class TritonPythonModel:
             options = encode_options(steps, parameters, default_output_format(decoded.source_format))
             pieces = await run_steps(decoded.pixels, steps, self._find_regions, self.blur_defaults)
             encoded = encode_pieces(pieces, options, self.encoder)
-            results.append(encoded)
+            results.append([item.data for item in encoded])
             metadata.append(describe_outputs(decoded, steps, pieces, encoded, options, self.version))
         return pb_utils.InferenceResponse(output_tensors=[bytes_matrix_tensor("RESULT", results), json_tensor("METADATA", metadata)])
 
