@@ -17,7 +17,7 @@ import numpy as np
 from imaging.blur import blur_image, blur_regions
 from imaging.errors import InvalidOptionError
 from imaging.operations import crop, resize, rotate, target_size, tile
-from python_models.metadata import blur_targets, target_boxes
+from python_models.metadata import blur_plan
 from python_models.operation_specs import Step
 from python_models.options import BlurOptions, parse_blur_options
 
@@ -96,15 +96,14 @@ async def _anonymize(pieces: list[Piece], step: Step, find_regions: RegionFinder
     result = []
     for piece, (detections, faces) in zip(pieces, found):
         height, width = piece.pixels.shape[:2]
-        targets = blur_targets(detections, faces, options)
-        boxes = target_boxes(targets, options.margin, width, height)
+        boxes, regions = blur_plan(detections, faces, options, width, height)
         blurred = blur_regions(piece.pixels, boxes, kind=options.kind, strength=options.strength)
         record = {
             "step": step.index,
             "op": step.op,
             "detections": detections["detections"],
             "faces": faces["faces"],
-            "blurred": targets,
+            "blurred": regions,
             "blur": {"kind": options.kind, "strength": options.strength},
             "versions": {"detect": detections["version"], "faces": faces["version"]},
         }

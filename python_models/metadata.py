@@ -27,6 +27,23 @@ def target_boxes(targets: list[dict[str, Any]], margin: float, width: int, heigh
     return expand_boxes(boxes, margin, width, height)
 
 
+def blur_plan(
+    detections: dict[str, Any], faces: dict[str, Any], options: BlurOptions, width: int, height: int
+) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """(boxes to blur, METADATA's `blurred` records) for one image.
+
+    Each record's `box` is the region actually blurred (the target grown by the margin, clipped
+    to the image), `detected_box` the detector's box it came from, `source` "face" or the class.
+    """
+    targets = blur_targets(detections, faces, options)
+    boxes = target_boxes(targets, options.margin, width, height)
+    records = [
+        {"box": [round(float(value), 1) for value in box], "source": target["source"], "detected_box": target["box"]}
+        for target, box in zip(targets, boxes)
+    ]
+    return boxes, records
+
+
 def image_metadata(
     image_info: dict[str, Any],
     detections: dict[str, Any],

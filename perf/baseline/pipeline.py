@@ -19,7 +19,7 @@ from imaging.codec import ImageDecoder, ImageEncoder, parse_encode_options
 from imaging.formats import CONTENT_TYPES, default_output_format
 from perf.repository import served_config, served_version_dir
 from python_models.detectors import CenterFaceDetector, YoloDetector, load_class_names
-from python_models.metadata import blur_targets, image_metadata, target_boxes
+from python_models.metadata import blur_plan, image_metadata
 from python_models.model_config import (
     configured_blur,
     configured_centerface,
@@ -81,15 +81,14 @@ class InProcessPipeline:
         [face_rows] = self.face_detector.detect([pixels])
         detections = {"version": "in-process", "detections": [self._detection(row) for row in rows]}
         faces = {"version": "in-process", "faces": [_face(row) for row in face_rows]}
-        targets = blur_targets(detections, faces, self.blur)
-        boxes = target_boxes(targets, self.blur.margin, decoded.width, decoded.height)
+        boxes, regions = blur_plan(detections, faces, self.blur, decoded.width, decoded.height)
         blurred = blur_regions(pixels, boxes, kind=self.blur.kind, strength=self.blur.strength)
         options = parse_encode_options({}, default_output_format(decoded.source_format))
         result = self.encoder.encode(blurred, options)
         info = {"width": decoded.width, "height": decoded.height, "format": decoded.source_format,
                 "decoder": decoded.backend, "versions": {"decode": "in-process"}}
         blur = {"kind": self.blur.kind, "strength": self.blur.strength, "versions": {"blur": "in-process"}}
-        metadata = image_metadata(info, detections, faces, targets, blur)
+        metadata = image_metadata(info, detections, faces, regions, blur)
         return Processed(result, CONTENT_TYPES[options.format], metadata)
 
     def _detection(self, row: np.ndarray) -> dict[str, Any]:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from python_models.metadata import blur_targets, image_metadata, target_boxes
+from python_models.metadata import blur_plan, blur_targets, image_metadata, target_boxes
 from python_models.options import BlurOptions
 
 DETECTIONS = {
@@ -26,6 +26,13 @@ def test_target_boxes_grow_by_margin_within_the_image() -> None:
     assert boxes.shape == (1, 4)
     assert boxes[0, 0] == 0 and boxes[0, 2] > 10 and boxes[0, 3] > 20
     assert target_boxes([], 0.1, 100, 100).shape == (0, 4)
+
+
+def test_blurred_records_name_the_region_actually_blurred() -> None:
+    boxes, records = blur_plan(DETECTIONS, FACES, BlurOptions(classes=frozenset({"plate"}), margin=0.1), 100, 100)
+    assert [record["box"] for record in records] == [[round(float(value), 1) for value in box] for box in boxes]
+    assert records[0] == {"box": [19.5, 11.4, 30.5, 25.6], "source": "face", "detected_box": [20, 12, 30, 25]}
+    assert records[1]["source"] == "plate" and records[1]["detected_box"] == [60, 60, 80, 70]
 
 
 def test_metadata_records_versions_of_every_step() -> None:

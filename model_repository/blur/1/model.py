@@ -8,7 +8,7 @@ from typing import Any
 import triton_python_backend_utils as pb_utils
 
 from imaging.blur import blur_regions
-from python_models.metadata import blur_targets, image_metadata, target_boxes
+from python_models.metadata import blur_plan, image_metadata
 from python_models.model_config import configured_blur
 from python_models.options import parse_blur_options
 from python_models.tensors import (
@@ -40,10 +40,9 @@ class TritonPythonModel:
         )
         blurred_images, infos = [], []
         for pixels, image_info, detections, faces in inputs:
-            targets = blur_targets(detections, faces, options)
-            boxes = target_boxes(targets, options.margin, image_info["width"], image_info["height"])
+            boxes, blurred = blur_plan(detections, faces, options, image_info["width"], image_info["height"])
             blurred_images.append(blur_regions(pixels, boxes, kind=options.kind, strength=options.strength))
             blur = {"kind": options.kind, "strength": options.strength, "versions": {"blur": self.version}}
-            infos.append(image_metadata(image_info, detections, faces, targets, blur))
+            infos.append(image_metadata(image_info, detections, faces, blurred, blur))
         tensors = image_tensors(blurred_images, "blurred_image", "blurred_size")
         return pb_utils.InferenceResponse(output_tensors=[*tensors, json_tensor("blur_info", infos)])
