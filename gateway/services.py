@@ -60,7 +60,9 @@ async def open_services(settings: Settings, metrics: GatewayMetrics) -> Services
     events = JobEvents()
     queue = JobQueue(on_change=metrics.queue_depth.set)
     access = ObjectAccess(settings.allowed_roots, settings.allowed_buckets, s3_client)
-    jobs = JobService(JobRepository(store), queue, events, metrics, access, settings.max_upload_bytes)
+    jobs = JobService(
+        JobRepository(store), queue, events, metrics, access, settings.max_upload_bytes, settings.max_pixels
+    )
     runner = JobRunner(jobs, inference, settings.workers, Backoff(settings.retry_initial_s, settings.retry_max_s))
     services = Services(settings, metrics, store, pipeline, admin, inference, events, jobs, runner, s3_client)
     try:

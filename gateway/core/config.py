@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     allowed_buckets: Annotated[list[str], NoDecode] = Field(default_factory=list, description="buckets jobs may read/write")
     # Limits and backpressure
     max_upload_bytes: int = Field(50 * MIB, gt=0, description="largest accepted image file")
+    max_pixels: int = Field(100_000_000, gt=0, description="most pixels an image header may announce (Triton's decode max_pixels)")
     max_batch_files: int = Field(32, gt=0, description="most files in one batch upload")
     max_in_flight: int = Field(8, gt=0, description="concurrent Triton calls, sync and jobs together")
     workers: int = Field(4, gt=0, description="job workers pulling from the local queue")

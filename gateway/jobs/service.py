@@ -5,11 +5,10 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import time
 from typing import Any, BinaryIO
 
-from gateway.core.errors import GatewayError, JobNotFinishedError, UploadTooLargeError
+from gateway.core.errors import GatewayError, JobNotFinishedError
 from gateway.core.metrics import GatewayMetrics
 from gateway.inference.triton import Processed
 from gateway.jobs.archive import output_names, zip_outputs
@@ -18,24 +17,12 @@ from gateway.jobs.models import Job, JobError, JobReference, JobStatus, OptionVa
 from gateway.jobs.queue import JobQueue
 from gateway.jobs.repository import JobRepository, metadata_key, original_key, outputs_prefix, result_key
 from gateway.jobs.sources import ObjectAccess
+from gateway.jobs.uploads import SNIFF_BYTES, check_pixels, inspect_upload
 from gateway.storage import Store
 from imaging.errors import ImageError
 from imaging.formats import CONTENT_TYPES, sniff_format
 
 logger = logging.getLogger(__name__)
-
-SNIFF_BYTES = 64
-
-
-def inspect_upload(source: BinaryIO, max_bytes: int) -> tuple[str, int]:
-    """(format sniffed from the bytes, size) of a seekable upload, left at position 0."""
-    size = source.seek(0, os.SEEK_END)
-    source.seek(0)
-    if size > max_bytes:
-        raise UploadTooLargeError(f"the file is {size} bytes, above the limit of {max_bytes} (GATEWAY_MAX_UPLOAD_BYTES)")
-    fmt = sniff_format(source.read(SNIFF_BYTES))
-    source.seek(0)
-    return fmt, size
 
 
 class JobService:
@@ -49,6 +36,7 @@ class JobService:
         metrics: GatewayMetrics,
         access: ObjectAccess,
         max_upload_bytes: int,
+        max_pixels: int,
     ) -> None:
         self.repository = repository
         self.store: Store = repository.store
@@ -57,25 +45,28 @@ class JobService:
         self.metrics = metrics
         self.access = access
         self.max_upload_bytes = max_upload_bytes
+        self.max_pixels = max_pixels
 
     async def submit_upload(
         self, source: BinaryIO, filename: str | None, priority: Priority, options: dict[str, OptionValue], model: str = "pipeline"
     ) -> Job:
-        fmt, _ = inspect_upload(source, self.max_upload_bytes)
-        job = Job(priority=priority, options=options, filename=filename, model=model)
-        original = await self._put(original_key(job.job_id, fmt), source, CONTENT_TYPES[fmt])
-        return await self._accept(job.model_copy(update={"original": original}))
+        fmt, _ = inspect_upload(source, self.max_upload_bytes, self.max_pixels, options)
+        return await self._accept_upload(source, fmt, filename, priority, options, model)
 
     async def submit_uploads(
         self, uploads: list[tuple[BinaryIO, str | None]], priority: Priority, options: dict[str, OptionValue], model: str = "pipeline"
     ) -> list[Job]:
         """Check every file first, so a bad one refuses the batch before anything is queued."""
+        formats: list[str] = []
         for position, (source, filename) in enumerate(uploads, start=1):
             try:
-                inspect_upload(source, self.max_upload_bytes)
+                formats.append(inspect_upload(source, self.max_upload_bytes, self.max_pixels, options)[0])
             except (ImageError, GatewayError) as error:
                 raise type(error)(f"file {position} ({filename}): {error}") from None
-        return [await self.submit_upload(source, filename, priority, options, model) for source, filename in uploads]
+        return [
+            await self._accept_upload(source, fmt, filename, priority, options, model)
+            for (source, filename), fmt in zip(uploads, formats)
+        ]
 
     async def submit_reference(self, request: JobReference) -> Job:
         """Check both references against the policy before anything is read or acknowledged."""
@@ -85,6 +76,7 @@ class JobService:
             self.access.resolve(request.output_image)
         data = await self.access.read(source, self.max_upload_bytes)
         fmt = sniff_format(data[:SNIFF_BYTES])
+        check_pixels(data, fmt, self.max_pixels, options)
         job = Job(priority=priority, options=options, model=model, source=request.input_image, output_target=request.output_image)
         original = await self._put_bytes(original_key(job.job_id, fmt), data, CONTENT_TYPES[fmt])
         return await self._accept(job.model_copy(update={"original": original}))
@@ -188,6 +180,14 @@ class JobService:
         if jobs:
             logger.info("resumed %d unfinished job(s) from the store", len(jobs))
         return len(jobs)
+
+    async def _accept_upload(
+        self, source: BinaryIO, fmt: str, filename: str | None, priority: Priority, options: dict[str, OptionValue], model: str
+    ) -> Job:
+        """Store an inspected upload as the original of a new job, then accept the job."""
+        job = Job(priority=priority, options=options, filename=filename, model=model)
+        original = await self._put(original_key(job.job_id, fmt), source, CONTENT_TYPES[fmt])
+        return await self._accept(job.model_copy(update={"original": original}))
 
     async def _accept(self, job: Job) -> Job:
         await self.repository.create(job)

@@ -1,8 +1,10 @@
-"""Pixel checks on what the gateway answers, independent of the service's own codec."""
+"""Pixel checks on what the gateway answers, and crafted headers to send it, independent of the service's own codec."""
 
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -34,3 +36,25 @@ def big_png(width: int, height: int) -> bytes:
     buffer = io.BytesIO()
     Image.new("L", (width, height)).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG signature and IHDR chunk (valid CRC) claiming the given size, with no pixel data."""
+    body = b"IHDR" + struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + body + struct.pack(">I", zlib.crc32(body))
+
+
+def jpeg_claiming(width: int, height: int) -> bytes:
+    """A real 8x8 JPEG whose frame header (SOF0) claims the given size."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buffer, format="JPEG")
+    data = bytearray(buffer.getvalue())
+    frame = data.index(b"\xff\xc0")  # marker, length (2), precision (1), height (2), width (2)
+    data[frame + 5 : frame + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+def j2k_header(width: int, height: int) -> bytes:
+    """A JPEG 2000 codestream start (SOC, SIZ for one 8-bit component) claiming the given size."""
+    siz = struct.pack(">HIIIIIIIIH", 0, width, height, 0, 0, width, height, 0, 0, 1) + bytes([7, 1, 1])
+    return b"\xff\x4f\xff\x51" + struct.pack(">H", 2 + len(siz)) + siz

@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.gateway.conftest import GatewayFactory, RunningGateway
+from tests.gateway.images import jpeg_claiming, png_header
 from tests.photos import photo_bytes
 
 MAX_UPLOAD = 100_000
+BOMBS = {"png": png_header(60000, 60000), "jpeg": jpeg_claiming(60000, 60000)}  # 3.6 gigapixels in a few bytes
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +109,60 @@ def test_batch_with_one_bad_file_queues_nothing(gateway: RunningGateway) -> None
         reply = client.post("/v1/jobs/batch", files=files)
     assert reply.status_code == 415
     assert "file 2 (b.txt)" in reply.json()["detail"]
+
+
+@pytest.fixture(scope="module")
+def bomb_storage(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("bomb-storage")
+
+
+@pytest.fixture(scope="module")
+def bomb_gateway(gateway_factory: GatewayFactory, bomb_storage: Path, roots: Path) -> RunningGateway:
+    """A gateway of its own, so that its store shows whether anything was kept."""
+    return gateway_factory(bomb_storage, allowed_roots=[roots])
+
+
+def assert_refused_bomb(reply: httpx.Response) -> None:
+    assert (reply.status_code, reply.json()["error"]) == (413, "image_too_large"), reply.text
+    assert "60000x60000" in reply.json()["detail"] and "limit of 100000000" in reply.json()["detail"]
+
+
+@pytest.mark.parametrize("kind", sorted(BOMBS))
+@pytest.mark.parametrize("route", ["/v1/process", "/v1/jobs"])
+def test_decompression_bomb_is_refused_before_anything_is_stored(
+    bomb_gateway: RunningGateway, bomb_storage: Path, route: str, kind: str
+) -> None:
+    with bomb_gateway.client() as client:
+        reply = client.post(route, **upload(f"bomb.{kind}", BOMBS[kind]))
+    assert_refused_bomb(reply)  # without reaching Triton: the one configured is not even running
+    assert not [path for path in bomb_storage.rglob("*") if path.is_file()]
+
+
+def test_batch_with_a_bomb_queues_nothing(bomb_gateway: RunningGateway, bomb_storage: Path) -> None:
+    files = [("files", ("a.jpg", photo_bytes("zidane.jpg"))), ("files", ("b.png", BOMBS["png"]))]
+    with bomb_gateway.client() as client:
+        reply = client.post("/v1/jobs/batch", files=files)
+    assert_refused_bomb(reply)
+    assert "file 2 (b.png)" in reply.json()["detail"]
+    assert not [path for path in bomb_storage.rglob("*") if path.is_file()]
+
+
+def test_referenced_bomb_is_refused(bomb_gateway: RunningGateway, bomb_storage: Path, roots: Path) -> None:
+    (roots / "bomb.jpg").write_bytes(BOMBS["jpeg"])
+    with bomb_gateway.client() as client:
+        reply = client.post("/v1/jobs", json={"input_image": str(roots / "bomb.jpg")})
+    assert_refused_bomb(reply)
+    assert not [path for path in bomb_storage.rglob("*") if path.is_file()]
+
+
+def test_pixel_limit_is_a_setting(gateway_factory: GatewayFactory) -> None:
+    strict = gateway_factory(max_pixels=256_000)  # coffee.png is 600x400, zidane.jpg 1280x720
+    with strict.client() as client:
+        reply = client.post("/v1/jobs", **upload("zidane.jpg", photo_bytes("zidane.jpg")))
+        small = client.post("/v1/jobs", **upload("coffee.png", photo_bytes("coffee.png")))
+    assert (reply.status_code, reply.json()["error"]) == (413, "image_too_large")
+    assert "1280x720 = 921600 pixels, above the limit of 256000 (GATEWAY_MAX_PIXELS)" in reply.json()["detail"]
+    assert small.status_code == 202, small.text
 
 
 @pytest.mark.parametrize(

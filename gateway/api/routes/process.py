@@ -14,7 +14,7 @@ from gateway.inference.triton import Processed
 from gateway.jobs.archive import zip_outputs
 from gateway.jobs.models import Priority, plan_job
 from gateway.jobs.repository import EXTENSIONS
-from gateway.jobs.service import inspect_upload
+from gateway.jobs.uploads import inspect_upload
 
 router = APIRouter(prefix="/v1", tags=["process"], dependencies=Authenticated)
 
@@ -43,7 +43,7 @@ async def process_photo(
     include: Annotated[Literal["metadata"] | None, Query(description="metadata: answer JSON instead of the photo")] = None,
 ) -> Response | ProcessedView:
     level, (model, parameters) = Priority.parse(priority), plan_job(operation, format, options, operations)
-    inspect_upload(file.file, settings.max_upload_bytes)
+    inspect_upload(file.file, settings.max_upload_bytes, settings.max_pixels, parameters)
     data = await file.read()
     processed, elapsed_ms = await inference.run(data, parameters, level, wait=False, model=model)
     if include == "metadata":

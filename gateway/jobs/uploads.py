@@ -1,0 +1,59 @@
+"""Checks on an image before anything is stored or sent: its size in bytes, its format sniffed from
+the bytes (never the client's Content-Type) and its size in pixels read from the header.
+
+The pixel check refuses decompression bombs at the door, so an async job is refused with a named
+4xx instead of being accepted and failing later. Triton's decode makes the same check on every
+image; this one only moves it earlier, with the header reader Triton uses
+(:func:`imaging.formats.image_dimensions`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import BinaryIO
+
+from gateway.core.errors import UploadTooLargeError
+from gateway.jobs.models import OptionValue
+from imaging.errors import ImageError, ImageTooLargeError
+from imaging.formats import image_dimensions, sniff_format
+
+SNIFF_BYTES = 64
+# With the `reduce` option Triton applies the pixel limit to the reduced size of these formats.
+REDUCIBLE_FORMATS = frozenset({"jp2", "j2k"})
+
+
+def inspect_upload(
+    source: BinaryIO, max_bytes: int, max_pixels: int, options: Mapping[str, OptionValue] | None = None
+) -> tuple[str, int]:
+    """(format sniffed from the bytes, size) of a seekable upload, left at position 0."""
+    size = source.seek(0, os.SEEK_END)
+    source.seek(0)
+    if size > max_bytes:
+        raise UploadTooLargeError(f"the file is {size} bytes, above the limit of {max_bytes} (GATEWAY_MAX_UPLOAD_BYTES)")
+    data = source.read()
+    source.seek(0)
+    fmt = sniff_format(data[:SNIFF_BYTES])
+    check_pixels(data, fmt, max_pixels, options)
+    return fmt, size
+
+
+def check_pixels(data: bytes, fmt: str, max_pixels: int, options: Mapping[str, OptionValue] | None = None) -> None:
+    """Refuse an image whose header announces more than ``max_pixels`` pixels.
+
+    What the header cannot tell passes, for Triton to judge: a header the reader cannot parse
+    (Triton names it ``corrupt_image``), and JPEG 2000 with ``reduce`` (the limit then applies
+    to the reduced size).
+    """
+    if fmt in REDUCIBLE_FORMATS and "reduce" in (options or {}):
+        return
+    try:
+        width, height = image_dimensions(data, fmt)
+    except ImageTooLargeError:
+        raise
+    except ImageError:
+        return
+    if width * height > max_pixels:
+        raise ImageTooLargeError(
+            f"image is {width}x{height} = {width * height} pixels, above the limit of {max_pixels} (GATEWAY_MAX_PIXELS)"
+        )

@@ -1,0 +1,49 @@
+"""The checks made on an image before it is stored or sent: bytes, sniffed format, header pixels."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from gateway.core.errors import UploadTooLargeError
+from gateway.jobs.uploads import check_pixels, inspect_upload
+from imaging.errors import ImageTooLargeError, UnsupportedFormatError
+from tests.gateway.images import j2k_header, jpeg_claiming, png_header
+from tests.photos import photo_bytes
+
+LIMIT = 100_000_000
+
+
+@pytest.mark.parametrize(
+    ("payload", "fmt"),
+    [(png_header(60000, 60000), "png"), (jpeg_claiming(60000, 60000), "jpeg"), (j2k_header(60000, 60000), "j2k")],
+    ids=["png", "jpeg", "j2k"],
+)
+def test_bombs_are_refused_naming_the_size_and_the_limit(payload: bytes, fmt: str) -> None:
+    with pytest.raises(ImageTooLargeError) as refused:
+        check_pixels(payload, fmt, LIMIT)
+    assert "60000x60000" in str(refused.value) and "100000000 (GATEWAY_MAX_PIXELS)" in str(refused.value)
+
+
+def test_the_limit_itself_passes() -> None:
+    check_pixels(png_header(10000, 10000), "png", LIMIT)
+    with pytest.raises(ImageTooLargeError):
+        check_pixels(png_header(10000, 10001), "png", LIMIT)
+
+
+def test_what_the_header_cannot_tell_is_left_to_triton() -> None:
+    check_pixels(b"\xff\xd8\xff" + bytes(100), "jpeg", LIMIT)  # no frame header: Triton says corrupt_image
+    check_pixels(j2k_header(60000, 60000), "j2k", LIMIT, {"reduce": 3})  # limited after reduction, by Triton
+
+
+def test_inspect_upload_sniffs_checks_and_rewinds() -> None:
+    source = io.BytesIO(photo_bytes("zidane.jpg"))
+    assert inspect_upload(source, 10**7, LIMIT) == ("jpeg", len(photo_bytes("zidane.jpg")))
+    assert source.tell() == 0
+    with pytest.raises(ImageTooLargeError, match="GATEWAY_MAX_PIXELS"):
+        inspect_upload(io.BytesIO(photo_bytes("zidane.jpg")), 10**7, 1000)
+    with pytest.raises(UploadTooLargeError, match="GATEWAY_MAX_UPLOAD_BYTES"):
+        inspect_upload(io.BytesIO(photo_bytes("zidane.jpg")), 1000, LIMIT)
+    with pytest.raises(UnsupportedFormatError):
+        inspect_upload(io.BytesIO(b"GIF89a" + bytes(100)), 10**7, LIMIT)
