@@ -103,6 +103,25 @@ def test_unknown_job_is_404(gateway: RunningGateway) -> None:
             assert reply.status_code == 404, job_id
 
 
+def test_events_of_an_unknown_job_are_404_before_the_stream(gateway: RunningGateway) -> None:
+    with gateway.client() as client:
+        created = client.post("/v1/jobs", **upload("zidane.jpg", photo_bytes("zidane.jpg")))
+        job_id = created.json()["job_id"]
+        reply = client.get("/v1/events", params={"job_id": f"{job_id},{'0' * 32}"})
+    assert (reply.status_code, reply.json()["error"]) == (404, "job_not_found"), reply.text
+    assert "0" * 32 in reply.json()["detail"]
+
+
+def test_events_of_a_known_job_start_with_its_state(gateway: RunningGateway) -> None:
+    with gateway.client() as client:
+        job_id = client.post("/v1/jobs", **upload("zidane.jpg", photo_bytes("zidane.jpg"))).json()["job_id"]
+        with client.stream("GET", "/v1/events", params={"job_id": job_id}) as reply:
+            lines = reply.iter_lines()
+            assert reply.status_code == 200 and next(lines) == ": subscribed"
+            data = next(line for line in lines if line.startswith("data: "))
+    assert json.loads(data.removeprefix("data: "))["job_id"] == job_id
+
+
 def test_batch_with_one_bad_file_queues_nothing(gateway: RunningGateway) -> None:
     files = [("files", ("a.jpg", photo_bytes("zidane.jpg"))), ("files", ("b.txt", b"hello world, not a photo"))]
     with gateway.client() as client:
