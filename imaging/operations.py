@@ -64,11 +64,10 @@ def _bounded(width: float, height: float) -> tuple[int, int]:
 def resize(pixels: np.ndarray, width: int, height: int, interpolation: str = "auto") -> np.ndarray:
     """``pixels`` resized to width x height; "auto" is area when shrinking, cubic when enlarging."""
     require_rgb(pixels)
+    check_interpolation(interpolation)
     if interpolation == "auto":
         shrinking = width * height < pixels.shape[0] * pixels.shape[1]
         interpolation = "area" if shrinking else "cubic"
-    if interpolation not in INTERPOLATIONS:
-        raise InvalidOptionError(f"interpolation must be one of {['auto', *INTERPOLATIONS]}, got {interpolation!r}")
     if (width, height) == (pixels.shape[1], pixels.shape[0]):
         return pixels.copy()
     return cv2.resize(pixels, (width, height), interpolation=INTERPOLATIONS[interpolation])
@@ -77,12 +76,16 @@ def resize(pixels: np.ndarray, width: int, height: int, interpolation: str = "au
 def crop(pixels: np.ndarray, x: int, y: int, width: int, height: int) -> np.ndarray:
     """The width x height rectangle at (x, y); it must lie inside the image."""
     require_rgb(pixels)
-    image_height, image_width = pixels.shape[:2]
+    check_crop(x, y, width, height, image_width=pixels.shape[1], image_height=pixels.shape[0])
+    return np.ascontiguousarray(pixels[y : y + height, x : x + width])
+
+
+def check_crop(x: int, y: int, width: int, height: int, *, image_width: int, image_height: int) -> None:
+    """Refuse a crop rectangle that does not lie inside the image."""
     if x < 0 or y < 0 or width < 1 or height < 1 or x + width > image_width or y + height > image_height:
         raise InvalidOptionError(
             f"crop {width}x{height} at ({x}, {y}) does not lie inside the {image_width}x{image_height} image"
         )
-    return np.ascontiguousarray(pixels[y : y + height, x : x + width])
 
 
 def rotate(pixels: np.ndarray, angle: float, fill: tuple[int, int, int] = (0, 0, 0)) -> np.ndarray:
@@ -96,14 +99,27 @@ def rotate(pixels: np.ndarray, angle: float, fill: tuple[int, int, int] = (0, 0,
     if turns.is_integer():
         return np.ascontiguousarray(np.rot90(pixels, k=int(turns) % 4))
     height, width = pixels.shape[:2]
-    radians = math.radians(angle)
-    cos, sin = abs(math.cos(radians)), abs(math.sin(radians))
-    new_width, new_height = math.ceil(width * cos + height * sin), math.ceil(width * sin + height * cos)
+    new_width, new_height = rotated_size(width, height, angle)
     matrix = cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), angle, 1.0)
     matrix[:, 2] += [(new_width - width) / 2, (new_height - height) / 2]
     return cv2.warpAffine(
         pixels, matrix, (new_width, new_height), flags=cv2.INTER_LINEAR, borderValue=tuple(int(v) for v in fill)
     )
+
+
+def rotated_size(width: int, height: int, angle: float) -> tuple[int, int]:
+    """The (width, height) :func:`rotate` produces: swapped for odd quarter turns, else the grown canvas."""
+    turns = angle / 90
+    if turns.is_integer():
+        return (height, width) if int(turns) % 2 else (width, height)
+    radians = math.radians(angle)
+    cos, sin = abs(math.cos(radians)), abs(math.sin(radians))
+    return math.ceil(width * cos + height * sin), math.ceil(width * sin + height * cos)
+
+
+def check_interpolation(interpolation: str) -> None:
+    if interpolation != "auto" and interpolation not in INTERPOLATIONS:
+        raise InvalidOptionError(f"interpolation must be one of {['auto', *INTERPOLATIONS]}, got {interpolation!r}")
 
 
 def tile(pixels: np.ndarray, rows: int, cols: int, overlap: int = 0) -> list[tuple[Tile, np.ndarray]]:

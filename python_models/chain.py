@@ -8,7 +8,8 @@ tests pass one over the ONNX detectors directly.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -16,7 +17,17 @@ import numpy as np
 
 from imaging.blur import blur_image, blur_regions
 from imaging.errors import InvalidOptionError
-from imaging.operations import crop, resize, rotate, target_size, tile
+from imaging.operations import (
+    check_crop,
+    check_interpolation,
+    crop,
+    resize,
+    rotate,
+    rotated_size,
+    target_size,
+    tile,
+)
+from imaging.tiling import grid
 from python_models.metadata import blur_plan
 from python_models.operation_specs import Step
 from python_models.options import BlurOptions, parse_blur_options
@@ -36,14 +47,52 @@ class Piece:
 
 
 async def run_steps(pixels: np.ndarray, steps: list[Step], find_regions: RegionFinder, blur_defaults: BlurOptions) -> list[Piece]:
-    """Every output image of the chain, in order (tiles row by row)."""
+    """Every output image of the chain, in order (tiles row by row).
+
+    The whole chain is checked against the image's size first (:func:`planned_sizes`), so a step
+    that cannot apply fails before any pixel is touched.
+    """
+    planned_sizes(steps, width=pixels.shape[1], height=pixels.shape[0])
     pieces = [Piece(pixels)]
     for step in steps:
-        try:
+        with naming(step):
             pieces = await _run_step(pieces, step, find_regions, blur_defaults)
-        except InvalidOptionError as exc:
-            raise InvalidOptionError(f"operations step {step.index} ({step.op}): {exc}") from None
     return pieces
+
+
+def planned_sizes(steps: list[Step], width: int, height: int) -> list[tuple[int, int]]:
+    """The (width, height) of every output, from the sizes alone; refuses what would fail on pixels:
+    a crop outside the image, a grid that does not fit, a resize beyond the side limit."""
+    sizes = [(width, height)]
+    for step in steps:
+        with naming(step):
+            sizes = [size for piece_size in sizes for size in _step_sizes(step, *piece_size)]
+    return sizes
+
+
+def _step_sizes(step: Step, width: int, height: int) -> list[tuple[int, int]]:
+    args = step.args
+    if step.op == "resize":
+        check_interpolation(args.get("interpolation", "auto"))
+        return [target_size(width, height, new_width=args.get("width"), new_height=args.get("height"),
+                            scale=args.get("scale"), fit=args.get("fit", "exact"))]
+    if step.op == "crop":
+        check_crop(args["x"], args["y"], args["width"], args["height"], image_width=width, image_height=height)
+        return [(args["width"], args["height"])]
+    if step.op == "rotate":
+        return [rotated_size(width, height, args["angle"])]
+    if step.op == "tile":
+        return [(piece.width, piece.height) for piece in grid(width, height, args["rows"], args["cols"], args.get("overlap", 0))]
+    return [(width, height)]
+
+
+@contextmanager
+def naming(step: Step) -> Iterator[None]:
+    """An option error raised while handling ``step`` names the step."""
+    try:
+        yield
+    except InvalidOptionError as exc:
+        raise InvalidOptionError(f"operations step {step.index} ({step.op}): {exc}") from None
 
 
 async def _run_step(pieces: list[Piece], step: Step, find_regions: RegionFinder, defaults: BlurOptions) -> list[Piece]:

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from imaging.codec import DecodedImage, EncodeOptions, ImageEncoder
+from imaging.codec import JPEG2000_FORMATS, DecodedImage, EncodeOptions, ImageEncoder
+from imaging.errors import InvalidOptionError
 from imaging.formats import CONTENT_TYPES
-from imaging.jpeg2000 import Encoded
-from python_models.chain import Piece
+from imaging.jpeg2000 import Encoded, check_resolutions
+from python_models.chain import Piece, planned_sizes
 from python_models.operation_specs import Step
 
 DEFAULT_OPERATIONS = '[{"op": "anonymize"}]'  # no `operations` parameter: do what `pipeline` does
+
+
+def check_chain(steps: list[Step], options: EncodeOptions, width: int, height: int) -> None:
+    """Everything the chain and its encoding could refuse for a width x height image, before any
+    pixel is touched: each step against the size it will see, and the outputs' encoding."""
+    for output_width, output_height in planned_sizes(steps, width, height):
+        if options.format in JPEG2000_FORMATS:
+            try:
+                check_resolutions(options, output_width, output_height)
+            except InvalidOptionError as exc:
+                raise InvalidOptionError(f"output {output_width}x{output_height}: {exc}") from None
 
 
 def encode_pieces(pieces: list[Piece], options: EncodeOptions, encoder: ImageEncoder) -> list[Encoded]:

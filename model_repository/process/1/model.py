@@ -18,7 +18,7 @@ from imaging.formats import default_output_format
 from python_models.chain import Regions, run_steps
 from python_models.operation_specs import encode_options, parse_operations
 from python_models.model_config import config_parameter, configured_blur, configured_decoder, configured_encoder
-from python_models.processing import DEFAULT_OPERATIONS, describe_outputs, encode_pieces
+from python_models.processing import DEFAULT_OPERATIONS, check_chain, describe_outputs, encode_pieces
 from python_models.tensors import bytes_matrix_tensor, error_response, infer_json, input_bytes, json_tensor, request_parameters
 
 
@@ -48,6 +48,7 @@ class TritonPythonModel:
         for data in input_bytes(request, "IMAGE"):
             decoded = self.decoder.decode(data)
             options = encode_options(steps, parameters, default_output_format(decoded.source_format))
+            check_chain(steps, options, decoded.width, decoded.height)
             pieces = await run_steps(decoded.pixels, steps, self._find_regions, self.blur_defaults)
             encoded = encode_pieces(pieces, options, self.encoder)
             results.append([item.data for item in encoded])
