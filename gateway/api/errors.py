@@ -46,6 +46,7 @@ STATUS: dict[type[Exception], int] = {
     errors.AdminDisabledError: 403,
     errors.UnauthorizedError: 401,
     errors.JobNotFoundError: 404,
+    errors.ModelNotFoundError: 404,
     errors.SourceNotFoundError: 404,
     errors.JobNotFinishedError: 409,
     errors.BusyError: 429,

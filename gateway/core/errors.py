@@ -48,6 +48,12 @@ class AdminDisabledError(GatewayError):
     code = "admin_disabled"
 
 
+class ModelNotFoundError(GatewayError):
+    """An admin route names a model that neither Triton nor the model repository knows."""
+
+    code = "model_not_found"
+
+
 class JobNotFoundError(GatewayError):
     code = "job_not_found"
 

@@ -1,4 +1,4 @@
-"""Model versions from the gateway: list, swap, roll back, pin, and route requests that pin `detect`.
+"""Model versions from the gateway: list, load, swap, roll back, pin, and route requests that pin `detect`.
 
 A thin asyncio face over `triton_launcher.control.ModelControl` (blocking, thread-safe), which
 does the work the CLI `python -m triton_launcher models` does.
@@ -14,6 +14,7 @@ from triton_launcher.config import ControlSettings
 from triton_launcher.control import ModelControl, ModelStatus, SwapResult
 
 from gateway.core.config import Settings
+from gateway.core.errors import ModelNotFoundError
 
 
 def control_settings(settings: Settings) -> ControlSettings:
@@ -33,6 +34,11 @@ class ModelAdmin:
     async def models(self) -> list[dict[str, Any]]:
         return [status_json(status) for status in await asyncio.to_thread(self.control.models)]
 
+    async def load(self, model: str) -> dict[str, Any]:
+        """(Re)load `model` as its files describe it (the CLI's `models load`); its status after."""
+        await asyncio.to_thread(self._require_model, model)
+        return status_json(await asyncio.to_thread(self.control.load, model))
+
     async def swap(self, model: str, version: int | None) -> dict[str, Any]:
         return swap_json(await asyncio.to_thread(self.control.swap, version, model))
 
@@ -51,6 +57,12 @@ class ModelAdmin:
 
     def close(self) -> None:
         self.control.close()
+
+    def _require_model(self, model: str) -> None:
+        """Refuse a name that neither Triton nor the repository knows (Triton would only say it failed)."""
+        known = [status.name for status in self.control.models()]
+        if model not in known:
+            raise ModelNotFoundError(f"no model {model!r} in {self.control.repository.root}; models: {', '.join(known)}")
 
 
 def status_json(status: ModelStatus) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Model versions through the gateway: /v1/models, admin swap / pin / rollback, requests pinning detect.
+"""Model versions through the gateway: /v1/models, admin load / swap / pin / rollback, requests pinning detect.
 
 A Triton of its own on a copy of the pipeline's models (the real repository is never modified).
 """
@@ -6,6 +6,7 @@ A Triton of its own on a copy of the pipeline's models (the real repository is n
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,6 +91,33 @@ def test_broken_version_is_refused_and_the_old_one_serves(gateway: RunningGatewa
         assert detect_version(client) == "1"
 
 
+def test_load_reloads_a_model_from_its_files(gateway: RunningGateway) -> None:
+    with gateway.client() as client:
+        assert client.post("/v1/models/detect/load").status_code == 401
+        reply = client.post("/v1/models/detect/load", headers=KEY)
+        assert reply.status_code == 200, reply.text
+        assert reply.json()["name"] == "detect" and reply.json()["ready"] == detect_status(client)["ready"]
+        assert detect_version(client) == str(reply.json()["ready"][-1])
+
+
+def test_load_names_unknown_models_and_load_failures(gateway: RunningGateway, repository: Path) -> None:
+    broken = repository / "broken"
+    (broken / "1").mkdir(parents=True)
+    (broken / "config.pbtxt").write_text('name: "broken"\nbackend: "onnxruntime"\n')
+    (broken / "1" / "model.onnx").write_bytes(b"this is not an ONNX graph\n" * 64)
+    with gateway.client() as client:
+        unknown = client.post("/v1/models/nothing/load", headers=KEY)
+        try:
+            failed = client.post("/v1/models/broken/load", headers=KEY)
+        finally:
+            shutil.rmtree(broken)
+        assert detect_version(client)  # the pipeline still serves
+    assert (unknown.status_code, unknown.json()["error"]) == (404, "model_not_found")
+    assert "'nothing'" in unknown.json()["detail"] and "detect" in unknown.json()["detail"]
+    assert (failed.status_code, failed.json()["error"]) == (422, "model_load_failed"), failed.text
+    assert "Triton could not load broken" in failed.json()["detail"]
+
+
 def test_unknown_versions_are_named(gateway: RunningGateway) -> None:
     with gateway.client() as client:
         reply = client.post("/v1/models/detect/swap", json={"version": 99}, headers=KEY)
@@ -104,4 +132,6 @@ def test_admin_is_off_without_api_keys(gateway_factory: GatewayFactory, triton: 
     with open_gateway.client() as client:
         assert client.get("/v1/models").status_code == 200
         reply = client.post("/v1/models/detect/rollback")
+        assert reply.status_code == 403 and reply.json()["error"] == "admin_disabled"
+        reply = client.post("/v1/models/detect/load")
         assert reply.status_code == 403 and reply.json()["error"] == "admin_disabled"

@@ -1,4 +1,4 @@
-"""Model versions: `GET /v1/models` for everyone with access; swap / rollback / pin need an API key."""
+"""Model versions: `GET /v1/models` for everyone with access; load / swap / rollback / pin need an API key."""
 
 from __future__ import annotations
 
@@ -24,6 +24,11 @@ VersionBody = Annotated[int | None, Body(embed=True, description="version; empty
 @router.get("", summary="Models, their versions and states, the swap history and pinned versions")
 async def list_models(models: AdminDep) -> dict[str, Any]:
     return {"models": await models.models()}
+
+
+@router.post("/{model}/load", dependencies=admin, summary="(Re)load a model from its files (the old one serves meanwhile)")
+async def load(model: str, models: AdminDep) -> dict[str, Any]:
+    return await models.load(model)
 
 
 @router.post("/{model}/swap", dependencies=admin, summary="Serve another version (no request fails)")
