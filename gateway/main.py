@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from gateway.api.errors import install_error_handlers
 from gateway.api.limits import UploadLimitMiddleware
 from gateway.api.routes import events, health, jobs, models, process, stats, web
-from gateway.core.config import Settings, get_settings
+from gateway.core.config import Settings, load_settings
 from gateway.core.metrics import GatewayMetrics, RequestMetricsMiddleware
 from gateway.services import open_services
 
@@ -22,8 +22,8 @@ chosen object classes) blurred. Synchronous (`/v1/process`) or as durable jobs (
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The app; explicit ``settings`` also override the ``get_settings`` dependency."""
-    settings = settings or get_settings()
+    """The app, with ``settings`` (else the environment's) as its ``get_settings`` dependency."""
+    settings = settings or load_settings()
     metrics = GatewayMetrics()
 
     @asynccontextmanager
@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.services.close()
 
     app = FastAPI(title="Photo anonymisation gateway", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
-    app.dependency_overrides[get_settings] = lambda: settings
+    app.state.settings = settings
     app.state.metrics = metrics
     install_error_handlers(app)
     for module in (process, jobs, models, events, stats, health, web):

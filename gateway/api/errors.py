@@ -125,5 +125,5 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def _settings(request: Request) -> Settings:
     """The overridable settings dependency, resolved by hand (handlers take no dependencies)."""
-    provider = request.app.dependency_overrides.get(get_settings, get_settings)
-    return provider()
+    provider = request.app.dependency_overrides.get(get_settings)
+    return provider() if provider else get_settings(request)

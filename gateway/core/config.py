@@ -6,6 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
+from fastapi import Request
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -63,6 +64,15 @@ class Settings(BaseSettings):
 
 
 @lru_cache
-def get_settings() -> Settings:
-    """The process-wide settings, read once; tests override this dependency."""
+def load_settings() -> Settings:
+    """The process-wide settings from the environment, read once."""
     return Settings()
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings dependency: the app's own (``create_app``); tests may override it.
+
+    Read from ``app.state`` rather than installed as a dependency override: FastAPI re-inspects
+    an override's signature on every request (about 0.6 ms of the gateway's ~3 ms per call).
+    """
+    return request.app.state.settings

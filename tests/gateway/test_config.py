@@ -42,7 +42,9 @@ def test_pixel_limit_matches_the_decode_model() -> None:
     assert Settings(_env_file=None).max_pixels == int(decode_limit)
 
 
-def test_explicit_settings_override_the_dependency(tmp_path: Path) -> None:
+def test_explicit_settings_are_the_dependency(tmp_path: Path) -> None:
     settings = Settings(storage_url=str(tmp_path), model_name="other")
     app = create_app(settings)
-    assert app.dependency_overrides[get_settings]() is settings
+    assert app.state.settings is settings
+    # not a dependency override: FastAPI would re-inspect its signature on every request
+    assert get_settings not in app.dependency_overrides
