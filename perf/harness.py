@@ -34,7 +34,7 @@ from perf.model_inputs import capture_step_inputs, shape_arguments, write_step_i
 from perf.perf_analyzer import PerfAnalyzer, ensure_perf_analyzer
 from perf.profile import py_spy
 from perf.repository import copy_with_overrides, copy_without_batching
-from perf.results import ANALYZER, BASELINE, BATCHING_OFF, DIRECT, GATEWAY, LIMIT, WHAT_IF, Measurement, Results
+from perf.results import ANALYZER, BASELINE, BATCHING_OFF, BATCHING_OFF_VARIANT, DIRECT, GATEWAY, LIMIT, WHAT_IF, Measurement, Results
 from triton_launcher import LauncherError, TritonServer
 
 logger = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ class Harness:
         self.analyzer: PerfAnalyzer | None = None
         self.step_data: dict[tuple[str, str], StepData] = {}
         self.limit_models: LimitModels | None = None
+        self.batching_off_url: str | None = None  # the variant server without dynamic batching, while it runs
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -156,7 +157,8 @@ class Harness:
         if self.config.runs("analyzer"):
             systems[ANALYZER] = analyzer(ANALYZER, url)
         if off := self.start("batching", stack, lambda: self.variant_server(copy_without_batching, "no-batching")):
-            systems[BATCHING_OFF] = analyzer(BATCHING_OFF, off.grpc_url, "batching off")
+            systems[BATCHING_OFF] = analyzer(BATCHING_OFF, off.grpc_url, BATCHING_OFF_VARIANT)
+            self.batching_off_url = off.grpc_url
         if self.config.what_if and (changed := self.start("whatif", stack, lambda: self.variant_server(self.with_overrides, "what-if"))):
             label = ", ".join(str(override) for override in self.config.what_if)
             systems[f"{WHAT_IF}: {label}"] = analyzer(f"{WHAT_IF}: {label}", changed.grpc_url, f"what-if: {label}")
@@ -254,16 +256,20 @@ class Harness:
         self.results.notes.append(f"py-spy sampled every model's stub for {duration:.0f} s at concurrency {level}, {size}.")
 
     def measure_models(self, url: str) -> None:
-        """perf_analyzer on each composing model alone, replaying the tensors it got in the pipeline."""
+        """perf_analyzer on each composing model alone, replaying the tensors it got in the pipeline;
+        at the compare size and the highest level also on the server without dynamic batching."""
         models = sorted({model for model, _ in self.step_data} - {ENSEMBLE})
-        for size in self.config.sizes:
-            for model in models:
-                for level in self.config.model_concurrency:
-                    if self.over_budget():
-                        self.results.notes.append(f"composing-model runs stopped at {model} {size}: past 1.5x the budget.")
-                        return
-                    window = max(MIN_ANALYZER_WINDOW_S, MODEL_WINDOW_SHARE * self.interval_s)
-                    self.analyzer_point(url, model, size, level, window, None)
+        window = max(MIN_ANALYZER_WINDOW_S, MODEL_WINDOW_SHARE * self.interval_s)
+        runs = [(url, model, size, level, "") for size in self.config.sizes for model in models
+                for level in self.config.model_concurrency]
+        if self.batching_off_url is not None:
+            level = max(self.config.model_concurrency)
+            runs += [(self.batching_off_url, model, self.config.compare_size, level, BATCHING_OFF_VARIANT) for model in models]
+        for server_url, model, size, level, variant in runs:
+            if self.over_budget():
+                self.results.notes.append(f"composing-model runs stopped at {model} {size} {variant}: past 1.5x the budget.")
+                return
+            self.analyzer_point(server_url, model, size, level, window, None, variant)
 
 
 def server_version(url: str) -> str:

@@ -161,7 +161,8 @@ def render(results: Results, repository: Path, title: str) -> str:
     sections = [
         header(results, title), targets_section(results), comparison_section(results), limit_section(results),
         report_triton.analyzer_section(results), report_triton.split_section(results),
-        report_triton.models_section(results), priority_section(results), report_triton.profile_section(results),
+        report_triton.models_section(results), report_triton.model_batching_section(results), priority_section(results),
+        report_triton.profile_section(results),
         configuration(results, repository), commands_section(results), notes_section(results),
     ]
     return "\n".join(section for section in sections if section)

@@ -6,7 +6,7 @@ import math
 
 from perf.markdown import pct, table
 from perf.results import ModelRun, Results
-from perf.targets import ratio
+from perf.targets import model_batching_pairs, ratio
 
 ENSEMBLE = "pipeline"
 
@@ -71,6 +71,28 @@ def models_section(results: Results) -> str:
         "## Composing models alone (perf_analyzer)", "",
         "Each model replays the tensors it received inside the pipeline (captured by sending the photos through "
         "the steps one by one), so its throughput alone shows what it could give the ensemble.", "",
+        table(headers, rows), "",
+    ])
+
+
+def model_batching_section(results: Results) -> str:
+    pairs = model_batching_pairs(results)
+    if not pairs:
+        return ""
+    rows = []
+    for on, off in pairs:
+        own = next((split for split in on.splits if split.model == on.model), None)
+        rows.append([on.model, on.size, on.row.concurrency, on.row.throughput, off.row.throughput,
+                     f"{ratio(on.row.throughput, off.row.throughput):.2f}x", own.batch_size if own else math.nan,
+                     on.row.p99_ms, off.row.p99_ms])
+    headers = ["model", "size", "concurrency", "img/s on", "img/s off", "on / off", "images per execution (on)",
+               "p99 ms on", "p99 ms off"]
+    return "\n".join([
+        "## Dynamic batching on vs off, each model alone (perf_analyzer)", "",
+        "The same replayed tensors sent to each composing model on the server with the committed configs and on "
+        "the copy without `dynamic_batching`, at the highest model level. Where one execution costs much more "
+        "than its images (the per-call overhead of a Python model, a batched codec call) batching pays; where "
+        "the work is per image anyway (ONNX Runtime on a CPU) it cannot.", "",
         table(headers, rows), "",
     ])
 

@@ -21,6 +21,7 @@ GATEWAY = "gateway -> Triton (REST)"
 DIRECT = "Triton direct (gRPC)"
 ANALYZER = "Triton direct (gRPC, perf_analyzer)"
 BATCHING_OFF = "Triton, batching off (gRPC, perf_analyzer)"
+BATCHING_OFF_VARIANT = "batching off"  # model runs on that server are named "<model> (batching off)"
 WHAT_IF = "Triton, what-if"  # + the overrides, e.g. "Triton, what-if: detect.intra_op_threads=1"
 
 LIMIT = "limit: ONNX Runtime alone, no server"

@@ -5,7 +5,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from perf.results import ANALYZER, BASELINE, BATCHING_OFF, DIRECT, GATEWAY, Measurement, Results
+from perf.results import (
+    ANALYZER,
+    BASELINE,
+    BATCHING_OFF,
+    BATCHING_OFF_VARIANT,
+    DIRECT,
+    GATEWAY,
+    Measurement,
+    ModelRun,
+    Results,
+)
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,18 @@ def gateway_target(results: Results) -> Verdict:
     return Verdict(target, measured, share >= 0.90 and added < 3.0)
 
 
+def model_batching_pairs(results: Results) -> list[tuple[ModelRun, ModelRun]]:
+    """(batching on, batching off) runs of each composing model alone, same size and level."""
+    off_runs = {(run.model, run.size, run.row.concurrency): run for run in results.model_runs
+                if run.model.endswith(f" ({BATCHING_OFF_VARIANT})")}
+    pairs = []
+    for run in sorted(results.model_runs, key=lambda run: run.model):
+        off = off_runs.get((f"{run.model} ({BATCHING_OFF_VARIANT})", run.size, run.row.concurrency))
+        if off is not None and run.model != "pipeline":
+            pairs.append((run, off))
+    return pairs
+
+
 def batching_target(results: Results) -> Verdict:
     target = "Dynamic batching measurably helps (on vs off, perf_analyzer)"
     size = results.compare_size
@@ -87,9 +109,12 @@ def batching_target(results: Results) -> Verdict:
     best_on, best_off = max(on, key=lambda m: m.throughput), max(off, key=lambda m: m.throughput)
     saturated_on, saturated_off = on[-1], off[-1]
     at_saturation = ratio(saturated_on.throughput, saturated_off.throughput)
-    measured = (f"{at_saturation:.2f}x at c={saturated_on.concurrency} ({saturated_on.throughput:.2f} on vs "
+    measured = (f"pipeline {at_saturation:.2f}x at c={saturated_on.concurrency} ({saturated_on.throughput:.2f} on vs "
                 f"{saturated_off.throughput:.2f} off); best levels {best_on.throughput:.2f} (c={best_on.concurrency}) vs "
                 f"{best_off.throughput:.2f} (c={best_off.concurrency})")
+    if pairs := model_batching_pairs(results):
+        alone = ", ".join(f"{on.model} {ratio(on.row.throughput, off.row.throughput):.2f}x" for on, off in pairs)
+        measured += f"; each model alone at c={pairs[0][0].row.concurrency}: {alone}"
     return Verdict(target, measured, at_saturation > 1.05 and best_on.throughput >= best_off.throughput)
 
 

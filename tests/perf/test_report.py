@@ -38,7 +38,8 @@ def made_up_results() -> Results:
     split = ModelSplit("detect", 40, 10, 40, 5.0, 0.3, 150.0, 0.2, 1.5)
     results.model_runs += [ModelRun("pipeline", "vga", row(16, 6.5), (split,), "perf_analyzer -m pipeline"),
                            ModelRun("pipeline (batching off)", "vga", row(16, 5.5), (split,), "perf_analyzer -m pipeline"),
-                           ModelRun("detect", "vga", row(8, 12.0), (split,), "perf_analyzer -m detect")]
+                           ModelRun("detect", "vga", row(8, 12.0), (split,), "perf_analyzer -m detect"),
+                           ModelRun("detect (batching off)", "vga", row(8, 10.0), (split,), "perf_analyzer -m detect")]
     results.priorities.append(PriorityResult("priorities 1 vs 3", "high", 1, measurement("priority 1", 4, 1.0, 500)))
     results.input_sizes = {"vga": "640x480"}
     return results
@@ -105,3 +106,12 @@ def test_stored_paths_inside_the_repository_are_relative(tmp_path: Path) -> None
     assert portable(ROOT / "var" / "perf" / "run-x" / "py-spy" / "detect.txt") == "var/perf/run-x/py-spy/detect.txt"
     assert portable(tmp_path / "elsewhere.txt") == str(tmp_path / "elsewhere.txt")
     assert portable(3.5) == "3.5"
+
+
+def test_batching_on_vs_off_for_each_model_alone(tmp_path: Path) -> None:
+    results = made_up_results()
+    verdict = next(verdict for verdict in verdicts(results) if verdict.target.startswith("Dynamic"))
+    assert "each model alone at c=8: detect 1.20x" in verdict.measured
+    markdown = write_results(results, tmp_path, "cpu2", REPOSITORY).read_text()
+    section = markdown.split("## Dynamic batching on vs off, each model alone")[1].split("\n## ")[0]
+    assert "| detect | vga | 8 | 12.00 | 10.00 | 1.20x |" in section

@@ -20,7 +20,8 @@ pytestmark = pytest.mark.server
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--budget-s", "60", "--interval-s", "0.5", "--sizes", "vga", "--concurrency", "1,2", "--model-concurrency", "1"]
 SECTIONS = ["## Targets", "## Systems side by side (vga)", "## The limit", "## perf_analyzer: `pipeline`",
-            "## Where the time goes", "## Composing models alone", "## Priority under load", "## Configuration",
+            "## Where the time goes", "## Composing models alone", "## Dynamic batching on vs off, each model alone",
+            "## Priority under load", "## Configuration",
             "## Commands"]
 
 
