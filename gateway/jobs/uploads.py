@@ -19,6 +19,9 @@ from imaging.errors import ImageError, ImageTooLargeError
 from imaging.formats import image_dimensions, sniff_format
 
 SNIFF_BYTES = 64
+# Enough for the header of every format but TIFF, whose image directory may sit anywhere (even
+# after the pixels): only TIFF is read whole here, so an upload is not held in memory twice.
+HEADER_BYTES = 1 << 20
 # With the `reduce` option Triton applies the pixel limit to the reduced size of these formats.
 REDUCIBLE_FORMATS = frozenset({"jp2", "j2k"})
 
@@ -31,19 +34,20 @@ def inspect_upload(
     source.seek(0)
     if size > max_bytes:
         raise UploadTooLargeError(f"the file is {size} bytes, above the limit of {max_bytes} (GATEWAY_MAX_UPLOAD_BYTES)")
-    data = source.read()
+    fmt = sniff_format(source.read(SNIFF_BYTES))
     source.seek(0)
-    fmt = sniff_format(data[:SNIFF_BYTES])
-    check_pixels(data, fmt, max_pixels, options)
+    head = source.read() if fmt == "tiff" else source.read(HEADER_BYTES)
+    source.seek(0)
+    check_pixels(head, fmt, max_pixels, options)
     return fmt, size
 
 
 def check_pixels(data: bytes, fmt: str, max_pixels: int, options: Mapping[str, OptionValue] | None = None) -> None:
     """Refuse an image whose header announces more than ``max_pixels`` pixels.
 
-    What the header cannot tell passes, for Triton to judge: a header the reader cannot parse
-    (Triton names it ``corrupt_image``), and JPEG 2000 with ``reduce`` (the limit then applies
-    to the reduced size).
+    ``data``: the file, or at least its header. What the header cannot tell passes, for Triton to
+    judge: a header the reader cannot parse in ``data`` (Triton names it ``corrupt_image``), and
+    JPEG 2000 with ``reduce`` (the limit then applies to the reduced size).
     """
     if fmt in REDUCIBLE_FORMATS and "reduce" in (options or {}):
         return

@@ -47,3 +47,32 @@ def test_inspect_upload_sniffs_checks_and_rewinds() -> None:
         inspect_upload(io.BytesIO(photo_bytes("zidane.jpg")), 1000, LIMIT)
     with pytest.raises(UnsupportedFormatError):
         inspect_upload(io.BytesIO(b"GIF89a" + bytes(100)), 10**7, LIMIT)
+
+
+class CountingReader(io.BytesIO):
+    """Remembers the most bytes one read() returned."""
+
+    largest = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        chunk = super().read(size)
+        self.largest = max(self.largest, len(chunk))
+        return chunk
+
+
+def test_only_the_header_is_read_of_a_large_upload() -> None:
+    import numpy as np
+    from PIL import Image
+
+    from gateway.jobs.uploads import HEADER_BYTES
+
+    noise = np.random.default_rng(0).integers(0, 256, (1200, 1600, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(noise).save(buffer, format="JPEG", quality=95)
+    payload = buffer.getvalue()
+    assert len(payload) > 2 * HEADER_BYTES
+    source = CountingReader(payload)
+    assert inspect_upload(source, 10**8, LIMIT) == ("jpeg", len(payload))
+    assert source.largest <= HEADER_BYTES  # the route reads the upload itself, once
+    with pytest.raises(ImageTooLargeError, match="1600x1200"):
+        inspect_upload(CountingReader(payload), 10**8, 1_000_000)
