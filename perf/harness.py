@@ -34,12 +34,23 @@ from perf.model_inputs import capture_step_inputs, shape_arguments, write_step_i
 from perf.perf_analyzer import PerfAnalyzer, ensure_perf_analyzer
 from perf.profile import py_spy
 from perf.repository import copy_with_overrides, copy_without_batching
-from perf.results import ANALYZER, BASELINE, BATCHING_OFF, BATCHING_OFF_VARIANT, DIRECT, GATEWAY, LIMIT, WHAT_IF, Measurement, Results
+from perf.results import (
+    ANALYZER,
+    BASELINE,
+    BATCHING_OFF,
+    BATCHING_OFF_VARIANT,
+    DIRECT,
+    ENSEMBLE,
+    GATEWAY,
+    LIMIT,
+    WHAT_IF,
+    Measurement,
+    Results,
+)
 from triton_launcher import LauncherError, TritonServer
 
 logger = logging.getLogger(__name__)
 
-ENSEMBLE = "pipeline"
 T = TypeVar("T")
 PRIORITY_BACKLOG = 4  # low-priority clients per level of the highest concurrency
 MODEL_SAMPLES = 2  # photos per composing-model input file (a 4K decoded image is 33 MB of JSON)

@@ -5,10 +5,8 @@ from __future__ import annotations
 import math
 
 from perf.markdown import pct, table
-from perf.results import ModelRun, Results
+from perf.results import ENSEMBLE, ModelRun, Results
 from perf.targets import model_batching_pairs, ratio
-
-ENSEMBLE = "pipeline"
 
 
 def analyzer_section(results: Results) -> str:
@@ -61,7 +59,7 @@ def models_section(results: Results) -> str:
         return ""
     rows = []
     for run in sorted(runs, key=lambda run: (run.model, run.size, run.row.concurrency)):
-        own = next((split for split in run.splits if split.model == run.model), None)
+        own = run.own_split
         rows.append([run.model, run.size, run.row.concurrency, run.row.throughput, run.row.p50_ms, run.row.p99_ms,
                      own.batch_size if own else math.nan, own.queue_ms if own else math.nan,
                      own.compute_infer_ms if own else math.nan, own.compute_output_ms if own else math.nan])
@@ -81,7 +79,7 @@ def model_batching_section(results: Results) -> str:
         return ""
     rows = []
     for on, off in pairs:
-        own = next((split for split in on.splits if split.model == on.model), None)
+        own = on.own_split
         rows.append([on.model, on.size, on.row.concurrency, on.row.throughput, off.row.throughput,
                      f"{ratio(on.row.throughput, off.row.throughput):.2f}x", own.batch_size if own else math.nan,
                      on.row.p99_ms, off.row.p99_ms])

@@ -21,6 +21,7 @@ GATEWAY = "gateway -> Triton (REST)"
 DIRECT = "Triton direct (gRPC)"
 ANALYZER = "Triton direct (gRPC, perf_analyzer)"
 BATCHING_OFF = "Triton, batching off (gRPC, perf_analyzer)"
+ENSEMBLE = "pipeline"  # the model the systems are compared on
 BATCHING_OFF_VARIANT = "batching off"  # model runs on that server are named "<model> (batching off)"
 WHAT_IF = "Triton, what-if"  # + the overrides, e.g. "Triton, what-if: detect.intra_op_threads=1"
 
@@ -80,6 +81,11 @@ class ModelRun:
     row: PerfAnalyzerRow
     splits: tuple[ModelSplit, ...]  # per-model statistics from Triton over the same run
     command: str
+
+    @property
+    def own_split(self) -> ModelSplit | None:
+        """Triton's statistics of the model this run measured (not of the steps inside it)."""
+        return next((split for split in self.splits if split.model == self.model), None)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from perf.results import (
     BATCHING_OFF,
     BATCHING_OFF_VARIANT,
     DIRECT,
+    ENSEMBLE,
     GATEWAY,
     Measurement,
     ModelRun,
@@ -95,7 +96,7 @@ def model_batching_pairs(results: Results) -> list[tuple[ModelRun, ModelRun]]:
     pairs = []
     for run in sorted(results.model_runs, key=lambda run: run.model):
         off = off_runs.get((f"{run.model} ({BATCHING_OFF_VARIANT})", run.size, run.row.concurrency))
-        if off is not None and run.model != "pipeline":
+        if off is not None and run.model != ENSEMBLE:
             pairs.append((run, off))
     return pairs
 
