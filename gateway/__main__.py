@@ -1,6 +1,8 @@
-"""`python -m gateway`: Triton (unless one is already running) and the gateway, until Ctrl-C.
+"""`python -m gateway`: Triton (unless one is already running) and the gateway, until Ctrl-C or SIGTERM.
 
 Settings: defaults < environment (GATEWAY_*, and TRITON_* for the Triton it starts) < options.
+Every port is checked first: a taken one ends the command with one line naming the process
+that holds it and status 1. SIGINT and SIGTERM stop the gateway, then its Triton (and stubs).
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +20,8 @@ import uvicorn
 
 from gateway.core.config import Settings
 from gateway.main import create_app
+from triton_launcher import PortInUseError, ServerConfig, TritonServer
+from triton_launcher.ports import require_free
 
 logger = logging.getLogger("gateway")
 
@@ -39,6 +44,21 @@ def load_settings(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
+def triton_config() -> ServerConfig:
+    """The launcher's settings (TRITON_*), on the standard ports where none is set."""
+    config = ServerConfig.from_env()
+    return replace(config, **{key: getattr(config, key) or port for key, port in STANDARD_TRITON_PORTS.items()})
+
+
+def check_ports(settings: Settings) -> None:
+    """PortInUseError naming the holder of the gateway's port or, when it starts one, Triton's."""
+    require_free({"gateway": settings.port}, settings.host)
+    if settings.start_triton:
+        config = triton_config()
+        ports = {"Triton HTTP": config.http_port, "Triton gRPC": config.grpc_port, "Triton metrics": config.metrics_port}
+        require_free(ports, config.host)
+
+
 @contextmanager
 def triton(settings: Settings) -> Iterator[str]:
     """The gRPC URL of Triton: one started here on the standard ports, or the configured one."""
@@ -46,13 +66,19 @@ def triton(settings: Settings) -> Iterator[str]:
         logger.info("using the Triton at %s (GATEWAY_START_TRITON=false)", settings.triton_url)
         yield settings.triton_url
         return
-    from triton_launcher import ServerConfig, TritonServer
-
-    config = ServerConfig.from_env()
-    config = replace(config, **{key: getattr(config, key) or port for key, port in STANDARD_TRITON_PORTS.items()})
+    config = triton_config()
     logger.info("starting Triton on %s (model repository %s); first start takes a while", config.host, config.model_repository)
     with TritonServer(config) as server:
         yield server.grpc_url
+
+
+def interrupt(signal_number: int, frame: object) -> None:
+    """SIGTERM (systemd, Kubernetes, `kill`) unwinds like Ctrl-C, so Triton is stopped too.
+
+    uvicorn handles SIGTERM while serving and re-raises it afterwards; with the default handler
+    the process would die there without stopping the Triton it started.
+    """
+    raise KeyboardInterrupt(f"signal {signal_number}")
 
 
 def banner(settings: Settings) -> str:
@@ -81,6 +107,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     settings = load_settings(args)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        check_ports(settings)
+    except PortInUseError as error:
+        print(f"cannot start: {error}", file=sys.stderr)
+        return 1
     try:
         with triton(settings) as triton_url:
             asyncio.run(serve(settings.model_copy(update={"triton_url": triton_url})))

@@ -5,11 +5,18 @@ Imported as ``triton_launcher`` (the folder is ``triton/``): a top-level package
 """
 
 from triton_launcher.config import ServerConfig
-from triton_launcher.errors import LauncherError, ServerExitedError, ServerNotFoundError, ServerStartTimeout
+from triton_launcher.errors import (
+    LauncherError,
+    PortInUseError,
+    ServerExitedError,
+    ServerNotFoundError,
+    ServerStartTimeout,
+)
 from triton_launcher.server import TritonServer
 
 __all__ = [
     "LauncherError",
+    "PortInUseError",
     "ServerConfig",
     "ServerExitedError",
     "ServerNotFoundError",

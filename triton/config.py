@@ -30,6 +30,10 @@ class ServerConfig:
     load_models: tuple[str, ...] = ("*",)
     startup_timeout_s: float = 180.0
     log_verbose: int = 0
+    supervise_stubs: bool = True
+    """Reload a model whose Python stub died (see triton_launcher.supervisor); explicit model control only."""
+    exit_timeout_s: int = 30
+    """`--exit-timeout-secs`: how long a stopping server waits for in-flight requests."""
     extra_args: tuple[str, ...] = field(default_factory=tuple)
     """More tritonserver flags; TRITON_EXTRA_ARGS is split into shell words."""
 
@@ -80,8 +84,19 @@ def _parse(name: str, raw: str) -> object:
         return tuple(shlex.split(raw))
     if name == "load_models":
         return tuple(part for part in raw.replace(",", " ").split() if part)
-    if name in {"http_port", "grpc_port", "metrics_port", "log_verbose"}:
+    if name == "supervise_stubs":
+        return _parse_bool(name, raw)
+    if name in {"http_port", "grpc_port", "metrics_port", "log_verbose", "exit_timeout_s"}:
         return int(raw)
     if name in {"startup_timeout_s", "load_timeout_s"}:
         return float(raw)
     return raw
+
+
+def _parse_bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"{ENV_PREFIX}{name.upper()} must be true or false, got {raw!r}")

@@ -17,6 +17,14 @@ class ServerExitedError(LauncherError):
     """The server process ended while we waited for it."""
 
 
+class PortInUseError(LauncherError):
+    """A port the server must bind is held by another process (named in the message)."""
+
+    def __init__(self, message: str, port: int) -> None:
+        super().__init__(message)
+        self.port = port
+
+
 class ModelControlError(LauncherError):
     """Root of the failures of model control: swap, pin, roll back, load, unload."""
 

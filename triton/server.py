@@ -1,7 +1,18 @@
-"""Run tritonserver as a child process: free ports, environment, readiness, clean stop."""
+"""Run tritonserver as a child process that is honestly ours: free ports, readiness, clean stop.
+
+- Ports: each one is checked before the start; a taken one raises PortInUseError naming the
+  process that holds it (a second instance must not talk to the first one's server).
+- Ready means: our child is alive, its log says it bound *our* HTTP, gRPC and metrics ports, and
+  /v2/health/ready answers 200.
+- The child runs in its own session (process group, stubs included) and gets SIGTERM when the
+  thread that started it dies (PR_SET_PDEATHSIG), even if this process is killed with SIGKILL.
+  stop() sends SIGINT, SIGKILL after a timeout, then SIGKILL to whatever is left of its group.
+- With explicit model control a StubSupervisor reloads models whose Python stub died.
+"""
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import shutil
@@ -13,16 +24,23 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
-from triton_launcher.config import ServerConfig
+from triton_launcher.config import ControlSettings, ServerConfig
 from triton_launcher.distribution import ServerDistribution, assemble_backends, find_distribution
-from triton_launcher.errors import LauncherError, ServerExitedError, ServerStartTimeout
+from triton_launcher.errors import LauncherError, PortInUseError, ServerExitedError, ServerStartTimeout
+from triton_launcher.ports import holder, require_free
 from triton_launcher.repository import ModelRepository
+from triton_launcher.supervisor import StubSupervisor
 
 logger = logging.getLogger(__name__)
+
+PR_SET_PDEATHSIG = 1
+BOUND_LINES = {"HTTP": "Started HTTPService at {}", "gRPC": "Started GRPCInferenceService at {}", "metrics": "Started Metrics Service at {}"}
+PORT_CLASH = "already in use"
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -30,6 +48,19 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
         return int(probe.getsockname()[1])
+
+
+def die_with_parent(signal_number: int = signal.SIGTERM) -> Callable[[], None]:
+    """A ``preexec_fn``: the child gets ``signal_number`` when its parent thread dies (Linux prctl)."""
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved before the fork
+    parent = os.getpid()
+
+    def in_child() -> None:
+        prctl(PR_SET_PDEATHSIG, signal_number)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return in_child
 
 
 class TritonServer:
@@ -40,6 +71,8 @@ class TritonServer:
         self._log_path = log_path
         self._workdir: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
+        self._log_start = 0
+        self.supervisor: StubSupervisor | None = None
 
     @property
     def http_url(self) -> str:
@@ -57,10 +90,15 @@ class TritonServer:
     def log_path(self) -> Path | None:
         return self._log_path
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
     def start(self) -> TritonServer:
-        """Start the server and block until it reports ready."""
+        """Start the server and block until it reports ready; PortInUseError when a port is taken."""
         distribution = find_distribution()
         self.config = self._with_ports(self.config)
+        require_free(self._ports(), self.config.host)
         if self.config.model_config_name:
             ModelRepository(self.config.model_repository, self.config.model_config_name).refresh()
         self._workdir = Path(tempfile.mkdtemp(prefix="tritonserver-"))
@@ -69,28 +107,38 @@ class TritonServer:
             self._log_path = self._workdir / "tritonserver.log"
         command = self._command(distribution, backends)
         logger.info("starting %s", " ".join(command))
-        environment = self._environment(distribution)
         with open(self._log_path, "ab") as log:
-            self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment)
+            self._log_start = log.tell()
+            self._process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, env=self._environment(distribution),
+                start_new_session=True, preexec_fn=die_with_parent(),
+            )
         try:
             self.wait_ready(self.config.startup_timeout_s)
-        except LauncherError:
+        except BaseException:  # a clash, a timeout, or SIGINT/SIGTERM while waiting: never leave it behind
             self.stop()
             raise
-        logger.info("tritonserver ready: http %s, grpc %s", self.http_url, self.grpc_url)
+        self._supervise()
+        logger.info("tritonserver ready (pid %d): http %s, grpc %s", self._process.pid, self.http_url, self.grpc_url)
         return self
 
     def wait_ready(self, timeout_s: float) -> None:
-        """Poll /v2/health/ready until it answers 200, the process dies, or time runs out."""
+        """Until our child bound its ports and answers ready; raise if it dies, clashes or times out."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             self._raise_if_exited()
-            if self.is_ready():
+            log = self._own_log()
+            if PORT_CLASH in log:
+                raise self._clash(log)
+            if self._bound(log) and self.is_ready():
                 return
             time.sleep(0.25)
         raise ServerStartTimeout(f"tritonserver not ready after {timeout_s:.0f} s; log: {self._log_path}\n{self.log_tail()}")
 
     def is_ready(self) -> bool:
+        """Our child is running and /v2/health/ready answers 200."""
+        if not self.is_running():
+            return False
         try:
             with urllib.request.urlopen(f"http://{self.http_url}/v2/health/ready", timeout=2) as reply:
                 return reply.status == 200
@@ -106,15 +154,20 @@ class TritonServer:
         return "\n".join(self._log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self, timeout_s: float = 30.0) -> None:
-        """SIGINT (Triton's graceful shutdown), then SIGKILL after timeout_s."""
-        if self._process is not None and self._process.poll() is None:
-            self._process.send_signal(signal.SIGINT)
-            try:
-                self._process.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                logger.warning("tritonserver ignored SIGINT for %.0f s; killing it", timeout_s)
-                self._process.kill()
-                self._process.wait()
+        """SIGINT (Triton's graceful shutdown), SIGKILL after timeout_s, then SIGKILL to its leftover group."""
+        if self.supervisor is not None:
+            self.supervisor.stop()
+            self.supervisor = None
+        if self._process is not None:
+            if self._process.poll() is None:
+                self._process.send_signal(signal.SIGINT)
+                try:
+                    self._process.wait(timeout=timeout_s)
+                except subprocess.TimeoutExpired:
+                    logger.warning("tritonserver ignored SIGINT for %.0f s; killing it", timeout_s)
+                    self._process.kill()
+                    self._process.wait()
+            _kill_group(self._process.pid)
         self._process = None
         if self._workdir is not None:
             shutil.rmtree(self._workdir / "backends", ignore_errors=True)
@@ -130,6 +183,48 @@ class TritonServer:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
         self.stop()
+
+    def _supervise(self) -> None:
+        if not self.config.supervise_stubs or self.config.model_control != "explicit" or self._process is None:
+            return
+        from triton_launcher.control import ModelControl  # tritonclient: imported only when supervising
+
+        settings = ControlSettings.from_env(
+            grpc_url=self.grpc_url, model_repository=self.config.model_repository,
+            model_config_name=self.config.model_config_name,
+        )
+        control = ModelControl(settings)
+
+        def reload(model: str) -> bool:
+            if not control.ready_versions(model):
+                return False
+            control.load(model)
+            return True
+
+        self.supervisor = StubSupervisor(self._process.pid, reload).start()
+
+    def _ports(self) -> dict[str, int]:
+        config = self.config
+        return {"Triton HTTP": config.http_port, "Triton gRPC": config.grpc_port, "Triton metrics": config.metrics_port}
+
+    def _own_log(self) -> str:
+        """What our child wrote to the log (a reused log file may hold earlier runs)."""
+        if self._log_path is None or not self._log_path.exists():
+            return ""
+        with open(self._log_path, "rb") as log:
+            log.seek(self._log_start)
+            return log.read().decode(errors="replace")
+
+    def _bound(self, log: str) -> bool:
+        config = self.config
+        ports = {"HTTP": config.http_port, "gRPC": config.grpc_port, "metrics": config.metrics_port}
+        return all(BOUND_LINES[name].format(f"{config.host}:{port}") in log for name, port in ports.items())
+
+    def _clash(self, log: str) -> PortInUseError:
+        line = next(line for line in log.splitlines() if PORT_CLASH in line)
+        taken = [(label, port) for label, port in self._ports().items() if str(port) in line] or list(self._ports().items())
+        label, port = taken[0]
+        return PortInUseError(f"{label} port {self.config.host}:{port} is already in use by {holder(port)}: {line.strip()}", port)
 
     def _raise_if_exited(self) -> None:
         if self._process is not None and self._process.poll() is not None:
@@ -162,9 +257,18 @@ class TritonServer:
             f"--metrics-port={config.metrics_port}",
             f"--model-control-mode={config.model_control}",
             f"--log-verbose={config.log_verbose}",
+            f"--exit-timeout-secs={config.exit_timeout_s}",
         ]
         if config.model_control == "explicit":
             command += [f"--load-model={name}" for name in config.load_models]
         if config.model_config_name:
             command.append(f"--model-config-name={config.model_config_name}")
         return command + list(config.extra_args)
+
+
+def _kill_group(group: int) -> None:
+    """SIGKILL what is left of the server's process group (stubs that outlived it)."""
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
