@@ -15,6 +15,7 @@ from gateway.inference.triton import TritonPipeline
 from gateway.jobs.events import JobEvents
 from gateway.jobs.queue import JobQueue
 from gateway.jobs.repository import JobRepository
+from gateway.jobs.retention import Retention, RetentionSweeper
 from gateway.jobs.runner import Backoff, JobRunner
 from gateway.jobs.service import JobService
 from gateway.jobs.sources import ObjectAccess
@@ -37,8 +38,11 @@ class Services:
     jobs: JobService
     runner: JobRunner
     s3_client: S3Client | None
+    sweeper: RetentionSweeper | None = None
 
     async def close(self) -> None:
+        if self.sweeper is not None:
+            await self.sweeper.stop()
         await self.runner.stop()
         await self.pipeline.close()
         self.models.close()
@@ -50,8 +54,11 @@ class Services:
 async def open_services(settings: Settings, metrics: GatewayMetrics) -> Services:
     """Open storage and the Triton client, resume unfinished jobs, start the workers."""
     needs_s3 = settings.storage_url.startswith("s3://") or bool(settings.allowed_buckets)
-    s3_client = make_s3_client(settings.s3_endpoint_url, settings.s3_region) if needs_s3 else None
-    store = open_store(settings.storage_url, s3_client, settings.multipart_threshold_bytes)
+    s3_client = make_s3_client(
+        settings.s3_endpoint_url, settings.s3_region, settings.s3_connect_timeout_s, settings.s3_read_timeout_s,
+        settings.s3_max_attempts,
+    ) if needs_s3 else None
+    store = open_store(settings.storage_url, s3_client, settings.multipart_threshold_bytes, settings.storage_timeout_s)
     pipeline = TritonPipeline(settings.triton_url, settings.model_name, settings.model_version, settings.triton_timeout_s)
     limiter = InFlightLimiter(settings.max_in_flight, on_change=metrics.in_flight.set)
     models = {"pipeline": settings.model_name, "transcode": settings.transcode_model, "process": settings.process_model}
@@ -59,12 +66,19 @@ async def open_services(settings: Settings, metrics: GatewayMetrics) -> Services
     inference = Inference(pipeline, limiter, metrics, ThroughputStats(), models, route=admin.route)
     events = JobEvents()
     queue = JobQueue(on_change=metrics.queue_depth.set)
-    access = ObjectAccess(settings.allowed_roots, settings.allowed_buckets, s3_client)
+    access = ObjectAccess(settings.allowed_roots, settings.allowed_buckets, s3_client, settings.storage_timeout_s)
+    repository = JobRepository(store)
+    retention = Retention(repository, settings.keep_originals_s, settings.keep_jobs_s)
     jobs = JobService(
-        JobRepository(store), queue, events, metrics, access, settings.max_upload_bytes, settings.max_pixels
+        repository, queue, events, metrics, access, settings.max_upload_bytes, settings.max_pixels,
+        settings.max_queued_jobs, retention,
     )
-    runner = JobRunner(jobs, inference, settings.workers, Backoff(settings.retry_initial_s, settings.retry_max_s))
-    services = Services(settings, metrics, store, pipeline, admin, inference, events, jobs, runner, s3_client)
+    runner = JobRunner(
+        jobs, inference, settings.workers, Backoff(settings.retry_initial_s, settings.retry_max_s),
+        settings.job_deadline_s, settings.job_max_timeouts,
+    )
+    sweeper = RetentionSweeper(jobs, settings.retention_sweep_s, settings.retention_sweep_limit)
+    services = Services(settings, metrics, store, pipeline, admin, inference, events, jobs, runner, s3_client, sweeper)
     try:
         await store.check()
         await jobs.resume()
@@ -72,4 +86,5 @@ async def open_services(settings: Settings, metrics: GatewayMetrics) -> Services
         await services.close()
         raise
     runner.start()
+    sweeper.start()
     return services

@@ -49,8 +49,12 @@ STATUS: dict[type[Exception], int] = {
     errors.ModelNotFoundError: 404,
     errors.SourceNotFoundError: 404,
     errors.JobNotFinishedError: 409,
+    errors.JobRunningError: 409,
+    errors.NotAFileError: 422,
     errors.BusyError: 429,
+    errors.QueueFullError: 429,
     errors.TritonUnavailableError: 503,
+    errors.InferenceTimeoutError: 504,
     errors.InferenceError: 502,
     errors.StorageError: 503,
     errors.GatewayError: 500,
@@ -71,7 +75,7 @@ CONTROL_CODES: dict[type[Exception], str] = {
     ModelLoadError: "model_load_failed",
     ControlUnavailableError: "triton_unavailable",
 }
-RETRY_LATER = {429, 503}
+RETRY_LATER = {429, 503, 504}
 
 # Framework-raised HTTP errors get a code too.
 HTTP_CODES = {
@@ -115,12 +119,19 @@ async def http_error(request: Request, error: StarletteHTTPException) -> JSONRes
     return response
 
 
+async def unexpected_error(request: Request, error: Exception) -> JSONResponse:
+    """Last resort: a bug is logged with its traceback and answered as JSON, never as plain text."""
+    logger.error("%s %s -> 500 internal_error", request.method, request.url.path, exc_info=error)
+    return error_response(500, "internal_error", f"unexpected {type(error).__name__}; see the gateway log")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(errors.GatewayError, known_error)
     app.add_exception_handler(ImageError, known_error)
     app.add_exception_handler(ModelControlError, known_error)
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, unexpected_error)
 
 
 def _settings(request: Request) -> Settings:

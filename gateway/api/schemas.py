@@ -19,6 +19,13 @@ class JobAccepted(BaseModel):
     events_url: str
 
 
+class JobDeleted(BaseModel):
+    """``DELETE /v1/jobs/{id}``: the stored objects that were removed."""
+
+    job_id: str
+    deleted: list[str] = Field(description="storage keys removed: original, results, outputs, metadata, record")
+
+
 class BatchAccepted(BaseModel):
     jobs: list[JobAccepted]
 

@@ -39,6 +39,15 @@ class Settings(BaseSettings):
     multipart_threshold_bytes: int = Field(8 * MIB, ge=5 * MIB, description="S3 multipart upload above this")
     allowed_roots: Annotated[list[Path], NoDecode] = Field(default_factory=list, description="folders jobs may read/write")
     allowed_buckets: Annotated[list[str], NoDecode] = Field(default_factory=list, description="buckets jobs may read/write")
+    storage_timeout_s: float = Field(60.0, gt=0, description="longest wait for one storage or file call, then storage_error")
+    s3_connect_timeout_s: float = Field(5.0, gt=0, description="S3 connect timeout per attempt")
+    s3_read_timeout_s: float = Field(30.0, gt=0, description="S3 read timeout per attempt")
+    s3_max_attempts: int = Field(3, ge=1, description="attempts of one S3 call (botocore standard retries)")
+    # Retention (-1: forever)
+    keep_originals_s: float = Field(-1, ge=-1, description="seconds an original is kept after its job ended; 0: not kept")
+    keep_jobs_s: float = Field(-1, ge=-1, description="seconds a finished job (record, result, metadata) is kept")
+    retention_sweep_s: float = Field(60.0, gt=0, description="period of the retention sweep")
+    retention_sweep_limit: int = Field(100, gt=0, description="most originals and most jobs expired per sweep")
     # Limits and backpressure
     max_upload_bytes: int = Field(50 * MIB, gt=0, description="largest accepted image file")
     max_pixels: int = Field(100_000_000, gt=0, description="most pixels an image header may announce (Triton's decode max_pixels)")
@@ -48,6 +57,9 @@ class Settings(BaseSettings):
     retry_after_s: int = Field(1, ge=0, description="Retry-After sent with 429 and 503")
     retry_initial_s: float = Field(0.5, gt=0, description="first back-off delay while Triton is down")
     retry_max_s: float = Field(30.0, gt=0, description="longest back-off delay")
+    max_queued_jobs: int = Field(1000, gt=0, description="unfinished jobs at once; beyond it new jobs get 429 queue_full")
+    job_deadline_s: float = Field(3600.0, gt=0, description="a job not finished this long after acceptance fails (job_expired)")
+    job_max_timeouts: int = Field(3, ge=1, description="attempts outlasting triton_timeout_s before a job fails (inference_timeout)")
     max_wait_s: float = Field(60.0, ge=0, description="cap of ?wait= long polls")
     log_level: str = "INFO"
 

@@ -82,6 +82,30 @@ class TritonUnavailableError(GatewayError):
     code = "triton_unavailable"
 
 
+class InferenceTimeoutError(GatewayError):
+    """Triton is up but one inference outlasted GATEWAY_TRITON_TIMEOUT_S (the per-attempt deadline)."""
+
+    code = "inference_timeout"
+
+
+class QueueFullError(GatewayError):
+    """GATEWAY_MAX_QUEUED_JOBS unfinished jobs already: a new one is refused before anything is stored."""
+
+    code = "queue_full"
+
+
+class JobRunningError(GatewayError):
+    """A running job cannot be deleted: its worker is writing its outputs."""
+
+    code = "job_running"
+
+
+class NotAFileError(GatewayError):
+    """A referenced path is a FIFO, device, socket or folder, not a regular file."""
+
+    code = "not_a_regular_file"
+
+
 class InferenceError(GatewayError):
     """Triton answered with an error that is neither the caller's fault nor transient."""
 
@@ -101,4 +125,4 @@ class ObjectMissingError(StorageError):
 
 
 # Failures worth retrying later rather than recording as the job's fate.
-TRANSIENT_ERRORS: tuple[type[GatewayError], ...] = (BusyError, TritonUnavailableError)
+TRANSIENT_ERRORS: tuple[type[GatewayError], ...] = (BusyError, TritonUnavailableError, InferenceTimeoutError)

@@ -13,7 +13,7 @@ import numpy as np
 import tritonclient.grpc.aio as grpcclient
 from tritonclient.utils import InferenceServerException
 
-from gateway.core.errors import BusyError, InferenceError, TritonUnavailableError
+from gateway.core.errors import BusyError, InferenceError, InferenceTimeoutError, TritonUnavailableError
 from imaging.errors import (
     CorruptImageError,
     EmptyImageError,
@@ -33,7 +33,8 @@ IMAGE_ERRORS: dict[str, type[ImageError]] = {
     for cls in (EmptyImageError, CorruptImageError, UnsupportedFormatError, ImageTooLargeError, InvalidOptionError)
 }
 _CODE = re.compile(r"\b(" + "|".join(IMAGE_ERRORS) + r"):\s*")
-_UNREACHABLE = ("StatusCode.UNAVAILABLE", "StatusCode.DEADLINE_EXCEEDED", "StatusCode.CANCELLED")
+_UNREACHABLE = ("StatusCode.UNAVAILABLE", "StatusCode.CANCELLED")
+_DEADLINE = "StatusCode.DEADLINE_EXCEEDED"
 
 Parameters = Mapping[str, str | int | float | bool]
 
@@ -74,6 +75,8 @@ def translate(error: InferenceServerException) -> Exception:
         return IMAGE_ERRORS[found.group(1)](message[found.end() :].strip() or message)
     if "Exceeds maximum queue size" in message:
         return BusyError(f"Triton's queue is full: {message}")
+    if str(error.status()) == _DEADLINE:
+        return InferenceTimeoutError(f"no answer within the deadline (GATEWAY_TRITON_TIMEOUT_S): {message}")
     if str(error.status()) in _UNREACHABLE or "failed to connect" in message.lower():
         return TritonUnavailableError(f"Triton is unavailable: {message}")
     return InferenceError(f"Triton refused the request: {message}")

@@ -57,13 +57,33 @@ def parse_chain(operations: object) -> str | None:
     if operations is None or operations == "":
         return None
     if isinstance(operations, str):
-        try:
-            operations = json.loads(operations)
-        except json.JSONDecodeError as error:
-            raise InvalidRequestError(f"operations is not valid JSON: {error}") from None
+        operations = _json_value("operations", operations)
     if not isinstance(operations, list) or not all(isinstance(step, dict) for step in operations):
         raise InvalidRequestError('operations must be a JSON list of steps such as [{"op": "resize", "scale": 0.5}]')
-    return json.dumps(operations, separators=(",", ":"))
+    try:
+        return json.dumps(operations, separators=(",", ":"))
+    except (RecursionError, ValueError):
+        raise InvalidRequestError("operations is nested too deeply") from None
+
+
+def _json_value(field: str, text: str) -> Any:
+    """``text`` parsed as JSON; malformed, too deeply nested or over-long numbers are the client's fault."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidRequestError(f"{field} is not valid JSON: {error}") from None
+    except RecursionError:
+        raise InvalidRequestError(f"{field} is nested too deeply (JSON)") from None
+    except ValueError as error:  # e.g. an integer of more than 4300 digits
+        raise InvalidRequestError(f"{field} is not acceptable JSON: {error}") from None
+
+
+def _shown(value: object, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for error details that quote client input."""
+    if isinstance(value, int) and value.bit_length() > 128:  # repr() itself refuses past 4300 digits
+        return f"an integer of {value.bit_length()} bits"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class JobStatus(str, Enum):
@@ -89,12 +109,16 @@ class Priority(IntEnum):
         """``high|normal|low`` or ``1|2|3``; None is normal."""
         if value is None or value == "":
             return cls.normal
-        text = str(value).strip().lower()
-        if text.isdigit() and int(text) in cls._value2member_map_:
-            return cls(int(text))
-        if text in cls.__members__:
-            return cls[text]
-        raise InvalidRequestError(f"priority must be high, normal, low or 1-3, got {value!r}")
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value in cls._value2member_map_:
+                return cls(value)
+        elif isinstance(value, str):
+            text = value.strip().lower()
+            if text in ("1", "2", "3"):
+                return cls(int(text))
+            if text in cls.__members__:
+                return cls[text]
+        raise InvalidRequestError(f"priority must be high, normal, low or 1-3, got {_shown(value)}")
 
 
 # In records and responses a priority reads as its name ("high"); it parses from a name or 1-3.
@@ -107,10 +131,7 @@ PriorityName = Annotated[
 
 def _options_object(options: str | dict[str, Any] | None) -> dict[str, Any]:
     if isinstance(options, str):
-        try:
-            options = json.loads(options) if options.strip() else {}
-        except json.JSONDecodeError as error:
-            raise InvalidRequestError(f"options is not valid JSON: {error}") from None
+        options = _json_value("options", options) if options.strip() else {}
     if not isinstance(options or {}, dict):
         raise InvalidRequestError("options must be a JSON object such as {\"quality\": 80}")
     return dict(options or {})
@@ -130,9 +151,11 @@ def parse_options(format: str | None = None, options: str | dict[str, Any] | Non
 def _option_value(name: str, value: Any) -> OptionValue:
     if isinstance(value, list) and name == "blur_classes":
         return ",".join(str(item) for item in value)
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+        raise InvalidRequestError(f"option {name} is out of range: {_shown(value)}")
     if isinstance(value, (str, int, float, bool)):
         return value
-    raise InvalidRequestError(f"option {name} must be a string, number or boolean, got {value!r}")
+    raise InvalidRequestError(f"option {name} must be a string, number or boolean, got {_shown(value)}")
 
 
 class JobReference(BaseModel):
@@ -192,6 +215,7 @@ class Job(BaseModel):
     finished_at: datetime | None = None
     processing_ms: float | None = Field(None, description="time inside Triton for the last attempt")
     attempts: int = 0
+    timeouts: int = Field(0, description="attempts that outlasted GATEWAY_TRITON_TIMEOUT_S")
     original: StoredObject | None = None
     result: StoredObject | None = Field(None, description="the processed photo; a zip of every output when there are several")
     outputs: list[StoredObject] | None = Field(None, description="each output image, when the model made several (tiles)")
@@ -199,6 +223,8 @@ class Job(BaseModel):
     metadata: dict[str, Any] | None = Field(None, description="detections, faces, blurred regions, output, versions")
     error: JobError | None = None
     last_retry_reason: str | None = None
+    original_expires_at: datetime | None = Field(None, description="when the original is deleted (retention); null: kept")
+    expires_at: datetime | None = Field(None, description="when the whole job is deleted (retention); null: kept")
 
     def event(self) -> dict[str, Any]:
         """What a state change tells subscribers."""

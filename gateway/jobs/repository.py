@@ -8,6 +8,8 @@ Layout of the store, all by job id::
     metadata/<id>.json     the model's metadata (detections, faces, blur, versions)
     jobs/<id>.json         the job record
     pending/<id>           present while the job is queued or running (read on start to resume)
+    retention/<kind>/<ms>-<id>  a due date (ms since the epoch, zero-padded so keys sort by it):
+                           ``originals`` (delete the original) or ``jobs`` (delete the whole job)
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import OrderedDict
+from datetime import datetime
 
 from gateway.core.errors import JobNotFoundError, ObjectMissingError
 from gateway.jobs.models import Job
@@ -48,6 +51,19 @@ def _record_key(job_id: str) -> str:
 
 def _pending_key(job_id: str) -> str:
     return f"pending/{job_id}"
+
+
+RETENTION_KINDS = ("originals", "jobs")
+
+
+def retention_key(kind: str, job_id: str, due: datetime) -> str:
+    return f"retention/{kind}/{int(due.timestamp() * 1000):015d}-{job_id}"
+
+
+def parse_retention_key(key: str) -> tuple[float, str]:
+    """(due time in seconds since the epoch, job id) of a retention marker."""
+    stamp, _, job_id = key.rsplit("/", 1)[-1].partition("-")
+    return int(stamp) / 1000, job_id
 
 
 class JobRepository:
@@ -84,6 +100,29 @@ class JobRepository:
         job = Job.model_validate_json(raw)
         self._remember(job)
         return job
+
+    async def delete(self, job: Job) -> list[str]:
+        """Remove every object of ``job`` and then its record; returns the keys removed.
+
+        The pending marker goes first (nothing resumes a half-deleted job), the record last (a
+        crash midway leaves a record the client can delete again).
+        """
+        keys = [_pending_key(job.job_id)]
+        keys += [stored.key for stored in (job.original, job.result, job.metadata_object) if stored is not None]
+        keys += await self.store.list_keys(outputs_prefix(job.job_id))
+        keys.append(_record_key(job.job_id))
+        for key in keys:
+            await self.store.delete(key)
+        self._cache.pop(job.job_id, None)
+        return keys
+
+    async def mark_due(self, kind: str, job_id: str, due: datetime) -> None:
+        await self.store.put_bytes(retention_key(kind, job_id, due), b"", "application/octet-stream")
+
+    async def due(self, kind: str, at: float, limit: int) -> list[tuple[str, str]]:
+        """(marker key, job id) of the earliest ``limit`` markers of ``kind`` due by ``at`` (epoch s)."""
+        markers = [(key, *parse_retention_key(key)) for key in await self.store.list_keys(f"retention/{kind}/", limit)]
+        return [(key, job_id) for key, when, job_id in markers if when <= at]
 
     async def unfinished(self) -> list[Job]:
         """Every job left queued or running (by a previous process), oldest first."""

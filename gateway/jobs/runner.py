@@ -1,21 +1,44 @@
 """Job workers: asyncio tasks that take job ids from the local queue and run them through Triton.
 
-While Triton is unreachable the workers hold back (one of them probes readiness with growing
-delays) and jobs stay ``queued``; a job Triton turns away as busy goes back to the queue later.
+Every accepted job ends, ``succeeded`` or ``failed`` with a reason, within bounded time:
+
+- Triton unreachable: the workers hold back (one probes readiness with growing delays) and jobs
+  stay ``queued``; Triton busy, or the store failing (reading the original, writing results or the
+  record): the job goes back to the queue after an exponential back-off. None of these is the
+  photo's fault, so none fails the job by itself.
+- An attempt that outlasts GATEWAY_TRITON_TIMEOUT_S is retried until GATEWAY_JOB_MAX_TIMEOUTS
+  attempts have, then the job fails with ``inference_timeout``.
+- The retry budget: a job not finished GATEWAY_JOB_DEADLINE_S after it was accepted fails with
+  ``job_expired`` (a watchdog checks every second, also while Triton is away). Writing that
+  outcome needs the store: while it is away the outcome is retried with back-off, and recorded
+  as soon as it is back, without a restart.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
+from datetime import timedelta
 
-from gateway.core.errors import TRANSIENT_ERRORS, GatewayError, TritonUnavailableError
+from gateway.core.errors import (
+    BusyError,
+    GatewayError,
+    InferenceTimeoutError,
+    JobNotFoundError,
+    ObjectMissingError,
+    StorageError,
+    TritonUnavailableError,
+)
 from gateway.inference.service import Inference
 from gateway.jobs.models import Job, JobStatus, now
 from gateway.jobs.service import JobService
 from imaging.errors import ImageError
 
 logger = logging.getLogger(__name__)
+
+WATCHDOG_PERIOD_S = 1.0
+RETRIED = (BusyError, TritonUnavailableError, StorageError)  # not the photo's fault: back to the queue
 
 
 class Backoff:
@@ -30,18 +53,26 @@ class Backoff:
 
 
 class JobRunner:
-    def __init__(self, service: JobService, inference: Inference, workers: int, backoff: Backoff) -> None:
+    def __init__(
+        self, service: JobService, inference: Inference, workers: int, backoff: Backoff,
+        deadline_s: float = 3600.0, max_timeouts: int = 3,
+    ) -> None:
         self.service = service
         self.inference = inference
         self.workers = workers
         self.backoff = backoff
+        self.deadline = timedelta(seconds=deadline_s)
+        self.max_timeouts = max_timeouts
         self._triton_ok = False
         self._gate = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._delayed: set[asyncio.Task[None]] = set()
+        self._failures: Counter[str] = Counter()  # consecutive retried failures per job (back-off)
+        self._backing_off: set[str] = set()  # jobs waiting out a back-off delay before the queue
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._work(), name=f"job-worker-{index}") for index in range(self.workers)]
+        self._tasks.append(asyncio.create_task(self._watchdog(), name="job-watchdog"))
 
     async def stop(self) -> None:
         tasks = [*self._tasks, *self._delayed]
@@ -54,44 +85,125 @@ class JobRunner:
         while True:
             await self._wait_for_triton()  # before taking a job: the queue keeps its priority order
             job_id = await self.service.queue.get()
+            if not self.service.claim(job_id):
+                continue  # being deleted or expired right now; whoever holds it settles it
             try:
                 await self._run(job_id)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - one broken job must not kill the worker
-                logger.exception("job %s: unexpected error in the worker", job_id)
+            except Exception:  # noqa: BLE001 - one broken job must not kill the worker, nor be lost
+                logger.exception("job %s: unexpected error in the worker; retrying it later", job_id)
+                self._requeue_later(job_id, "unexpected error in the worker")
+            finally:
+                self.service.release(job_id)
 
     async def _run(self, job_id: str) -> None:
-        job = await self.service.get(job_id)
+        try:
+            job = await self.service.get(job_id)
+        except JobNotFoundError:
+            self._forget(job_id)  # deleted while queued
+            return
+        except StorageError as error:
+            self._requeue_later(job_id, str(error))
+            return
         if job.status.finished:
+            self._forget(job_id)
+            return
+        try:
+            await self._attempt(job)
+        except StorageError as error:  # the outcome itself could not be written: try again later
+            self._requeue_later(job_id, str(error))
+
+    async def _attempt(self, job: Job) -> None:
+        if self._expired(job):
+            await self._fail(job, "job_expired", self._expiry_detail(job))
             return
         job = await self.service.transition(job, status=JobStatus.running, started_at=now(), attempts=job.attempts + 1)
         try:
             original = await self.service.store.get_bytes(job.original.key) if job.original else b""
             processed, elapsed_ms = await self.inference.run(original, job.options, job.priority, wait=True, model=job.model)
             await self.service.complete(job, processed, elapsed_ms)
-        except TRANSIENT_ERRORS as error:
+            self._forget(job.job_id)
+        except InferenceTimeoutError as error:
+            await self._timed_out(job, error)
+        except ObjectMissingError as error:
+            await self._fail(job, "original_missing", f"the stored original is gone: {error}")
+        except RETRIED as error:
             await self._retry_later(job, error)
         except (ImageError, GatewayError) as error:
-            await self.service.fail(job, error.code, str(error))
+            await self._fail(job, error.code, str(error))
         except Exception as error:  # noqa: BLE001 - recorded as the job's fate, with a traceback in the log
-            logger.exception("job %s failed unexpectedly", job_id)
-            await self.service.fail(job, "internal_error", f"{type(error).__name__}: {error}")
+            logger.exception("job %s failed unexpectedly", job.job_id)
+            await self._fail(job, "internal_error", f"{type(error).__name__}: {error}")
+
+    async def _timed_out(self, job: Job, error: InferenceTimeoutError) -> None:
+        job = job.model_copy(update={"timeouts": job.timeouts + 1})
+        if job.timeouts >= self.max_timeouts:
+            detail = f"{job.timeouts} attempt(s) outlasted the inference deadline (GATEWAY_TRITON_TIMEOUT_S): {error}"
+            await self._fail(job, error.code, detail)
+        else:
+            await self._retry_later(job, error)
+
+    async def _fail(self, job: Job, code: str, detail: str) -> None:
+        await self.service.fail(job, code, detail)
+        self._forget(job.job_id)
 
     async def _retry_later(self, job: Job, error: GatewayError) -> None:
-        """Back to ``queued``; into the local queue again after a back-off delay."""
+        """Back to ``queued`` (saved if the store lets us) and into the queue after a back-off delay."""
         if isinstance(error, TritonUnavailableError):
             self._triton_ok = False
-        delay = self.backoff.delay(job.attempts)
-        logger.warning("job %s: %s; retrying in %.1f s", job.job_id, error, delay)
-        await self.service.transition(job, status=JobStatus.queued, last_retry_reason=str(error))
-        task = asyncio.create_task(self._requeue(job, delay))
+        if self._expired(job):
+            await self._fail(job, "job_expired", f"{self._expiry_detail(job)}; last error: {error}")
+            return
+        try:
+            await self.service.transition(job, status=JobStatus.queued, last_retry_reason=str(error))
+        except StorageError as unsaved:
+            logger.warning("job %s: back to the queue, but not recorded (%s)", job.job_id, unsaved)
+        self._requeue_later(job.job_id, str(error))
+
+    def _requeue_later(self, job_id: str, reason: str) -> None:
+        self._failures[job_id] += 1
+        delay = self.backoff.delay(self._failures[job_id])
+        logger.warning("job %s: %s; retrying in %.1f s", job_id, reason, delay)
+        self._backing_off.add(job_id)
+        task = asyncio.create_task(self._requeue(job_id, delay))
         self._delayed.add(task)
         task.add_done_callback(self._delayed.discard)
 
-    async def _requeue(self, job: Job, delay: float) -> None:
-        await asyncio.sleep(delay)
-        self.service.queue.put(job.job_id, job.priority)
+    async def _requeue(self, job_id: str, delay: float) -> None:
+        try:
+            await asyncio.sleep(delay)
+        finally:
+            self._backing_off.discard(job_id)
+        tracked = self.service.unfinished.get(job_id)
+        if tracked is not None:  # else it ended (expired, deleted) meanwhile
+            self.service.queue.put(job_id, tracked[0])
+
+    def _forget(self, job_id: str) -> None:
+        self._failures.pop(job_id, None)
+        self.service.unfinished.pop(job_id, None)
+
+    def _expired(self, job: Job) -> bool:
+        return now() - job.created_at > self.deadline
+
+    def _expiry_detail(self, job: Job) -> str:
+        reason = f" (last retry reason: {job.last_retry_reason})" if job.last_retry_reason else ""
+        return f"not finished within {self.deadline.total_seconds():g} s of acceptance (GATEWAY_JOB_DEADLINE_S){reason}"
+
+    async def _watchdog(self) -> None:
+        """Fail the queued jobs past their deadline, also while Triton is away and no worker runs."""
+        while True:
+            await asyncio.sleep(WATCHDOG_PERIOD_S)
+            limit = now() - self.deadline
+            overdue = [job_id for job_id, (_, created) in self.service.unfinished.items() if created < limit]
+            for job_id in [job_id for job_id in overdue if job_id not in self._backing_off]:
+                if self.service.claim(job_id):
+                    try:
+                        await self._run(job_id)  # past its deadline: fails it (or retries writing that)
+                    except Exception:  # noqa: BLE001 - the watchdog must keep watching
+                        logger.exception("job %s: could not expire it", job_id)
+                    finally:
+                        self.service.release(job_id)
 
     async def _wait_for_triton(self) -> None:
         """Return once Triton is ready; while it is not, one worker probes and the others queue up."""

@@ -6,9 +6,12 @@ import io
 import json
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, BinaryIO
 
-from gateway.core.errors import GatewayError, JobNotFinishedError
+from gateway.core.errors import GatewayError, JobNotFinishedError, JobRunningError, QueueFullError, StorageError
 from gateway.core.metrics import GatewayMetrics
 from gateway.inference.triton import Processed
 from gateway.jobs.archive import output_names, zip_outputs
@@ -16,6 +19,7 @@ from gateway.jobs.events import JobEvents
 from gateway.jobs.models import Job, JobError, JobReference, JobStatus, OptionValue, Priority, StoredObject, now
 from gateway.jobs.queue import JobQueue
 from gateway.jobs.repository import JobRepository, metadata_key, original_key, outputs_prefix, result_key
+from gateway.jobs.retention import Retention
 from gateway.jobs.sources import ObjectAccess
 from gateway.jobs.uploads import SNIFF_BYTES, check_pixels, inspect_upload
 from gateway.storage import Store
@@ -26,7 +30,12 @@ logger = logging.getLogger(__name__)
 
 
 class JobService:
-    """The job life cycle; every state change is saved, counted and published."""
+    """The job life cycle; every state change is saved, counted and published.
+
+    ``unfinished`` holds (priority, created_at) of every job this process has queued and not yet
+    seen end: its size is what GATEWAY_MAX_QUEUED_JOBS bounds. A job being run (by a worker) or
+    deleted is *claimed*: nobody else touches it meanwhile.
+    """
 
     def __init__(
         self,
@@ -37,6 +46,8 @@ class JobService:
         access: ObjectAccess,
         max_upload_bytes: int,
         max_pixels: int,
+        max_queued_jobs: int = 1000,
+        retention: Retention | None = None,
     ) -> None:
         self.repository = repository
         self.store: Store = repository.store
@@ -46,17 +57,29 @@ class JobService:
         self.access = access
         self.max_upload_bytes = max_upload_bytes
         self.max_pixels = max_pixels
+        self.max_queued_jobs = max_queued_jobs
+        self.retention = retention or Retention(repository)
+        self.unfinished: dict[str, tuple[Priority, datetime]] = {}
+        self._reserved = 0
+        self._claimed: set[str] = set()
 
     async def submit_upload(
         self, source: BinaryIO, filename: str | None, priority: Priority, options: dict[str, OptionValue], model: str = "pipeline"
     ) -> Job:
-        fmt, _ = inspect_upload(source, self.max_upload_bytes, self.max_pixels, options)
-        return await self._accept_upload(source, fmt, filename, priority, options, model)
+        with self._intake(1):
+            fmt, _ = inspect_upload(source, self.max_upload_bytes, self.max_pixels, options)
+            return await self._accept_upload(source, fmt, filename, priority, options, model)
 
     async def submit_uploads(
         self, uploads: list[tuple[BinaryIO, str | None]], priority: Priority, options: dict[str, OptionValue], model: str = "pipeline"
     ) -> list[Job]:
-        """Check every file first, so a bad one refuses the batch before anything is queued."""
+        """Check every file first, so a bad one (or a full queue) refuses the batch before anything is queued."""
+        with self._intake(len(uploads)):
+            return await self._submit_checked(uploads, priority, options, model)
+
+    async def _submit_checked(
+        self, uploads: list[tuple[BinaryIO, str | None]], priority: Priority, options: dict[str, OptionValue], model: str
+    ) -> list[Job]:
         formats: list[str] = []
         for position, (source, filename) in enumerate(uploads, start=1):
             try:
@@ -74,12 +97,13 @@ class JobService:
         source = self.access.resolve(request.input_image)
         if request.output_image:
             self.access.resolve(request.output_image)
-        data = await self.access.read(source, self.max_upload_bytes)
-        fmt = sniff_format(data[:SNIFF_BYTES])
-        check_pixels(data, fmt, self.max_pixels, options)
-        job = Job(priority=priority, options=options, model=model, source=request.input_image, output_target=request.output_image)
-        original = await self._put_bytes(original_key(job.job_id, fmt), data, CONTENT_TYPES[fmt])
-        return await self._accept(job.model_copy(update={"original": original}))
+        with self._intake(1):
+            data = await self.access.read(source, self.max_upload_bytes)
+            fmt = sniff_format(data[:SNIFF_BYTES])
+            check_pixels(data, fmt, self.max_pixels, options)
+            job = Job(priority=priority, options=options, model=model, source=request.input_image, output_target=request.output_image)
+            original = await self._put_bytes(original_key(job.job_id, fmt), data, CONTENT_TYPES[fmt])
+            return await self._accept(job.model_copy(update={"original": original}))
 
     async def record_processed(
         self, data: bytes, filename: str | None, priority: Priority, options: dict[str, OptionValue],
@@ -88,9 +112,13 @@ class JobService:
         """A synchronous call kept as a finished job, so its result has a URL."""
         fmt = sniff_format(data[:SNIFF_BYTES])
         job = Job(priority=priority, options=options, filename=filename, started_at=now(), model=model)
-        original = await self._put_bytes(original_key(job.job_id, fmt), data, CONTENT_TYPES[fmt])
+        original = None
+        if self.retention.stores_originals:
+            original = await self._put_bytes(original_key(job.job_id, fmt), data, CONTENT_TYPES[fmt])
         outputs = await self._store_outputs(job, processed)
         job = job.model_copy(update={"original": original, **outputs, "processing_ms": round(processing_ms, 3)})
+        job = job.model_copy(update=self.retention.dates(job.finished_at or now()))
+        await self.retention.schedule(job)
         await self.repository.save(job)
         self.metrics.job_moved(None, job.status.value)
         self.metrics.jobs_finished.labels(job.status.value).inc()
@@ -137,17 +165,94 @@ class JobService:
         return await self.transition(job, status=JobStatus.failed, finished_at=now(), error=error)
 
     async def transition(self, job: Job, **changes: Any) -> Job:
-        """Save the changed record (the truth), then count and publish the change."""
+        """Save the changed record (the truth), then count and publish the change.
+
+        A job that ends gets its retention dates; their markers are written before its record.
+        """
         updated = job.model_copy(update=changes)
         if updated.status.finished:
+            updated = updated.model_copy(update=self.retention.dates(updated.finished_at or now()))
+            await self.retention.schedule(updated)
             await self.repository.finish(updated)
+            self.unfinished.pop(updated.job_id, None)
             self.metrics.jobs_finished.labels(updated.status.value).inc()
         else:
             await self.repository.save(updated)
         if updated.status != job.status:
             self.metrics.job_moved(job.status.value, updated.status.value)
             self.events.publish(updated.event())
+        if updated.status.finished and not self.retention.stores_originals:
+            updated = await self._drop_original_now(updated)
         return updated
+
+    async def _drop_original_now(self, job: Job) -> Job:
+        """GATEWAY_KEEP_ORIGINALS_S=0: the original goes once the job ended (else the sweep retries)."""
+        try:
+            return await self.retention.drop_original(job)
+        except StorageError as error:
+            logger.warning("job %s: original not deleted yet (%s); the retention sweep retries", job.job_id, error)
+            return job
+
+    def claim(self, job_id: str) -> bool:
+        """Take ``job_id`` for a worker or a deletion; False when someone else holds it."""
+        if job_id in self._claimed:
+            return False
+        self._claimed.add(job_id)
+        return True
+
+    def release(self, job_id: str) -> None:
+        self._claimed.discard(job_id)
+
+    @contextmanager
+    def _claimed_for(self, job_id: str, what: str) -> Iterator[None]:
+        if not self.claim(job_id):
+            raise JobRunningError(f"job {job_id} is running: {what} it once it has finished")
+        try:
+            yield
+        finally:
+            self.release(job_id)
+
+    async def delete(self, job_id: str) -> list[str]:
+        """Remove a queued or finished job: original, results, metadata and record; the keys removed.
+
+        A running job raises JobRunningError (its worker is writing its outputs).
+        """
+        job = await self.get(job_id)
+        with self._claimed_for(job_id, "delete"):
+            job = await self.get(job_id)
+            keys = await self.repository.delete(job)
+        self.unfinished.pop(job_id, None)
+        logger.info("job %s (%s) deleted: %d object(s)", job_id, job.status.value, len(keys))
+        return keys
+
+    async def expire_original(self, job_id: str) -> None:
+        """Retention: delete a finished job's original (an unfinished one keeps it)."""
+        with self._claimed_for(job_id, "expire"):
+            job = await self.get(job_id)
+            if job.status.finished:
+                await self.retention.drop_original(job)
+
+    async def expire_job(self, job_id: str) -> None:
+        """Retention: delete a finished job entirely (an unfinished one is left alone)."""
+        with self._claimed_for(job_id, "expire"):
+            job = await self.get(job_id)
+            if job.status.finished:
+                await self.repository.delete(job)
+
+    @contextmanager
+    def _intake(self, count: int) -> Iterator[None]:
+        """Room for ``count`` new jobs under GATEWAY_MAX_QUEUED_JOBS, held while they are stored."""
+        waiting = len(self.unfinished) + self._reserved
+        if waiting + count > self.max_queued_jobs:
+            raise QueueFullError(
+                f"{waiting} job(s) queued or running; {count} more would pass the limit of "
+                f"{self.max_queued_jobs} (GATEWAY_MAX_QUEUED_JOBS): retry later"
+            )
+        self._reserved += count
+        try:
+            yield
+        finally:
+            self._reserved -= count
 
     async def get(self, job_id: str) -> Job:
         return await self.repository.get(job_id)
@@ -176,6 +281,7 @@ class JobService:
             self.metrics.job_moved(None, job.status.value)
             if job.status == JobStatus.running:
                 job = await self.transition(job, status=JobStatus.queued, last_retry_reason="gateway restarted")
+            self.unfinished[job.job_id] = (job.priority, job.created_at)
             self.queue.put(job.job_id, job.priority)
         if jobs:
             logger.info("resumed %d unfinished job(s) from the store", len(jobs))
@@ -191,6 +297,7 @@ class JobService:
 
     async def _accept(self, job: Job) -> Job:
         await self.repository.create(job)
+        self.unfinished[job.job_id] = (job.priority, job.created_at)
         self.metrics.job_moved(None, job.status.value)
         self.events.publish(job.event())
         self.queue.put(job.job_id, job.priority)

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import os
+import stat
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from gateway.core.errors import (
     AccessDeniedError,
+    InvalidRequestError,
+    NotAFileError,
     ObjectMissingError,
     SourceNotFoundError,
     StorageError,
@@ -27,18 +31,24 @@ class S3Object:
 
 
 Target = Path | S3Object
+T = TypeVar("T")
 
 
 class ObjectAccess:
     """Checks a reference against the policy, then reads or writes it."""
 
-    def __init__(self, roots: Sequence[Path], buckets: Sequence[str], s3_client: S3Client | None) -> None:
+    def __init__(
+        self, roots: Sequence[Path], buckets: Sequence[str], s3_client: S3Client | None, timeout_s: float = 60.0
+    ) -> None:
         self.roots = tuple(root.expanduser().resolve() for root in roots)
         self.buckets = frozenset(buckets)
         self.s3_client = s3_client
+        self.timeout_s = timeout_s
 
     def resolve(self, reference: str) -> Target:
-        """The path or object ``reference`` names, or AccessDeniedError."""
+        """The path or object ``reference`` names; AccessDeniedError, NotAFileError or InvalidRequestError."""
+        if "\x00" in reference:
+            raise InvalidRequestError("a path or object name contains a NUL byte")
         if reference.startswith("s3://"):
             return self._object(reference)
         if "://" in reference and not reference.startswith("file://"):
@@ -65,18 +75,26 @@ class ObjectAccess:
         resolved = path.resolve()  # follows symlinks and '..': what would really be opened
         if not any(resolved.is_relative_to(root) and resolved != root for root in self.roots):
             raise AccessDeniedError(f"{raw!r} is outside the allowed roots (GATEWAY_ALLOWED_ROOTS)")
+        _require_regular(resolved)
         return resolved
 
     async def read(self, target: Target, max_bytes: int) -> bytes:
+        """The bytes of a regular file or an object, within ``timeout_s`` (else StorageError)."""
         if isinstance(target, S3Object):
-            return await asyncio.to_thread(self._read_object, target, max_bytes)
-        return await asyncio.to_thread(_read_file, target, max_bytes)
+            return await self._bounded(f"reading {target}", self._read_object, target, max_bytes)
+        return await self._bounded(f"reading {target}", _read_file, target, max_bytes)
 
     async def write(self, target: Target, data: bytes, content_type: str) -> None:
         if isinstance(target, S3Object):
-            await asyncio.to_thread(self._write_object, target, data, content_type)
+            await self._bounded(f"writing {target}", self._write_object, target, data, content_type)
         else:
-            await asyncio.to_thread(_write_file, target, data)
+            await self._bounded(f"writing {target}", _write_file, target, data)
+
+    async def _bounded(self, what: str, call: Callable[..., T], *args: object) -> T:
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(call, *args), self.timeout_s)
+        except asyncio.TimeoutError:
+            raise StorageError(f"{what}: no answer within {self.timeout_s:g} s (GATEWAY_STORAGE_TIMEOUT_S)") from None
 
     def _read_object(self, target: S3Object, max_bytes: int) -> bytes:
         try:
@@ -91,17 +109,39 @@ class ObjectAccess:
             self.s3_client.put_object(Bucket=target.bucket, Key=target.key, Body=data, ContentType=content_type)
 
 
-def _read_file(path: Path, max_bytes: int) -> bytes:
+def _require_regular(path: Path) -> None:
+    """Refuse a FIFO, device, socket or folder at ``path`` (a missing path is for the caller to handle)."""
     try:
-        with path.open("rb") as source:
-            size = os.fstat(source.fileno()).st_size
-            if size > max_bytes:
-                raise UploadTooLargeError(f"{path} is {size} bytes, above the limit of {max_bytes} (GATEWAY_MAX_UPLOAD_BYTES)")
-            return source.read(max_bytes + 1)
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if not stat.S_ISREG(mode):
+        raise NotAFileError(f"{path} is {_kind(mode)}, not a regular file")
+
+
+def _kind(mode: int) -> str:
+    kinds = {stat.S_ISFIFO: "a FIFO", stat.S_ISCHR: "a character device", stat.S_ISBLK: "a block device",
+             stat.S_ISSOCK: "a socket", stat.S_ISDIR: "a folder"}
+    return next((name for test, name in kinds.items() if test(mode)), "not a regular file")
+
+
+def _read_file(path: Path, max_bytes: int) -> bytes:
+    """Open without blocking (a FIFO swapped in after the check cannot hang us), then insist on a regular file."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except (FileNotFoundError, NotADirectoryError):
         raise SourceNotFoundError(f"{path} does not exist or is not a file") from None
     except PermissionError:
         raise AccessDeniedError(f"{path} is not readable by the gateway") from None
+    except OSError as error:
+        raise NotAFileError(f"{path} cannot be opened as a regular file: {error.strerror}") from None
+    with os.fdopen(descriptor, "rb") as source:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise NotAFileError(f"{path} is {_kind(status.st_mode)}, not a regular file")
+        if status.st_size > max_bytes:
+            raise UploadTooLargeError(f"{path} is {status.st_size} bytes, above the limit of {max_bytes} (GATEWAY_MAX_UPLOAD_BYTES)")
+        return source.read(max_bytes + 1)
 
 
 def _write_file(path: Path, data: bytes) -> None:

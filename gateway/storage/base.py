@@ -1,11 +1,22 @@
-"""One storage interface; implementations do blocking I/O that the async methods run in threads."""
+"""One storage interface; implementations do blocking I/O that the async methods run in threads.
+
+Every async call is bounded: past ``timeout_s`` it raises StorageError (the thread may finish its
+call later; S3 calls are bounded by botocore's own timeouts too), so a hung store never wedges a
+request or a job.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import io
 from abc import ABC, abstractmethod
-from typing import BinaryIO
+from collections.abc import Callable
+from typing import BinaryIO, TypeVar
+
+from gateway.core.errors import StorageError
+
+T = TypeVar("T")
+DEFAULT_TIMEOUT_S = 60.0
 
 
 class Store(ABC):
@@ -13,6 +24,8 @@ class Store(ABC):
 
     A ``put`` returns only once the object is durable: flushed to disk, or acknowledged by S3.
     """
+
+    timeout_s: float = DEFAULT_TIMEOUT_S
 
     @abstractmethod
     def location(self, key: str) -> str:
@@ -31,30 +44,48 @@ class Store(ABC):
         """Remove the object; a missing key is not an error."""
 
     @abstractmethod
-    def _list_keys(self, prefix: str) -> list[str]:
-        """Keys that start with ``prefix``."""
+    def _list_keys(self, prefix: str, limit: int | None = None) -> list[str]:
+        """Keys that start with ``prefix``, sorted; the first ``limit`` of them when given."""
 
     @abstractmethod
     def _check(self) -> None:
         """Raise StorageError unless the store can be read and written."""
 
+    def _ping(self, timeout_s: float) -> None:
+        """Like ``_check``, answered within about ``timeout_s``; stores with slow checks override it."""
+        self._check()
+
     def close(self) -> None:
         """Release clients; the default has nothing to release."""
 
     async def put_file(self, key: str, source: BinaryIO, content_type: str) -> int:
-        return await asyncio.to_thread(self._put_file, key, source, content_type)
+        return await self._bounded(f"writing {key}", self.timeout_s, self._put_file, key, source, content_type)
 
     async def put_bytes(self, key: str, data: bytes, content_type: str) -> int:
         return await self.put_file(key, io.BytesIO(data), content_type)
 
     async def get_bytes(self, key: str) -> bytes:
-        return await asyncio.to_thread(self._get_bytes, key)
+        return await self._bounded(f"reading {key}", self.timeout_s, self._get_bytes, key)
 
     async def delete(self, key: str) -> None:
-        await asyncio.to_thread(self._delete, key)
+        await self._bounded(f"deleting {key}", self.timeout_s, self._delete, key)
 
-    async def list_keys(self, prefix: str) -> list[str]:
-        return await asyncio.to_thread(self._list_keys, prefix)
+    async def list_keys(self, prefix: str, limit: int | None = None) -> list[str]:
+        return await self._bounded(f"listing {prefix}", self.timeout_s, self._list_keys, prefix, limit)
 
     async def check(self) -> None:
-        await asyncio.to_thread(self._check)
+        await self._bounded("checking the store", self.timeout_s, self._check)
+
+    async def ping(self, timeout_s: float) -> None:
+        """Raise StorageError unless the store answers a read-and-write check within ``timeout_s``.
+
+        Meant for readiness probes: it never waits longer than ``timeout_s``, even while the
+        store hangs (S3 uses a client with that connect/read timeout and no retries).
+        """
+        await self._bounded("storage ping", timeout_s, self._ping, timeout_s)
+
+    async def _bounded(self, what: str, timeout_s: float, call: Callable[..., T], *args: object) -> T:
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(call, *args), timeout_s)
+        except asyncio.TimeoutError:
+            raise StorageError(f"{what}: no answer within {timeout_s:g} s") from None

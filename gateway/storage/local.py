@@ -62,12 +62,12 @@ class LocalStore(Store):
     def _delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
-    def _list_keys(self, prefix: str) -> list[str]:
+    def _list_keys(self, prefix: str, limit: int | None = None) -> list[str]:
         folder = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.root
         if not folder.is_dir():
             return []
         files = (path for path in folder.rglob("*") if path.is_file() and not path.name.startswith("."))
-        return sorted(path.relative_to(self.root).as_posix() for path in files)
+        return sorted(path.relative_to(self.root).as_posix() for path in files)[:limit]
 
     def _check(self) -> None:
         if not os.access(self.root, os.W_OK | os.X_OK):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, BinaryIO
@@ -28,12 +29,23 @@ def parse_s3_url(url: str) -> tuple[str, str]:
     return bucket, key
 
 
-def make_s3_client(endpoint_url: str | None, region: str | None) -> S3Client:
-    """A boto3 S3 client (credentials from the usual AWS variables) with botocore's own retries."""
+def make_s3_client(
+    endpoint_url: str | None, region: str | None, connect_timeout_s: float = 5.0, read_timeout_s: float = 30.0,
+    max_attempts: int = 3,
+) -> S3Client:
+    """A boto3 S3 client (credentials from the usual AWS variables) with bounded waits.
+
+    ``connect_timeout_s`` / ``read_timeout_s`` bound each socket wait; botocore retries a call
+    (standard mode) up to ``max_attempts`` attempts in all, so one call waits at most about
+    ``max_attempts * (connect + read)`` seconds.
+    """
     import boto3
     from botocore.config import Config
 
-    config = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=60)
+    config = Config(
+        retries={"max_attempts": max_attempts, "mode": "standard"},
+        connect_timeout=connect_timeout_s, read_timeout=read_timeout_s,
+    )
     return boto3.client("s3", endpoint_url=endpoint_url or None, region_name=region, config=config)
 
 
@@ -78,6 +90,8 @@ class S3Store(Store):
         self.transfer = TransferConfig(
             multipart_threshold=multipart_threshold_bytes, multipart_chunksize=multipart_threshold_bytes
         )
+        self._ping_clients: dict[float, S3Client] = {}
+        self._ping_lock = threading.Lock()
         logger.info("storage: s3://%s/%s at %s", self.bucket, self.prefix, client.meta.endpoint_url)
 
     def location(self, key: str) -> str:
@@ -100,17 +114,33 @@ class S3Store(Store):
         with s3_errors(f"deleting {self.location(key)}"):
             self.client.delete_object(Bucket=self.bucket, Key=self.prefix + key)
 
-    def _list_keys(self, prefix: str) -> list[str]:
+    def _list_keys(self, prefix: str, limit: int | None = None) -> list[str]:
+        """S3 lists in key order, so ``limit`` stops the listing early (bounded work)."""
         keys: list[str] = []
         with s3_errors(f"listing {self.location(prefix)}"):
-            pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix + prefix)
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self.prefix + prefix, PaginationConfig={"MaxItems": limit} if limit else {}
+            )
             for page in pages:
                 keys.extend(item["Key"][len(self.prefix) :] for item in page.get("Contents", []))
-        return sorted(keys)
+        return sorted(keys)[:limit]
 
     def _check(self) -> None:
         with s3_errors(f"bucket s3://{self.bucket}"):
             self.client.head_bucket(Bucket=self.bucket)
 
+    def _ping(self, timeout_s: float) -> None:
+        """HEAD the bucket with a client that waits at most ``timeout_s`` per socket and never retries."""
+        with self._ping_lock:
+            if timeout_s not in self._ping_clients:
+                self._ping_clients[timeout_s] = make_s3_client(
+                    self.client.meta.endpoint_url, self.client.meta.region_name, timeout_s, timeout_s, max_attempts=1
+                )
+            client = self._ping_clients[timeout_s]
+        with s3_errors(f"bucket s3://{self.bucket}"):
+            client.head_bucket(Bucket=self.bucket)
+
     def close(self) -> None:
         self.client.close()
+        for client in self._ping_clients.values():
+            client.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from tritonclient.utils import InferenceServerException
 
-from gateway.core.errors import BusyError, InferenceError, TritonUnavailableError
+from gateway.core.errors import BusyError, InferenceError, InferenceTimeoutError, TritonUnavailableError
 from gateway.inference.triton import translate
 from imaging.errors import CorruptImageError, EmptyImageError, ImageTooLargeError, InvalidOptionError, UnsupportedFormatError
 
@@ -20,7 +20,7 @@ from imaging.errors import CorruptImageError, EmptyImageError, ImageTooLargeErro
         ("invalid_option: quality must be 1-100, got 0", "StatusCode.INVALID_ARGUMENT", InvalidOptionError),
         ("Exceeds maximum queue size", "StatusCode.UNAVAILABLE", BusyError),
         ("failed to connect to all addresses", "StatusCode.UNAVAILABLE", TritonUnavailableError),
-        ("Deadline Exceeded", "StatusCode.DEADLINE_EXCEEDED", TritonUnavailableError),
+        ("Deadline Exceeded", "StatusCode.DEADLINE_EXCEEDED", InferenceTimeoutError),
         ("Request for unknown model: 'pipelin' is not found", "StatusCode.NOT_FOUND", InferenceError),
     ],
 )

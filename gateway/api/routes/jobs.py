@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from gateway.api.deps import Authenticated, JobsDep, SettingsDep, link
-from gateway.api.schemas import BatchAccepted, JobAccepted, JobView
+from gateway.api.schemas import BatchAccepted, JobAccepted, JobDeleted, JobView
 from gateway.core.config import Settings
 from gateway.core.errors import InvalidRequestError
 from gateway.jobs.models import Job, JobReference, JobStatus, Priority, plan_job
@@ -126,3 +126,17 @@ async def job_result(jobs: JobsDep, job_id: str) -> Response:
     data, result = await jobs.result(job_id)
     filename = result.key.rsplit("/", 1)[-1]
     return Response(data, media_type=result.content_type, headers={"Content-Disposition": f'inline; filename="{filename}"'})
+
+
+@router.delete(
+    "/{job_id}",
+    name="delete_job",
+    summary="Delete a queued or finished job: original, result, outputs, metadata and record",
+    responses={409: {"description": "the job is running (job_running): delete it once it has finished"}},
+)
+async def delete_job(jobs: JobsDep, job_id: str) -> JobDeleted:
+    """A queued job is cancelled; a running one is refused with 409 ``job_running``.
+
+    A copy written to the job's ``output_image`` is the client's and stays.
+    """
+    return JobDeleted(job_id=job_id, deleted=await jobs.delete(job_id))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
 
 from gateway.api.deps import Authenticated, ServicesDep, require_admin_key
+from gateway.core.errors import InvalidRequestError, ModelNotFoundError
 from gateway.inference.models import ModelAdmin
 
 router = APIRouter(prefix="/v1/models", tags=["models"], dependencies=Authenticated)
@@ -18,6 +20,20 @@ def get_admin(services: ServicesDep) -> ModelAdmin:
 
 
 AdminDep = Annotated[ModelAdmin, Depends(get_admin)]
+MODEL_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+
+
+async def known_model(model: str, models: AdminDep) -> str:
+    """The path's model name, if it is one of the repository's models (never a path such as ``..``)."""
+    if not MODEL_NAME.fullmatch(model) or ".." in model:
+        raise InvalidRequestError(f"{model[:60]!r} is not a model name (letters, digits, '_', '.', '-')")
+    known = [entry["name"] for entry in await models.models()]
+    if model not in known:
+        raise ModelNotFoundError(f"no model {model!r} in the model repository; models: {', '.join(known)}")
+    return model
+
+
+ModelName = Annotated[str, Depends(known_model)]
 VersionBody = Annotated[int | None, Body(embed=True, description="version; empty: the newest on disk (swap only)")]
 
 
@@ -27,26 +43,26 @@ async def list_models(models: AdminDep) -> dict[str, Any]:
 
 
 @router.post("/{model}/load", dependencies=admin, summary="(Re)load a model from its files (the old one serves meanwhile)")
-async def load(model: str, models: AdminDep) -> dict[str, Any]:
+async def load(model: ModelName, models: AdminDep) -> dict[str, Any]:
     return await models.load(model)
 
 
 @router.post("/{model}/swap", dependencies=admin, summary="Serve another version (no request fails)")
-async def swap(model: str, models: AdminDep, version: VersionBody = None) -> dict[str, Any]:
+async def swap(model: ModelName, models: AdminDep, version: VersionBody = None) -> dict[str, Any]:
     return await models.swap(model, version)
 
 
 @router.post("/{model}/rollback", dependencies=admin, summary="Serve again the version served before the last swap")
-async def rollback(model: str, models: AdminDep) -> dict[str, Any]:
+async def rollback(model: ModelName, models: AdminDep) -> dict[str, Any]:
     return await models.rollback(model)
 
 
 @router.post("/{model}/pins", dependencies=admin, summary="Keep a version loaded for requests that pin it")
-async def pin(model: str, models: AdminDep, version: Annotated[int, Body(embed=True)]) -> dict[str, Any]:
+async def pin(model: ModelName, models: AdminDep, version: Annotated[int, Body(embed=True)]) -> dict[str, Any]:
     return {"model": model, "version": version, "serving_models": await models.pin(model, version)}
 
 
 @router.delete("/{model}/pins/{version}", dependencies=admin, summary="Drop a pinned version")
-async def unpin(model: str, version: int, models: AdminDep) -> dict[str, Any]:
+async def unpin(model: ModelName, version: int, models: AdminDep) -> dict[str, Any]:
     return {"model": model, "version": version, "removed_models": await models.unpin(model, version)}
 
