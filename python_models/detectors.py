@@ -1,30 +1,31 @@
-"""The detectors behind `detect` and `faces`: ONNX Runtime sessions over letterboxed batches.
+"""The detectors behind `detect`, `plates` and `faces`: ONNX Runtime sessions over planned views.
 
 Pure Python over numpy and onnxruntime (no Triton import): boxes come back in the original
 pixel coordinates of each image.
 
-Huge images (longer side above ``TileSettings.above``) are also cut into overlapping tiles that
-join the same letterboxed batches as every other image (each tile is a view: no full-size copy,
-and only 640x640 float canvases are ever made); their boxes are shifted back and merged with the
-whole-image boxes by :func:`imaging.tiling.merge_tiled_boxes`. The whole image stays in the batch
-so that objects larger than a tile are still seen.
+Each image is looked at through the passes that :mod:`imaging.passes` plans from its size (a
+context `frame` pass, the `whole` 640 px view, pyramid levels of overlapping tiles down to the
+smallest promised object; with ``thorough`` each again turned 90/180/270 degrees). Views are
+slices of the decoded image rendered one canvas at a time, so memory stays bounded; their boxes
+are mapped back and merged across passes by :func:`imaging.tiling.merge_tiled_boxes`.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from functools import partial
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
 
 from imaging.boxes import split_by_batch
 from imaging.centerface import decode_centerface
-from imaging.letterbox import LetterboxTransform, boxes_to_original, letterbox_batch
-from imaging.tiling import merge_tiled_boxes, tiles_for_size
+from imaging.errors import InvalidOptionError
+from imaging.passes import Pass, PassSettings, Placement, View, describe_passes, placement, plan_passes, render_batch, views_of
+from imaging.tiling import merge_tiled_boxes
 
 
 @dataclass(frozen=True)
@@ -48,79 +49,125 @@ def open_session(model_path: Path, settings: SessionSettings) -> ort.InferenceSe
     return ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
 
 
-def chunks(images: Sequence[np.ndarray], size: int) -> Iterator[Sequence[np.ndarray]]:
-    for start in range(0, len(images), size):
-        yield images[start : start + size]
+def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
-def to_original(boxes: np.ndarray, transforms: Sequence[LetterboxTransform]) -> list[np.ndarray]:
-    """Per image [k, 4+] rows with their first four columns mapped back to original pixels."""
-    mapped = []
-    for rows, transform in zip(boxes, transforms):
-        rows = rows.copy()
-        rows[:, :4] = boxes_to_original(rows[:, :4], transform)
-        mapped.append(rows)
-    return mapped
+# config.pbtxt parameter -> PassSettings field
+PASS_PARAMETERS = {
+    "min_size": "min_size",
+    "detectable_size": "detectable",
+    "largest_size": "largest",
+    "tile_size": "tile_size",
+    "tile_overlap": "tile_overlap",
+    "frame_size": "frame_size",
+    "frame_pad": "frame_pad",
+    "max_scale": "max_scale",
+    "pyramid_step": "step",
+}
 
 
-@dataclass(frozen=True)
-class TileSettings:
-    """Images whose longer side exceeds ``above`` pixels (0: never) are also detected by tiles."""
+class TileSettings(PassSettings):
+    """The pass plan of a detector model, read from its config.pbtxt (see :mod:`imaging.passes`).
 
-    above: int = 0
-    size: int = 1280
-    overlap: int = 256
+    Parameters (fallbacks: :class:`imaging.passes.PassSettings`'s; ``min_size`` 0 means the whole
+    pass only): `min_size` (original px), `detectable_size`, `largest_size`, `tile_size`,
+    `tile_overlap`, `frame_size` (model px), `frame_pad`, `max_scale`, `pyramid_step`. The
+    whole-pass size is the detector's input size.
+    """
 
     @classmethod
     def from_parameters(cls, parameter: Callable[[str, str], str]) -> TileSettings:
-        """From config.pbtxt's `tile_above`, `tile_size`, `tile_overlap` (``parameter(key, default)``)."""
-        return cls(
-            above=int(parameter("tile_above", "0")),
-            size=int(parameter("tile_size", "1280")),
-            overlap=int(parameter("tile_overlap", "256")),
-        )
-
-
-View = tuple[int, int, int]  # (image index, x, y) of a view's top-left corner in its image
-
-
-def with_tiles(images: Sequence[np.ndarray], tiles: TileSettings) -> tuple[list[np.ndarray], list[View]]:
-    """Every image, followed by its tiles when it is larger than ``tiles.above`` (all views)."""
-    views: list[np.ndarray] = []
-    origins: list[View] = []
-    for index, image in enumerate(images):
-        views.append(image)
-        origins.append((index, 0, 0))
-        height, width = image.shape[:2]
-        if tiles.above and max(width, height) > tiles.above:
-            for tile in tiles_for_size(width, height, tiles.size, tiles.overlap):
-                views.append(tile.view(image))
-                origins.append((index, tile.x, tile.y))
-    return views, origins
-
-
-def detect_with_tiles(
-    images: Sequence[np.ndarray],
-    detect_views: Callable[[Sequence[np.ndarray]], list[np.ndarray]],
-    tiles: TileSettings,
-    merge: Callable[[np.ndarray], np.ndarray],
-) -> list[np.ndarray]:
-    """Run ``detect_views`` over images and tiles in one go; per image, boxes merged across tiles."""
-    views, origins = with_tiles(images, tiles)
-    if len(views) == len(images):
-        return detect_views(images)
-    parts: list[list[np.ndarray]] = [[] for _ in images]
-    for rows, (index, x, y) in zip(detect_views(views), origins):
-        shifted = rows.copy()
-        shifted[:, [0, 2]] += x
-        shifted[:, [1, 3]] += y
-        parts[index].append(shifted)
-    return [merge(np.concatenate(found)) if len(found) > 1 else found[0] for found in parts]
+        """From config.pbtxt (``parameter(key, default)``); InvalidOptionError names a bad value."""
+        defaults = {item.name: item.default for item in fields(PassSettings)}
+        values: dict[str, Any] = {}
+        for key, name in PASS_PARAMETERS.items():
+            raw = parameter(key, str(defaults[name]))
+            try:
+                values[name] = type(defaults[name])(float(raw))
+            except ValueError:
+                raise InvalidOptionError(f"config parameter {key} must be a number, got {raw!r}") from None
+        return cls(**values)
 
 
 def load_class_names(labels_path: Path) -> dict[int, str]:
     """labels.json written by export/: {"0": "person", ...}."""
     return {int(key): str(name) for key, name in json.loads(labels_path.read_text()).items()}
+
+
+class PassDetector:
+    """Shared by both detectors: plan views per image, run them in batches, map back and merge.
+
+    Subclasses set ``session``, ``settings`` (SessionSettings), ``passes`` (PassSettings),
+    ``canvas`` (a fixed (height, width) model input, or None for any multiple of 32),
+    ``unit_scale``, ``iou`` and ``class_column``, and implement ``_run_batch``.
+    """
+
+    session: ort.InferenceSession
+    settings: SessionSettings
+    passes: PassSettings
+    canvas: tuple[int, int] | None
+    unit_scale: bool
+    iou: float
+    class_column: int | None
+
+    def passes_for(self, width: int, height: int, thorough: bool = False) -> list[dict[str, object]]:
+        """JSON-able descriptions of the passes a ``width`` x ``height`` image gets, in run order:
+        [{"kind": "frame"|"whole"|"scaled"|"tiles", "scale": model px per original px,
+        "count": views per rotation, "rotations": [0] or [0, 90, 180, 270]}, ...]."""
+        return describe_passes(self._plan(width, height, thorough))
+
+    def detect(
+        self, images: Sequence[np.ndarray], *, score_threshold: float | None = None, thorough: bool = False
+    ) -> list[np.ndarray]:
+        """Per HxWx3 uint8 RGB image, [k, 5+] float32 rows (x1, y1, x2, y2, score, ...) in its pixels.
+
+        ``score_threshold`` (0..1) replaces the configured one for this call; ``thorough`` adds the
+        passes turned 90, 180 and 270 degrees (4x the cost). InvalidOptionError on a bad threshold.
+        """
+        threshold = self._threshold(score_threshold)
+        views = [view for index, image in enumerate(images) for view in self._views(index, image, thorough)]
+        found: list[list[np.ndarray]] = [[] for _ in images]
+        for group in self._by_canvas(views):
+            for chunk in chunks(group, self.settings.batch):
+                chunk_views = [view for view, _ in chunk]
+                placements = [where for _, where in chunk]
+                batch = render_batch(images, chunk_views, placements, unit_scale=self.unit_scale)
+                for view, (_, offset), rows in zip(chunk_views, placements, self._run_batch(batch, threshold)):
+                    found[view.image].append(view.to_original(rows, offset))
+        return [self._merge(parts) for parts in found]
+
+    def _plan(self, width: int, height: int, thorough: bool, image: int = 0) -> list[Pass]:
+        return plan_passes(width, height, self.passes, thorough=thorough, image=image)
+
+    def _views(self, index: int, image: np.ndarray, thorough: bool) -> list[View]:
+        height, width = image.shape[:2]
+        return list(views_of(self._plan(width, height, thorough, index)))
+
+    def _by_canvas(self, views: Sequence[View]) -> list[list[tuple[View, Placement]]]:
+        groups: dict[tuple[int, int], list[tuple[View, Placement]]] = {}
+        for view in views:
+            where = placement(view, self.canvas)
+            groups.setdefault(where[0], []).append((view, where))
+        return list(groups.values())
+
+    def _merge(self, parts: list[np.ndarray]) -> np.ndarray:
+        if len(parts) == 1:
+            return parts[0]
+        return merge_tiled_boxes(np.concatenate(parts), iou_threshold=self.iou, class_column=self.class_column)
+
+    def _threshold(self, score_threshold: float | None) -> float:
+        raise NotImplementedError
+
+    def _run_batch(self, batch: np.ndarray, threshold: float) -> list[np.ndarray]:
+        raise NotImplementedError
+
+
+def _checked_threshold(value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise InvalidOptionError(f"score_threshold must be a number in [0, 1), got {value!r}")
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -130,35 +177,39 @@ class YoloThresholds:
     max_detections: int = 100
 
 
-class YoloDetector:
-    """A YOLO ONNX graph exported with NMS inside: images -> [k, 6] rows (x1, y1, x2, y2, score, class_id)."""
+class YoloDetector(PassDetector):
+    """A YOLO ONNX graph exported with NMS inside: images -> [k, 6] rows (x1, y1, x2, y2, score, class_id).
+
+    Its input is a fixed canvas (640x640): the whole pass and every tile fit it, centred.
+    """
+
+    unit_scale = True
+    class_column = 5
 
     def __init__(
-        self, model_path: Path, thresholds: YoloThresholds, settings: SessionSettings, tiles: TileSettings = TileSettings()
+        self, model_path: Path, thresholds: YoloThresholds, settings: SessionSettings, tiles: PassSettings = PassSettings()
     ) -> None:
         self.session = open_session(model_path, settings)
         self.settings = settings
-        self.tiles = tiles
-        self.iou = thresholds.iou
         height, width = self.session.get_inputs()[0].shape[2:]
         self.input_size = (int(height), int(width))
-        self._knobs = {
-            "score_threshold": np.array([thresholds.score], dtype=np.float32),
-            "iou_threshold": np.array([thresholds.iou], dtype=np.float32),
-            "max_detections": np.array([thresholds.max_detections], dtype=np.int64),
+        self.canvas = self.input_size
+        side = min(self.input_size)
+        self.passes = _with_whole(tiles, side, tile_size=min(tiles.tile_size, side))
+        self.thresholds = thresholds
+        self.iou = thresholds.iou
+
+    def _threshold(self, score_threshold: float | None) -> float:
+        return self.thresholds.score if score_threshold is None else _checked_threshold(score_threshold)
+
+    def _run_batch(self, batch: np.ndarray, threshold: float) -> list[np.ndarray]:
+        knobs = {
+            "score_threshold": np.array([threshold], dtype=np.float32),
+            "iou_threshold": np.array([self.thresholds.iou], dtype=np.float32),
+            "max_detections": np.array([self.thresholds.max_detections], dtype=np.int64),
         }
-
-    def detect(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
-        merge = partial(merge_tiled_boxes, iou_threshold=self.iou, class_column=5)
-        return detect_with_tiles(images, self._detect_views, self.tiles, merge)
-
-    def _detect_views(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
-        found: list[np.ndarray] = []
-        for chunk in chunks(images, self.settings.batch):
-            batch, transforms = letterbox_batch(chunk, self.input_size)
-            (rows,) = self.session.run(["detections"], {"images": batch, **self._knobs})
-            found += to_original(split_by_batch(rows, len(chunk)), transforms)
-        return found
+        (rows,) = self.session.run(["detections"], {"images": batch, **knobs})
+        return split_by_batch(rows, len(batch))
 
 
 @dataclass(frozen=True)
@@ -167,8 +218,16 @@ class FaceThresholds:
     iou: float = 0.3
 
 
-class CenterFaceDetector:
-    """CenterFace on RGB 0..255 input whose sides are multiples of 32: images -> [k, 5] (x1, y1, x2, y2, score)."""
+class CenterFaceDetector(PassDetector):
+    """CenterFace on RGB 0..255 input whose sides are multiples of 32: images -> [k, 5] (x1, y1, x2, y2, score).
+
+    Any canvas size works: each view gets the smallest multiple-of-32 canvas that holds it;
+    ``input_size`` is the whole pass's longer side.
+    """
+
+    unit_scale = False
+    class_column = None
+    canvas = None
 
     def __init__(
         self,
@@ -176,27 +235,26 @@ class CenterFaceDetector:
         input_size: int,
         thresholds: FaceThresholds,
         settings: SessionSettings,
-        tiles: TileSettings = TileSettings(),
+        tiles: PassSettings = PassSettings(),
     ) -> None:
         if input_size <= 0 or input_size % 32:
             raise ValueError(f"CenterFace input_size must be a positive multiple of 32, got {input_size}")
         self.session = open_session(model_path, settings)
         self.settings = settings
-        self.tiles = tiles
         self.input_size = (input_size, input_size)
+        self.passes = _with_whole(tiles, input_size)
         self.thresholds = thresholds
+        self.iou = thresholds.iou
 
-    def detect(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
-        merge = partial(merge_tiled_boxes, iou_threshold=self.thresholds.iou)
-        return detect_with_tiles(images, self._detect_views, self.tiles, merge)
+    def _threshold(self, score_threshold: float | None) -> float:
+        return self.thresholds.score if score_threshold is None else _checked_threshold(score_threshold)
 
-    def _detect_views(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
-        found: list[np.ndarray] = []
-        for chunk in chunks(images, self.settings.batch):
-            batch, transforms = letterbox_batch(chunk, self.input_size, unit_scale=False)
-            heatmap, scale, offset = self.session.run(["heatmap", "scale", "offset"], {"images": batch})
-            faces = decode_centerface(
-                heatmap, scale, offset, threshold=self.thresholds.score, iou_threshold=self.thresholds.iou
-            )
-            found += to_original(faces, transforms)
-        return found
+    def _run_batch(self, batch: np.ndarray, threshold: float) -> list[np.ndarray]:
+        heatmap, scale, offset = self.session.run(["heatmap", "scale", "offset"], {"images": batch})
+        return decode_centerface(heatmap, scale, offset, threshold=threshold, iou_threshold=self.thresholds.iou)
+
+
+def _with_whole(tiles: PassSettings, whole_size: int, **changes: Any) -> PassSettings:
+    """``tiles`` as plain PassSettings with the detector's whole-pass size (and other ``changes``)."""
+    values = {item.name: getattr(tiles, item.name) for item in fields(PassSettings)}
+    return PassSettings(**{**values, "whole_size": whole_size, **changes})
