@@ -81,34 +81,35 @@ def merge_tiled_boxes(
     the better-scored part and drop the whole; the union keeps a blur covering all either saw.
     """
     require_boxes(rows, min_columns=5, name="rows")
-    merged: list[np.ndarray] = []
-    for row in rows[np.argsort(-rows[:, 4], kind="stable")].astype(np.float32):
-        host = _host(merged, row, iou_threshold, containment, class_column)
+    ordered = rows[np.argsort(-rows[:, 4], kind="stable")].astype(np.float32)
+    merged = np.empty_like(ordered)
+    count = 0
+    for row in ordered:
+        host = _host(merged[:count], row, iou_threshold, containment, class_column)
         if host is None:
-            merged.append(row.copy())
+            merged[count] = row
+            count += 1
         else:
-            host[:2] = np.minimum(host[:2], row[:2])
-            host[2:4] = np.maximum(host[2:4], row[2:4])
-    return np.stack(merged) if merged else rows[:0].astype(np.float32)
+            merged[host, :2] = np.minimum(merged[host, :2], row[:2])
+            merged[host, 2:4] = np.maximum(merged[host, 2:4], row[2:4])
+    return merged[:count].copy()
 
 
 def _host(
-    merged: list[np.ndarray], row: np.ndarray, iou_threshold: float, containment: float, class_column: int | None
-) -> np.ndarray | None:
-    for host in merged:
-        if class_column is not None and host[class_column] != row[class_column]:
-            continue
-        width = min(host[2], row[2]) - max(host[0], row[0])
-        height = min(host[3], row[3]) - max(host[1], row[1])
-        if width <= 0 or height <= 0:
-            continue
-        inter = float(width * height)
-        smaller = max(min(_area(host), _area(row)), 1e-6)
-        union = _area(host) + _area(row) - inter
-        if inter / smaller >= containment or inter / max(union, 1e-6) >= iou_threshold:
-            return host
-    return None
-
-
-def _area(box: np.ndarray) -> float:
-    return float((box[2] - box[0]) * (box[3] - box[1]))
+    merged: np.ndarray, row: np.ndarray, iou_threshold: float, containment: float, class_column: int | None
+) -> int | None:
+    """Index of the first kept box (best score first) that ``row`` folds into, or None."""
+    if not len(merged):
+        return None
+    width = np.minimum(merged[:, 2], row[2]) - np.maximum(merged[:, 0], row[0])
+    height = np.minimum(merged[:, 3], row[3]) - np.maximum(merged[:, 1], row[1])
+    inter = np.clip(width, 0, None) * np.clip(height, 0, None)
+    areas = (merged[:, 2] - merged[:, 0]) * (merged[:, 3] - merged[:, 1])
+    area = (row[2] - row[0]) * (row[3] - row[1])
+    smaller = np.maximum(np.minimum(areas, area), 1e-6)
+    union = np.maximum(areas + area - inter, 1e-6)
+    hosts = (width > 0) & (height > 0) & ((inter / smaller >= containment) | (inter / union >= iou_threshold))
+    if class_column is not None:
+        hosts &= merged[:, class_column] == row[class_column]
+    found = np.flatnonzero(hosts)
+    return int(found[0]) if len(found) else None
