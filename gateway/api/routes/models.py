@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Annotated, Any
 
@@ -27,9 +28,10 @@ async def known_model(model: str, models: AdminDep) -> str:
     """The path's model name, if it is one of the repository's models (never a path such as ``..``)."""
     if not MODEL_NAME.fullmatch(model) or ".." in model:
         raise InvalidRequestError(f"{model[:60]!r} is not a model name (letters, digits, '_', '.', '-')")
-    known = [entry["name"] for entry in await models.models()]
+    repository = models.control.repository
+    known = await asyncio.to_thread(repository.models)
     if model not in known:
-        raise ModelNotFoundError(f"no model {model!r} in the model repository; models: {', '.join(known)}")
+        raise ModelNotFoundError(f"no model {model!r} in {repository.root}; models: {', '.join(known)}")
     return model
 
 
