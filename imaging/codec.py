@@ -20,6 +20,7 @@ import numpy as np
 from imaging.arrays import require_rgb
 from imaging.errors import ImageError, ImageTooLargeError, InvalidOptionError
 from imaging.formats import image_dimensions, sniff_format
+from imaging.validate_header import validate_header
 from imaging.nvimgcodec_backend import (
     DECODE_PARAMS,
     code_stream,
@@ -126,6 +127,7 @@ class ImageDecoder:
             width, height = reduced_size(width, height, min(reduce, MAX_REDUCE))
         if width * height > self.max_pixels:
             raise ImageTooLargeError.for_size(width, height, self.max_pixels)
+        validate_header(data, fmt)  # pure Python: what would crash a native decoder, and the byte budget
         return fmt
 
     def decode_native(self, data: bytes, reduce: int = 0) -> NativeImage:

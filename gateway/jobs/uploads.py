@@ -1,10 +1,12 @@
 """Checks on an image before anything is stored or sent: its size in bytes, its format sniffed from
-the bytes (never the client's Content-Type) and its size in pixels read from the header.
+the bytes (never the client's Content-Type), its size in pixels read from the header, and the
+header itself (:func:`imaging.validate_header.validate_header`: fields a native decoder would choke
+on, and a file too small for the size it claims).
 
-The pixel check refuses decompression bombs at the door, so an async job is refused with a named
-4xx instead of being accepted and failing later. Triton's decode makes the same check on every
-image; this one only moves it earlier, with the header reader Triton uses
-(:func:`imaging.formats.image_dimensions`).
+These refuse decompression bombs and hostile headers at the door, so an async job is refused with
+a named 4xx instead of being accepted and failing later. Triton's decode makes the same checks on
+every image with the same functions (:func:`imaging.formats.image_dimensions`, ``validate_header``);
+this only moves them earlier, and refuses nothing the models would accept.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from gateway.core.errors import UploadTooLargeError
 from gateway.jobs.models import OptionValue
 from imaging.errors import ImageError, ImageTooLargeError
 from imaging.formats import image_dimensions, sniff_format
+from imaging.validate_header import HeaderTruncatedError, validate_header
 
 SNIFF_BYTES = 64
 # Enough for the header of every format but TIFF, whose image directory may sit anywhere (even
@@ -38,17 +41,30 @@ def inspect_upload(
     source.seek(0)
     head = source.read() if fmt == "tiff" else source.read(HEADER_BYTES)
     source.seek(0)
-    check_pixels(head, fmt, max_pixels, options)
+    check_pixels(head, fmt, max_pixels, options, size)
     return fmt, size
 
 
-def check_pixels(data: bytes, fmt: str, max_pixels: int, options: Mapping[str, OptionValue] | None = None) -> None:
-    """Refuse an image whose header announces more than ``max_pixels`` pixels.
+def check_pixels(
+    data: bytes, fmt: str, max_pixels: int, options: Mapping[str, OptionValue] | None = None, size: int | None = None
+) -> None:
+    """Refuse an image whose header announces more than ``max_pixels`` pixels (ImageTooLargeError),
+    then one whose header the models' validator refuses (CorruptImageError, named).
 
-    ``data``: the file, or at least its header. What the header cannot tell passes, for Triton to
-    judge: a header the reader cannot parse in ``data`` (Triton names it ``corrupt_image``), and
-    JPEG 2000 with ``reduce`` (the limit then applies to the reduced size).
+    ``data``: the file, or its first bytes when ``size`` (the file's length) is larger. What they
+    cannot tell passes, for Triton to judge: a header running past ``data``, a header the pixel
+    reader cannot parse (Triton names it ``corrupt_image``), and the pixel limit of JPEG 2000 with
+    ``reduce`` (it then applies to the reduced size).
     """
+    _check_limit(data, fmt, max_pixels, options)
+    try:
+        validate_header(data, fmt, total_size=size)
+    except HeaderTruncatedError:
+        if size is None or len(data) >= size:
+            raise
+
+
+def _check_limit(data: bytes, fmt: str, max_pixels: int, options: Mapping[str, OptionValue] | None) -> None:
     if fmt in REDUCIBLE_FORMATS and "reduce" in (options or {}):
         return
     try:

@@ -27,14 +27,25 @@ def test_bombs_are_refused_naming_the_size_and_the_limit(payload: bytes, fmt: st
 
 
 def test_the_limit_itself_passes() -> None:
-    check_pixels(png_header(10000, 10000), "png", LIMIT)
+    check_pixels(png_header(10000, 10000), "png", LIMIT, size=10**6)  # the first bytes of a 1 MB file
     with pytest.raises(ImageTooLargeError):
-        check_pixels(png_header(10000, 10001), "png", LIMIT)
+        check_pixels(png_header(10000, 10001), "png", LIMIT, size=10**6)
 
 
 def test_what_the_header_cannot_tell_is_left_to_triton() -> None:
-    check_pixels(b"\xff\xd8\xff" + bytes(100), "jpeg", LIMIT)  # no frame header: Triton says corrupt_image
-    check_pixels(j2k_header(60000, 60000), "j2k", LIMIT, {"reduce": 3})  # limited after reduction, by Triton
+    check_pixels(j2k_header(60000, 60000), "j2k", LIMIT, {"reduce": 3}, size=10**6)  # limited after reduction, by Triton
+    check_pixels(photo_bytes("bus.jpg")[:300], "jpeg", LIMIT, size=len(photo_bytes("bus.jpg")))  # header past the prefix
+
+
+def test_headers_the_models_refuse_are_refused_here_with_their_words() -> None:
+    from imaging.errors import CorruptImageError
+    from tests.crashers import j2k_zero_tile_width, jpeg_conflicting_exif
+
+    for payload, fmt in [(j2k_zero_tile_width(), "j2k"), (jpeg_conflicting_exif(), "jpeg"), (jpeg_claiming(9000, 9000), "jpeg")]:
+        with pytest.raises(CorruptImageError, match=f"^{fmt} "):
+            check_pixels(payload, fmt, LIMIT, size=len(payload))
+    with pytest.raises(CorruptImageError, match="truncated"):  # the whole file, cut short: Triton refuses it too
+        check_pixels(photo_bytes("bus.jpg")[:300], "jpeg", LIMIT)
 
 
 def test_inspect_upload_sniffs_checks_and_rewinds() -> None:
