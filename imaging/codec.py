@@ -1,12 +1,16 @@
 """Decode request bytes to RGB pixels and encode pixels back, nvImageCodec first, Pillow second.
 
 Decoding: JPEG, PNG, JP2 and J2K go through nvImageCodec (one batched call); WebP, TIFF, BMP,
-and anything nvImageCodec cannot parse or decode, go through Pillow. Every image comes out as a
-C-contiguous HxWx3 uint8 RGB array, upright (EXIF orientation applied), alpha dropped, 16-bit
-scaled to 8-bit; see :mod:`imaging.pillow_codec` for the normalisation rules. ``decode_native``
-and ``encode_native`` keep depth and components instead (transcoding; :mod:`imaging.native`),
-and JPEG 2000 goes through :mod:`imaging.jpeg2000` (reduced-resolution decode, every encode
-option, nvJPEG2000 on a GPU).
+and anything nvImageCodec cannot parse or decode, go through Pillow; files with alpha go through
+Pillow (nvImageCodec drops a tRNS chunk's transparency) and JPEG 2000 with subsampled components
+through OpenJPEG itself (:mod:`imaging.openjpeg`). Every image comes out as a C-contiguous HxWx3
+uint8 RGB array, upright (EXIF orientation applied), 16-bit scaled to 8-bit, converted to sRGB
+where an ICC profile says otherwise (:mod:`imaging.color`), with its alpha channel beside it.
+Nothing is answered that is not the input's picture (:mod:`imaging.fidelity`): several frames
+or pages are refused, and a decode whose size differs from the header's gives way to the next
+decoder or is refused. ``decode_native`` and ``encode_native`` keep depth and components
+instead (transcoding; :mod:`imaging.native`), and JPEG 2000 goes through
+:mod:`imaging.jpeg2000` (reduced-resolution decode, every encode option, nvJPEG2000 on a GPU).
 """
 
 from __future__ import annotations
@@ -14,11 +18,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from imaging.arrays import require_rgb
+from imaging.arrays import require_rgb, split_alpha
+from imaging.color import to_srgb
 from imaging.errors import ImageError, ImageTooLargeError, InvalidOptionError
+from imaging.fidelity import HeaderFacts, check_size, read_facts
 from imaging.formats import image_dimensions, sniff_format
 from imaging.validate_header import validate_header
 from imaging.nvimgcodec_backend import (
@@ -44,6 +51,7 @@ from imaging.native import (
     fit_to_format,
     pillow_can_hold,
 )
+from imaging.openjpeg import decode_components
 from imaging.options import EncodeOptions, parse_encode_options
 from imaging.pillow_codec import decode_pillow, encode_pillow
 
@@ -63,14 +71,17 @@ logger = logging.getLogger(__name__)
 NVIMGCODEC_FORMATS = frozenset({"jpeg", "png", "jp2", "j2k"})
 JPEG2000_FORMATS = frozenset({"jp2", "j2k"})
 
-_Pending = tuple[int, str, object]  # (position in the batch, format, nvimgcodec.CodeStream)
+# (position in the batch, format, what its headers say, nvimgcodec.CodeStream)
+_Pending = tuple[int, str, HeaderFacts, object]
 
 
 @dataclass(frozen=True)
 class DecodedImage:
-    pixels: np.ndarray  # HxWx3 uint8 RGB, C-contiguous
+    pixels: np.ndarray  # HxWx3 uint8 RGB (sRGB after any ICC conversion), C-contiguous
     source_format: str  # as sniffed: "jpeg", "png", "jp2", "j2k", "webp", "tiff", "bmp"
-    backend: str  # "nvimgcodec-cpu", "nvimgcodec-gpu" or "pillow"
+    backend: str  # "nvimgcodec-cpu", "nvimgcodec-gpu", "pillow" or "openjpeg"
+    alpha: np.ndarray | None = None  # HxW uint8 opacity (16-bit >> 8); None when the file has none
+    color: dict[str, Any] | None = None  # METADATA `color` when the file embeds an ICC profile
 
     @property
     def width(self) -> int:
@@ -104,19 +115,23 @@ class ImageDecoder:
         for index, data in enumerate(items):
             try:
                 fmt = self.inspect(data)
+                facts = read_facts(data, fmt)
             except ImageError as exc:
                 results[index] = exc
                 continue
-            stream = code_stream(data) if fmt in NVIMGCODEC_FORMATS else None
+            nvimgcodec_can = fmt in NVIMGCODEC_FORMATS and not facts.alpha and not facts.subsampled
+            stream = code_stream(data) if nvimgcodec_can else None
             if stream is None:
-                results[index] = _decode_with_pillow(data, fmt)
+                results[index] = _decode_without_nvimgcodec(data, fmt, facts)
             else:
-                pending.append((index, fmt, stream))
+                pending.append((index, fmt, facts, stream))
         self._decode_pending(items, pending, results)
         return results  # type: ignore[return-value]  # every slot is filled by now
 
     def inspect(self, data: bytes, reduce: int = 0) -> str:
         """The checks made before any pixel is decoded: empty, format, header size vs limit.
+
+        :func:`imaging.fidelity.read_facts` (frames, alpha, ICC, JPEG 2000 sampling) follows it.
 
         With ``reduce`` (JPEG 2000 halvings) the limit applies to the reduced size: a preview of
         a huge scan decodes only its lower resolution levels.
@@ -136,15 +151,22 @@ class ImageDecoder:
         ``reduce`` > 0 (JPEG 2000 only) decodes at 1/2, 1/4, ... of the resolution.
         """
         fmt = self.inspect(data, reduce)
+        facts = read_facts(data, fmt)
         if fmt in JPEG2000_FORMATS:
-            return decode_jpeg2000(data, fmt, reduce, self._decoder, self.backend)
+            image = decode_jpeg2000(data, fmt, reduce, self._decoder, self.backend)
+            check_size(image.pixels, reduced_size(*facts.size, reduce), fmt, image.backend)
+            return image
         if reduce:
             raise InvalidOptionError(f"reduce applies only to JPEG 2000 input, not {fmt}")
+        if facts.transparency_chunk:  # nvImageCodec would drop the tRNS chunk's transparency
+            return _checked_native(decode_pillow_native(data, fmt), fmt, "pillow", facts)
         pixels = decode_nvimgcodec_native(data, self._decoder) if fmt in NVIMGCODEC_FORMATS else None
         if pixels is not None:
-            return NativeImage(pixels, fmt, self.backend, 8 * pixels.itemsize)
-        pixels = decode_pillow_native(data, fmt)
-        return NativeImage(pixels, fmt, "pillow", 8 * pixels.itemsize)
+            try:
+                return _checked_native(pixels, fmt, self.backend, facts)
+            except ImageError as exc:
+                logger.warning("nvImageCodec decode refused (%s); trying Pillow", exc)
+        return _checked_native(decode_pillow_native(data, fmt), fmt, "pillow", facts)
 
     def _decode_pending(
         self,
@@ -155,14 +177,17 @@ class ImageDecoder:
         """Decode every nvImageCodec-bound item in one call; Pillow retries what it misses."""
         if not pending:
             return
-        images = self._decode_streams([stream for _, _, stream in pending])
-        for (index, fmt, _), image in zip(pending, images):
+        images = self._decode_streams([stream for _, _, _, stream in pending])
+        for (index, fmt, facts, _), image in zip(pending, images):
             pixels = to_pixels(image)
-            if pixels is None:
-                logger.debug("nvImageCodec failed on item %d (%s); trying Pillow", index, fmt)
-                results[index] = _decode_with_pillow(items[index], fmt)
-            else:
-                results[index] = DecodedImage(pixels, fmt, self.backend)
+            if pixels is not None:
+                try:
+                    results[index] = _finish(pixels, None, fmt, self.backend, facts)
+                    continue
+                except ImageError as exc:
+                    logger.warning("nvImageCodec decode of item %d refused (%s); trying Pillow", index, exc)
+            logger.debug("nvImageCodec failed on item %d (%s); trying Pillow", index, fmt)
+            results[index] = _decode_without_nvimgcodec(items[index], fmt, facts)
 
     def _decode_streams(self, streams: list[object]) -> list[object | None]:
         try:
@@ -172,11 +197,34 @@ class ImageDecoder:
             return [None] * len(streams)
 
 
-def _decode_with_pillow(data: bytes, fmt: str) -> DecodedImage | ImageError:
+def _decode_without_nvimgcodec(data: bytes, fmt: str, facts: HeaderFacts) -> DecodedImage | ImageError:
+    """OpenJPEG for subsampled JPEG 2000, Pillow at native depth for alpha, Pillow RGB otherwise."""
     try:
-        return DecodedImage(decode_pillow(data, fmt), fmt, "pillow")
+        if facts.subsampled:
+            samples, bits = decode_components(data, fmt)
+            return _finish(*split_alpha(samples, bits), fmt, "openjpeg", facts)
+        if facts.alpha:
+            native = decode_pillow_native(data, fmt)
+            return _finish(*split_alpha(native, 8 * native.itemsize), fmt, "pillow", facts)
+        return _finish(decode_pillow(data, fmt), None, fmt, "pillow", facts)
     except ImageError as exc:
         return exc
+
+
+def _finish(
+    pixels: np.ndarray, alpha: np.ndarray | None, fmt: str, backend: str, facts: HeaderFacts
+) -> DecodedImage:
+    """The checked result: size as the header says (else DecodedSizeError), converted to sRGB."""
+    check_size(pixels, facts.size, fmt, backend)
+    color = None
+    if facts.icc_profile is not None:
+        pixels, color = to_srgb(pixels, facts.icc_profile)
+    return DecodedImage(pixels, fmt, backend, alpha, color)
+
+
+def _checked_native(pixels: np.ndarray, fmt: str, backend: str, facts: HeaderFacts) -> NativeImage:
+    check_size(pixels, facts.size, fmt, backend)
+    return NativeImage(pixels, fmt, backend, 8 * pixels.itemsize)
 
 
 class ImageEncoder:

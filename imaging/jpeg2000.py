@@ -4,7 +4,10 @@ Backends, in the order they are tried, and what each is used for (measured with
 nvidia-nvimgcodec-cu12 0.9 and Pillow 13 / OpenJPEG 2.5.4):
 
 - decode, full resolution: nvImageCodec (nvJPEG2000 on a GPU, OpenJPEG on the CPU), any depth
-  and 1, 3 or 4 components; Pillow for what it misses (2 components, damaged files: the error).
+  and 1, 3 or 4 components; Pillow for what it misses (2 components, damaged files: the error);
+  components subsampled below the reference grid (XRsiz/YRsiz > 1), which both get wrong,
+  through libopenjp2 itself (:mod:`imaging.openjpeg`, backend "openjpeg"), also for ``reduce``
+  (decoded in full, then area-averaged).
 - decode, reduced resolution (``reduce`` = halvings, up to the codestream's wavelet levels): the
   nvImageCodec 0.9 API has no resolution-level decode, so Pillow's OpenJPEG decodes only the
   lower levels. Pillow has no 16-bit colour mode: those are decoded in full by nvImageCodec and
@@ -29,6 +32,7 @@ from nvidia import nvimgcodec
 from imaging.errors import InvalidOptionError
 from imaging.jpeg2000_header import Jpeg2000Header, codestream, read_header, reduced_size
 from imaging.native import NativeImage, decode_pillow_native, pillow_can_hold, require_native
+from imaging.openjpeg import decode_components, read_sampling
 from imaging.options import EncodeOptions
 from imaging.pillow_codec import encode_pillow, jpeg2000_psnr
 
@@ -67,10 +71,15 @@ def decode_jpeg2000(
     """Pixels at their stored depth, ``reduce`` times halved (see the module docstring)."""
     header = read_header(data)
     reduce = check_reduce(reduce, header)
-    if reduce and (header.bits <= 8 or header.components == 1):
+    sampling = read_sampling(data)
+    if reduce and not sampling.subsampled and (header.bits <= 8 or header.components == 1):
         pixels = decode_pillow_native(data, fmt, reduce)
         return NativeImage(pixels, fmt, "pillow", header.bits, reduce_method="codestream")
-    image = _decode_full(data, fmt, decoder, backend, header)
+    if sampling.subsampled:  # neither nvImageCodec nor Pillow decodes these (imaging.openjpeg)
+        samples, bits = decode_components(data, fmt)
+        image = NativeImage(samples, fmt, "openjpeg", bits)
+    else:
+        image = _decode_full(data, fmt, decoder, backend, header)
     if not reduce:
         return image
     width, height = reduced_size(image.width, image.height, reduce)

@@ -3,8 +3,10 @@
 The anonymisation pipeline normalises everything to 8-bit RGB; a transcode must not: a 16-bit
 grayscale scan or an RGBA PNG stays what it is. Here pixels are HxWxC arrays, C in 1-4
 (gray, gray+alpha, RGB, RGBA), uint8 or uint16. Pillow modes map as follows: 1 -> L; P -> RGB or
-RGBA (transparency kept); PA -> RGBA; CMYK, YCbCr, LAB, HSV -> RGB; I;16 -> 16-bit gray;
-I (32-bit) and F -> 16-bit gray, clipped to 0-65535.
+RGBA (transparency kept); PA -> RGBA; CMYK, YCbCr, LAB, HSV -> RGB; I;16 -> 16-bit gray; a tRNS chunk
+(palette, gray or RGB colour key) -> an alpha channel;
+I (32-bit) -> 16-bit gray, clipped to 0-65535; F (32-bit float, 0.0-1.0) -> 16-bit gray, scaled
+(outside that range: :class:`imaging.fidelity.SampleRangeError`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import numpy as np
 from PIL import Image, ImageFile
 
 from imaging.errors import CorruptImageError, EncodeError, InvalidArrayError
-from imaging.formats import load_oriented, open_image, pillow_errors
+from imaging.fidelity import load_upright, unit_float_samples
+from imaging.formats import open_image, pillow_errors
 from imaging.jpeg2000_header import reduced_size
 
 _KEPT_MODES = frozenset({"L", "LA", "RGB", "RGBA"})
@@ -69,8 +72,8 @@ def decode_pillow_native(data: bytes, fmt: str, reduce: int = 0) -> np.ndarray:
         with pillow_errors(fmt):
             if reduce:
                 _ask_for_reduced_resolution(image, reduce)
-            load_oriented(image)
-            return pillow_to_native(image)
+            load_upright(image)
+        return pillow_to_native(image)  # outside pillow_errors: its SampleRangeError keeps its name
 
 
 def _ask_for_reduced_resolution(image: ImageFile.ImageFile, reduce: int) -> None:
@@ -104,14 +107,18 @@ def _decode_wide_tiff(data: bytes) -> np.ndarray:
 
 def pillow_to_native(image: Image.Image) -> np.ndarray:
     """C-contiguous HxWxC uint8/uint16 pixels of a loaded image of any mode."""
+    if image.mode == "F":
+        return np.ascontiguousarray(unit_float_samples(np.asarray(image), 0xFFFF)[:, :, np.newaxis])
     if image.mode in _WIDE_MODES:
         wide = np.clip(np.asarray(image), 0, 0xFFFF).astype(np.uint16)
         return np.ascontiguousarray(wide[:, :, np.newaxis])
-    if image.mode == "1":
+    if "transparency" in image.info and image.mode in {"1", "L", "RGB", "P"}:
+        # a tRNS chunk (palette alpha, or a gray / RGB colour key) becomes an alpha channel
+        image = image.convert("LA" if image.mode in {"1", "L"} else "RGBA")
+    elif image.mode == "1":
         image = image.convert("L")
     elif image.mode in {"P", "PA"}:
-        has_alpha = image.mode == "PA" or "transparency" in image.info
-        image = image.convert("RGBA" if has_alpha else "RGB")
+        image = image.convert("RGBA" if image.mode == "PA" else "RGB")
     elif image.mode not in _KEPT_MODES:
         image = image.convert("RGB")
     pixels = np.asarray(image)

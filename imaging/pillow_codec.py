@@ -3,7 +3,9 @@
 Normalisation matches the nvImageCodec path: EXIF orientation applied, gray and palette expanded
 to RGB, alpha dropped (the colour channels are kept as stored: the output has no alpha channel,
 and whatever lies under transparent pixels is still seen by the detector and blurred), 16-bit
-samples scaled by >> 8 (Pillow's own ``convert`` would clip them), CMYK converted to RGB.
+samples scaled by >> 8 (Pillow's own ``convert`` would clip them), 32-bit float samples (0.0-1.0)
+scaled to 0-255 (:func:`imaging.fidelity.unit_float_samples`), CMYK converted to RGB. Unreadable
+EXIF counts as no orientation, as on the nvImageCodec path.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import numpy as np
 from PIL import Image
 
 from imaging.errors import EncodeError
-from imaging.formats import load_oriented, open_image, pillow_errors
+from imaging.fidelity import load_upright, unit_float_samples
+from imaging.formats import open_image, pillow_errors
 from imaging.native import to_pillow
 from imaging.options import EncodeOptions
 
@@ -30,14 +33,19 @@ _PILLOW_FORMATS = {
 
 
 def decode_pillow(data: bytes, fmt: str) -> np.ndarray:
-    """HxWx3 uint8 RGB pixels of ``data``; CorruptImageError for truncated or garbled data."""
-    with open_image(data, fmt) as image, pillow_errors(fmt):
-        load_oriented(image)
-        return to_rgb(image)
+    """HxWx3 uint8 RGB pixels of ``data``; CorruptImageError for truncated or garbled data,
+    SampleRangeError for float samples outside 0.0-1.0."""
+    with open_image(data, fmt) as image:
+        with pillow_errors(fmt):
+            load_upright(image)
+        return to_rgb(image)  # outside pillow_errors: its SampleRangeError keeps its name
 
 
 def to_rgb(image: Image.Image) -> np.ndarray:
     """C-contiguous HxWx3 uint8 RGB pixels of a loaded image of any mode."""
+    if image.mode == "F":
+        gray = unit_float_samples(np.asarray(image), 0xFF)
+        return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
     if image.mode in _WIDE_MODES:
         wide = np.clip(np.asarray(image), 0, 0xFFFF).astype(np.uint16)
         gray = (wide >> 8).astype(np.uint8)

@@ -1,0 +1,55 @@
+"""Embedded ICC profiles: pixels in another RGB space are converted to sRGB (LittleCMS via Pillow).
+
+nvImageCodec and the output encoders ignore ICC profiles, so a Display P3 photo would leave the
+service with its P3 numbers read as sRGB: visibly desaturated. The pipeline therefore converts
+RGB pixels whose profile is not sRGB to sRGB (perceptual intent) and records it in METADATA's
+``color``: ``{"icc": "Display P3", "converted_to": "sRGB"}``. An sRGB profile is left as it is
+(``converted_to`` null); a profile that is unreadable or not an RGB profile is recorded and the
+pixels kept (``converted_to`` null, ``note`` says why).
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import logging
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageCms
+
+logger = logging.getLogger(__name__)
+
+SRGB = "sRGB"
+
+
+def embedded_profile(image: Image.Image) -> bytes | None:
+    """The ICC profile a Pillow image (opened, not necessarily loaded) carries, or None."""
+    profile = image.info.get("icc_profile")
+    return bytes(profile) if profile else None
+
+
+def to_srgb(pixels: np.ndarray, profile: bytes) -> tuple[np.ndarray, dict[str, Any]]:
+    """(HxWx3 uint8 sRGB pixels, METADATA ``color`` record) for HxWx3 uint8 RGB ``pixels`` in ``profile``."""
+    try:
+        name, transform = _transform(profile)
+    except (OSError, ValueError, ImageCms.PyCMSError) as exc:
+        logger.info("unreadable ICC profile kept unconverted: %s", exc)
+        return pixels, {"icc": "unreadable", "converted_to": None, "note": "profile could not be parsed"}
+    if transform is None:
+        note = {} if SRGB.lower() in name.lower() else {"note": "not an RGB profile"}
+        return pixels, {"icc": name, "converted_to": None, **note}
+    converted = ImageCms.applyTransform(Image.fromarray(pixels, "RGB"), transform)
+    return np.ascontiguousarray(np.asarray(converted)), {"icc": name, "converted_to": SRGB}
+
+
+@functools.lru_cache(maxsize=32)
+def _transform(profile: bytes) -> tuple[str, ImageCms.ImageCmsTransform | None]:
+    """(profile description, transform to sRGB or None when none is needed); cached per profile."""
+    source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+    name = (ImageCms.getProfileDescription(source) or "unnamed").strip()
+    if SRGB.lower() in name.lower() or source.profile.xcolor_space.strip() != "RGB":
+        return name, None
+    srgb = ImageCms.createProfile("sRGB")
+    intent = ImageCms.Intent.PERCEPTUAL
+    return name, ImageCms.buildTransform(source, srgb, "RGB", "RGB", renderingIntent=intent)

@@ -1,0 +1,135 @@
+"""Decode faithfully or refuse: the checks that keep a decode the input's picture.
+
+- Frames: an animated WebP or PNG (APNG) or a multi-page TIFF is refused before decoding with
+  :class:`FrameCountError` (``unsupported_format``, HTTP 415) naming the frame count: only one
+  frame would be decoded and the others would be lost, unanonymised and unreported.
+- Size: every decoder's result must have the size the header announces (or its transpose, after
+  an EXIF rotation); JPEG 2000 components stored at 1/XRsiz x 1/YRsiz decode to the largest
+  component's size. A different size is :class:`DecodedSizeError` (``corrupt_image``, 422).
+- Floating-point samples (a 32-bit float TIFF) must lie in 0.0-1.0, the convention of every
+  float image writer; they are scaled to the integer range, anything else is
+  :class:`SampleRangeError` (``unsupported_format``, 415).
+- EXIF that cannot be parsed is ignored (orientation 1) in every format, as nvImageCodec does
+  for JPEG and PNG.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from imaging.color import embedded_profile
+from imaging.errors import CorruptImageError, UnsupportedFormatError
+from imaging.formats import image_dimensions, open_image, pillow_errors
+from imaging.openjpeg import read_sampling
+
+logger = logging.getLogger(__name__)
+
+MULTI_FRAME_FORMATS = frozenset({"png", "webp", "tiff"})
+_ALPHA_MODES = frozenset({"LA", "La", "PA", "RGBA", "RGBa"})
+_FRAME_WORDS = {"png": "an animated PNG (APNG)", "webp": "an animated WebP", "tiff": "a multi-page TIFF"}
+
+
+class FrameCountError(UnsupportedFormatError):
+    """The file holds several frames or pages; only single-frame images are processed."""
+
+    def __init__(self, fmt: str, frames: int) -> None:
+        unit = "pages" if fmt == "tiff" else "frames"
+        super().__init__(
+            f"{_FRAME_WORDS.get(fmt, fmt)} with {frames} {unit}: only single-{unit[:-1]} images are "
+            f"processed (none would be anonymised but the first); send each {unit[:-1]} as its own image"
+        )
+        self.frames = frames
+
+
+class DecodedSizeError(CorruptImageError):
+    """A decoder produced a picture of another size than the header announces."""
+
+
+class SampleRangeError(UnsupportedFormatError):
+    """Floating-point samples outside 0.0-1.0 (or not finite): no defined display range."""
+
+
+@dataclass(frozen=True)
+class HeaderFacts:
+    """What the headers say a faithful decode must give, read before any pixel is decoded."""
+
+    size: tuple[int, int]  # (width, height) of the decoded picture, before EXIF rotation
+    alpha: bool  # an alpha channel or a transparency chunk (PNG tRNS: palette, gray or colour key)
+    transparency_chunk: bool  # alpha from a tRNS chunk, not stored samples (nvImageCodec drops it)
+    icc_profile: bytes | None  # the embedded ICC profile, if any
+    subsampled: bool  # JPEG 2000 components stored below the reference grid's resolution
+
+
+def read_facts(data: bytes, fmt: str) -> HeaderFacts:
+    """The file's :class:`HeaderFacts`; FrameCountError for several frames or pages.
+
+    Raises the ImageError subclass that describes a bad header (CorruptImageError...).
+    """
+    with open_image(data, fmt) as image, pillow_errors(fmt):
+        frames = int(getattr(image, "n_frames", 1)) if fmt in MULTI_FRAME_FORMATS else 1
+        transparency = "transparency" in image.info
+        alpha = image.mode in _ALPHA_MODES or transparency
+        profile = embedded_profile(image)
+    if frames != 1:
+        raise FrameCountError(fmt, frames)
+    sampling = read_sampling(data) if fmt in {"jp2", "j2k"} else None
+    size = sampling.size if sampling is not None else image_dimensions(data, fmt)
+    subsampled = sampling is not None and sampling.subsampled
+    return HeaderFacts(size, alpha, transparency, profile, subsampled)
+
+
+def frame_count(data: bytes, fmt: str) -> int:
+    """Frames (pages) in the file, from its headers: APNG acTL, WebP ANIM/ANMF, TIFF IFD chain."""
+    if fmt not in MULTI_FRAME_FORMATS:
+        return 1
+    with open_image(data, fmt) as image, pillow_errors(fmt):
+        return int(getattr(image, "n_frames", 1))
+
+
+def check_single_frame(data: bytes, fmt: str) -> None:
+    """Raise FrameCountError unless ``data`` holds exactly one frame or page."""
+    frames = frame_count(data, fmt)
+    if frames != 1:
+        raise FrameCountError(fmt, frames)
+
+
+def expected_size(data: bytes, fmt: str) -> tuple[int, int]:
+    """(width, height) the decoded picture must have, before any EXIF rotation."""
+    if fmt in {"jp2", "j2k"}:
+        return read_sampling(data).size
+    return image_dimensions(data, fmt)
+
+
+def check_size(pixels: np.ndarray, expected: tuple[int, int], fmt: str, backend: str) -> None:
+    """Raise DecodedSizeError unless HxWxC ``pixels`` is ``expected`` (width, height) or its transpose."""
+    height, width = pixels.shape[:2]
+    if (width, height) not in {expected, expected[::-1]}:
+        raise DecodedSizeError(
+            f"{fmt} decoded by {backend} to {width}x{height} but its header says "
+            f"{expected[0]}x{expected[1]}: refused rather than answered with a different picture"
+        )
+
+
+def unit_float_samples(samples: np.ndarray, top: int) -> np.ndarray:
+    """Float samples in 0.0-1.0 scaled to 0-``top`` (rounded) as uint8/uint16; SampleRangeError otherwise."""
+    finite = np.isfinite(samples)
+    low, high = (float(samples[finite].min()), float(samples[finite].max())) if finite.any() else (0.0, 0.0)
+    if not finite.all() or low < 0.0 or high > 1.0:
+        raise SampleRangeError(
+            f"floating-point samples must lie in 0.0-1.0; this image has {'non-finite values and ' if not finite.all() else ''}"
+            f"range {low:g} to {high:g}"
+        )
+    return np.rint(samples.astype(np.float64) * top).astype(np.uint8 if top == 0xFF else np.uint16)
+
+
+def load_upright(image: Image.Image) -> None:
+    """Decode the pixels and apply the EXIF orientation in place; unreadable EXIF counts as none."""
+    image.load()
+    try:
+        ImageOps.exif_transpose(image, in_place=True)
+    except (SyntaxError, ValueError, OSError, KeyError, TypeError) as exc:  # Pillow's EXIF parse errors
+        logger.info("unreadable EXIF ignored (orientation 1): %s", exc)
