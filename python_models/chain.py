@@ -1,9 +1,9 @@
 """Run validated operation steps over one image. Plain Python over numpy, no Triton import.
 
 Detection (for `anonymize` and `blur` on detected regions) is injected as ``find_regions``: an
-async function from images to their (detections, faces) records, the JSON the `detect` and
-`faces` models answer. The `process` model passes one that calls those models through BLS;
-tests pass one over the ONNX detectors directly.
+async function from images and the step's blur options to their (detector records, faces record),
+the JSON the `detect`, `plates` and `faces` models answer. The `process` model passes one that
+calls those models through BLS; tests pass one over the ONNX detectors directly.
 """
 
 from __future__ import annotations
@@ -28,12 +28,12 @@ from imaging.operations import (
     tile,
 )
 from imaging.tiling import grid
-from python_models.metadata import blur_plan
+from python_models.metadata import blur_plan, check_classes, detector_summaries, uncertain_count
 from python_models.operation_specs import Step
 from python_models.options import BlurOptions, parse_blur_options
 
-Regions = tuple[dict[str, Any], dict[str, Any]]  # (detections record, faces record) of one image
-RegionFinder = Callable[[list[np.ndarray]], Awaitable[list[Regions]]]
+Regions = tuple[list[dict[str, Any]], dict[str, Any]]  # (detector records, faces record) of one image
+RegionFinder = Callable[[list[np.ndarray], BlurOptions], Awaitable[list[Regions]]]
 DEFAULT_BLUR_SIZE = 8.0
 
 
@@ -141,20 +141,23 @@ def blur_options(step: Step, defaults: BlurOptions) -> BlurOptions:
 
 async def _anonymize(pieces: list[Piece], step: Step, find_regions: RegionFinder, defaults: BlurOptions) -> list[Piece]:
     options = blur_options(step, defaults)
-    found = await find_regions([piece.pixels for piece in pieces])
+    found = await find_regions([piece.pixels for piece in pieces], options)
     result = []
     for piece, (detections, faces) in zip(pieces, found):
+        check_classes(detections, options)
         height, width = piece.pixels.shape[:2]
         boxes, regions = blur_plan(detections, faces, options, width, height)
         blurred = blur_regions(piece.pixels, boxes, kind=options.kind, strength=options.strength)
         record = {
             "step": step.index,
             "op": step.op,
-            "detections": detections["detections"],
+            "detections": [row for record in detections for row in record["detections"]],
             "faces": faces["faces"],
             "blurred": regions,
+            "uncertain": uncertain_count(detections, faces),
+            "detectors": detector_summaries(detections, faces),
             "blur": {"kind": options.kind, "strength": options.strength},
-            "versions": {"detect": detections["version"], "faces": faces["version"]},
+            "versions": {**{record["model"]: record["version"] for record in detections}, "faces": faces["version"]},
         }
         result.append(Piece(blurred, piece.tiles, (*piece.anonymized, record)))
     return result

@@ -31,6 +31,28 @@ REGIONS = ("image", "detected")
 
 
 @dataclass(frozen=True)
+class PixelBudget:
+    """Caps on the pixels a chain may make, checked from the planned sizes before any work
+    (:func:`python_models.chain.check_budget`): ``step_pixels`` for any one image a step makes,
+    ``total_pixels`` for all steps' outputs together. config.pbtxt's `max_step_pixels` and
+    `max_total_pixels`; these defaults are the committed config's values."""
+
+    step_pixels: int = 100_000_000
+    total_pixels: int = 400_000_000
+
+    @classmethod
+    def from_parameters(cls, parameter: Callable[[str, str], str]) -> PixelBudget:
+        """From a config lookup ``parameter(key, default)`` (e.g. ``partial(config_parameter, config)``)."""
+        budget = cls(
+            step_pixels=int(parameter("max_step_pixels", str(cls.step_pixels))),
+            total_pixels=int(parameter("max_total_pixels", str(cls.total_pixels))),
+        )
+        if budget.step_pixels <= 0 or budget.total_pixels <= 0:
+            raise InvalidOptionError(f"max_step_pixels and max_total_pixels must be positive, got {budget}")
+        return budget
+
+
+@dataclass(frozen=True)
 class Step:
     """One validated step: its position (1-based), its name and its checked arguments."""
 

@@ -1,6 +1,6 @@
 """Triton adapter: IMAGE + `operations` -> RESULT (one item per output image) + METADATA.
 
-The chain runs in python_models.chain; detection steps call `detect` and `faces` through BLS
+The chain runs in python_models.chain; detection steps call `detect`, `plates` and `faces` through BLS
 (their batching and instances are reused). Triton 2.51's BLS requests carry no priority: they
 queue at those models' default priority whatever the caller's was.
 """
@@ -8,6 +8,7 @@ queue at those models' default priority whatever the caller's was.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from typing import Any
 
@@ -17,9 +18,13 @@ import triton_python_backend_utils as pb_utils
 from imaging.formats import default_output_format
 from python_models.chain import Regions, run_steps
 from python_models.operation_specs import encode_options, parse_operations
+from python_models.options import BlurOptions
 from python_models.model_config import config_parameter, configured_blur, configured_decoder, configured_encoder
 from python_models.processing import DEFAULT_OPERATIONS, check_chain, describe_outputs, encode_pieces
 from python_models.tensors import bytes_matrix_tensor, error_response, infer_json, input_bytes, json_tensor, request_parameters
+
+
+THRESHOLD_PARAMETERS = ("face_threshold", "plate_threshold")
 
 
 class TritonPythonModel:
@@ -29,7 +34,8 @@ class TritonPythonModel:
         self.decoder = configured_decoder(config)
         self.encoder = configured_encoder(config)
         self.max_outputs = int(config_parameter(config, "max_outputs", "64"))
-        self.models = (config_parameter(config, "detect_model", "detect"), config_parameter(config, "faces_model", "faces"))
+        self.pixel_budget = PixelBudget.from_parameters(lambda key, default: config_parameter(config, key, default))
+        self.models = tuple(config_parameter(config, f"{name}_model", name) for name in ("detect", "plates", "faces"))
         self.blur_defaults = configured_blur(config)
 
     async def execute(self, requests: list[Any]) -> list[Any]:
@@ -49,13 +55,21 @@ class TritonPythonModel:
             decoded = self.decoder.decode(data)
             options = encode_options(steps, parameters, default_output_format(decoded.source_format))
             check_chain(steps, options, decoded.width, decoded.height)
-            pieces = await run_steps(decoded.pixels, steps, self._find_regions, self.blur_defaults)
+            find_regions = functools.partial(self._find_regions, parameters)
+            pieces = await run_steps(decoded.pixels, steps, find_regions, self.blur_defaults)
             encoded = encode_pieces(pieces, options, self.encoder)
             results.append([item.data for item in encoded])
             metadata.append(describe_outputs(decoded, steps, pieces, encoded, options, self.version))
         return pb_utils.InferenceResponse(output_tensors=[bytes_matrix_tensor("RESULT", results), json_tensor("METADATA", metadata)])
 
-    async def _find_regions(self, images: list[np.ndarray]) -> list[Regions]:
-        detect, faces = self.models
-        detections, found = await asyncio.gather(infer_json(detect, images, "detections"), infer_json(faces, images, "faces"))
-        return list(zip(detections, found))
+    async def _find_regions(self, parameters: dict[str, object], images: list[np.ndarray], options: BlurOptions) -> list[Regions]:
+        """detect, plates and faces at once (BLS) with the request's thresholds and the step's classes."""
+        passed = {key: str(value) for key, value in parameters.items() if key in THRESHOLD_PARAMETERS}
+        passed["blur_classes"] = ",".join(sorted(options.classes))  # `detect` runs only when asked for `person`
+        detect, plates, faces = self.models
+        people, found_plates, found_faces = await asyncio.gather(
+            infer_json(detect, images, "detections", parameters=passed),
+            infer_json(plates, images, "detections", parameters=passed),
+            infer_json(faces, images, "faces", parameters=passed),
+        )
+        return [([person, plate], face) for person, plate, face in zip(people, found_plates, found_faces)]
