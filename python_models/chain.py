@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from imaging.blur import blur_image, blur_regions
-from imaging.errors import InvalidOptionError
+from imaging.errors import ImageTooLargeError, InvalidOptionError
 from imaging.operations import (
     check_crop,
     check_interpolation,
@@ -29,7 +29,7 @@ from imaging.operations import (
 )
 from imaging.tiling import grid
 from python_models.metadata import blur_plan, check_classes, detector_summaries, uncertain_count
-from python_models.operation_specs import Step
+from python_models.operation_specs import PixelBudget, Step
 from python_models.options import BlurOptions, parse_blur_options
 
 Regions = tuple[list[dict[str, Any]], dict[str, Any]]  # (detector records, faces record) of one image
@@ -46,13 +46,16 @@ class Piece:
     anonymized: tuple[dict[str, Any], ...] = field(default=())  # one record per detecting step
 
 
-async def run_steps(pixels: np.ndarray, steps: list[Step], find_regions: RegionFinder, blur_defaults: BlurOptions) -> list[Piece]:
+async def run_steps(
+    pixels: np.ndarray, steps: list[Step], find_regions: RegionFinder, blur_defaults: BlurOptions, budget: PixelBudget | None = None
+) -> list[Piece]:
     """Every output image of the chain, in order (tiles row by row).
 
-    The whole chain is checked against the image's size first (:func:`planned_sizes`), so a step
-    that cannot apply fails before any pixel is touched.
+    The whole chain is checked against the image's size first (:func:`planned_sizes`) and against
+    ``budget`` (:func:`check_budget`), so a step that cannot apply, or would make too many pixels,
+    fails before any pixel is touched (``budget``: the committed config's, unless given).
     """
-    planned_sizes(steps, width=pixels.shape[1], height=pixels.shape[0])
+    check_budget(steps, pixels.shape[1], pixels.shape[0], budget or PixelBudget())
     pieces = [Piece(pixels)]
     for step in steps:
         with naming(step):
@@ -64,10 +67,40 @@ def planned_sizes(steps: list[Step], width: int, height: int) -> list[tuple[int,
     """The (width, height) of every output, from the sizes alone; refuses what would fail on pixels:
     a crop outside the image, a grid that does not fit, a resize beyond the side limit."""
     sizes = [(width, height)]
+    for _, sizes in _sizes_after_each_step(steps, width, height):
+        pass
+    return sizes
+
+
+def _sizes_after_each_step(steps: list[Step], width: int, height: int) -> Iterator[tuple[Step, list[tuple[int, int]]]]:
+    sizes = [(width, height)]
     for step in steps:
         with naming(step):
             sizes = [size for piece_size in sizes for size in _step_sizes(step, *piece_size)]
-    return sizes
+        yield step, sizes
+
+
+def check_budget(steps: list[Step], width: int, height: int, budget: PixelBudget) -> None:
+    """Refuse a chain, from the sizes alone, whose step makes an image of more than
+    ``budget.step_pixels`` pixels, or whose steps make more than ``budget.total_pixels`` in all
+    (every step's outputs counted, `format` excepted: it encodes what the last step made).
+
+    Raises ImageTooLargeError naming the step, or InvalidOptionError as :func:`planned_sizes`.
+    """
+    total = 0
+    for step, sizes in _sizes_after_each_step(steps, width, height):
+        largest = max(sizes, key=lambda size: size[0] * size[1])
+        if largest[0] * largest[1] > budget.step_pixels:
+            raise ImageTooLargeError(
+                f"operations step {step.index} ({step.op}) would make a {largest[0]}x{largest[1]} image = "
+                f"{largest[0] * largest[1]} pixels, above the limit of {budget.step_pixels} (max_step_pixels)"
+            )
+        total += 0 if step.op == "format" else sum(w * h for w, h in sizes)
+        if total > budget.total_pixels:
+            raise ImageTooLargeError(
+                f"operations would make {total} pixels by step {step.index} ({step.op}), above the limit "
+                f"of {budget.total_pixels} for a whole chain (max_total_pixels)"
+            )
 
 
 def _step_sizes(step: Step, width: int, height: int) -> list[tuple[int, int]]:

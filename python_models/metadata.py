@@ -1,24 +1,54 @@
-"""What gets blurred, and the METADATA JSON that records it. Plain Python, no Triton."""
+"""What gets blurred, and the METADATA JSON that records it. Plain Python, no Triton.
+
+Detector records are what the `detect`, `plates` and `faces` models answer per image
+(python_models.detections.detector_record): {"model", "version", "classes", "skipped", ...,
+"detections" or "faces": rows}. Functions taking ``detections`` accept one record or a list.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from imaging.boxes import expand_boxes
+from python_models.classes import FACE, check_blur_classes
 from python_models.options import BlurOptions
 
+Record = dict[str, Any]
 
-def blur_targets(detections: dict[str, Any], faces: dict[str, Any], options: BlurOptions) -> list[dict[str, Any]]:
-    """Faces, plus detections whose class name is in options.classes: [{box, source}]."""
-    targets = [{"box": face["box"], "source": "face"} for face in faces["faces"]]
-    targets += [
-        {"box": found["box"], "source": found["class_name"]}
-        for found in detections["detections"]
-        if found["class_name"] in options.classes
+
+def as_records(detections: Record | Sequence[Record]) -> list[Record]:
+    """One detector record or several, as a list."""
+    return [detections] if isinstance(detections, dict) else list(detections)
+
+
+def check_classes(detections: Record | Sequence[Record], options: BlurOptions) -> None:
+    """`invalid_option` when `blur_classes` names a class none of these detectors (nor `face`) has."""
+    available = {FACE} | {name for record in as_records(detections) for name in record.get("classes", ())}
+    check_blur_classes(options.classes, available)
+
+
+def blur_targets(detections: Record | Sequence[Record], faces: Record, options: BlurOptions) -> list[dict[str, Any]]:
+    """Faces, plus detections whose class is blurred (listed or always): [{box, source, uncertain}].
+
+    Uncertain rows (below the request's threshold, above the detector's floor) are targets unless
+    ``options.blur_uncertain`` is off.
+    """
+    rows = [(FACE, face) for face in faces["faces"]]
+    rows += [
+        (found["class_name"], found)
+        for record in as_records(detections)
+        for found in record["detections"]
+        if found["class_name"] in options.blurred_classes
     ]
-    return targets
+    return [
+        {"box": found["box"], "source": source, "uncertain": bool(found.get("uncertain", False))}
+        for source, found in rows
+        if options.blur_uncertain or not found.get("uncertain", False)
+    ]
 
 
 def target_boxes(targets: list[dict[str, Any]], margin: float, width: int, height: int) -> np.ndarray:
@@ -28,33 +58,63 @@ def target_boxes(targets: list[dict[str, Any]], margin: float, width: int, heigh
 
 
 def blur_plan(
-    detections: dict[str, Any], faces: dict[str, Any], options: BlurOptions, width: int, height: int
+    detections: Record | Sequence[Record], faces: Record, options: BlurOptions, width: int, height: int
 ) -> tuple[np.ndarray, list[dict[str, Any]]]:
-    """(boxes to blur, METADATA's `blurred` records) for one image.
+    """(boxes to blur [k, 4] float32 pixels, METADATA's `blurred` records) for one image.
 
     Each record's `box` is the region actually blurred (the target grown by the margin, clipped
-    to the image), `detected_box` the detector's box it came from, `source` "face" or the class.
+    to the image), `detected_box` the detector's box it came from, `source` "face" or the class,
+    `uncertain` whether the detector scored it below the request's threshold.
     """
     targets = blur_targets(detections, faces, options)
     boxes = target_boxes(targets, options.margin, width, height)
     records = [
-        {"box": [round(float(value), 1) for value in box], "source": target["source"], "detected_box": target["box"]}
+        {
+            "box": [round(float(value), 1) for value in box],
+            "source": target["source"],
+            "detected_box": target["box"],
+            "uncertain": target["uncertain"],
+        }
         for target, box in zip(targets, boxes)
     ]
     return boxes, records
 
 
+def residual_plan(
+    detections: Record | Sequence[Record], faces: Record, options: BlurOptions, width: int, height: int
+) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """`verify`: what the detectors still find on the anonymised image, uncertain rows included,
+    as (boxes to blur again, `blurred` records marked `residual`)."""
+    boxes, records = blur_plan(detections, faces, replace(options, blur_uncertain=True), width, height)
+    return boxes, [{**record, "residual": True} for record in records]
+
+
+def uncertain_count(detections: Record | Sequence[Record], faces: Record) -> int:
+    """How many rows (faces and detections) scored between their detector's floor and the threshold."""
+    rows = [*faces["faces"], *(row for record in as_records(detections) for row in record["detections"])]
+    return sum(1 for row in rows if row.get("uncertain"))
+
+
+def detector_summaries(detections: Record | Sequence[Record], faces: Record) -> list[dict[str, Any]]:
+    """METADATA's `detectors`: per model its version, thresholds and whether it was skipped."""
+    keys = ("model", "version", "threshold", "floor", "skipped")
+    return [{key: record[key] for key in keys if key in record} for record in [*as_records(detections), faces]]
+
+
 def image_metadata(
     image_info: dict[str, Any],
-    detections: dict[str, Any],
-    faces: dict[str, Any],
+    detections: Record | Sequence[Record],
+    faces: Record,
     blurred: list[dict[str, Any]],
     blur: dict[str, Any],
 ) -> dict[str, Any]:
-    """The per-image record: size, detections, faces, blurred regions and the model versions used."""
+    """The per-image record: size, detections (of every detector), faces, blurred regions, the
+    detectors that ran or were skipped, how many rows are uncertain, and the model versions used."""
+    records = as_records(detections)
+    found = [row for record in records for row in record["detections"]]
     versions = {
         **image_info["versions"],
-        "detect": detections["version"],
+        **{record.get("model", "detect"): record["version"] for record in records},
         "faces": faces["version"],
         **blur["versions"],
     }
@@ -63,9 +123,13 @@ def image_metadata(
         "height": image_info["height"],
         "format": image_info["format"],
         "decoder": image_info["decoder"],
-        "detections": detections["detections"],
+        # what decode says about the input's fidelity: frames, alpha, ICC conversion (imaging.fidelity)
+        **{key: image_info[key] for key in ("frames", "alpha", "color") if key in image_info},
+        "detections": found,
         "faces": faces["faces"],
         "blurred": blurred,
+        "uncertain": uncertain_count(records, faces),
+        "detectors": detector_summaries(records, faces),
         "blur": {key: value for key, value in blur.items() if key != "versions"},
         "versions": versions,
     }

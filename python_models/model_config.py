@@ -13,8 +13,10 @@ from imaging.codec import ImageDecoder, ImageEncoder
 from python_models.options import BlurOptions, parse_class_list
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
+    from python_models.detections import DetectorSettings
     from python_models.detectors import CenterFaceDetector, SessionSettings, TileSettings, YoloDetector
 
 ModelConfig = dict[str, Any]
@@ -39,12 +41,14 @@ def configured_encoder(model_config: ModelConfig) -> ImageEncoder:
 
 
 def configured_blur(model_config: ModelConfig) -> BlurOptions:
-    """The blur a request gets unless it says otherwise: `kind`, `strength`, `blur_classes`, `margin`."""
+    """The blur a request gets unless it says otherwise: `kind`, `strength`, `blur_classes`, `margin`;
+    `always_blur`: classes blurred whatever the request lists (besides faces)."""
     return BlurOptions(
         kind=config_parameter(model_config, "kind", "gaussian"),
         strength=float(config_parameter(model_config, "strength", "1.0")),
         classes=parse_class_list(config_parameter(model_config, "blur_classes", "")),
         margin=float(config_parameter(model_config, "margin", "0.1")),
+        always=parse_class_list(config_parameter(model_config, "always_blur", "license_plate")),
     )
 
 
@@ -67,12 +71,39 @@ def tile_settings(model_config: ModelConfig) -> TileSettings:
     return TileSettings.from_parameters(partial(config_parameter, model_config))
 
 
+def configured_detector(
+    model_config: ModelConfig, model: str, version: str, class_names: Mapping[int, str]
+) -> DetectorSettings:
+    """A detector model's `score_threshold` (rows below it are uncertain), `floor_threshold` (the
+    score it runs at; defaults to score_threshold), `threshold_parameter` (the request parameter
+    overriding score_threshold) and `run_when` (`always`, or `requested`: only for requests whose
+    blur_classes name one of its classes)."""
+    from python_models.detections import DetectorSettings
+
+    threshold = config_parameter(model_config, "score_threshold", "0.25")
+    return DetectorSettings(
+        model=model,
+        version=version,
+        class_names=class_names,
+        threshold=float(threshold),
+        floor=float(config_parameter(model_config, "floor_threshold", threshold)),
+        threshold_parameter=config_parameter(model_config, "threshold_parameter", ""),
+        run_when=config_parameter(model_config, "run_when", "always"),
+    )
+
+
+def floor_threshold(model_config: ModelConfig, default: str) -> float:
+    """The score a detector runs at: `floor_threshold`, else `score_threshold`, else ``default``."""
+    return float(config_parameter(model_config, "floor_threshold", config_parameter(model_config, "score_threshold", default)))
+
+
 def configured_yolo(model_config: ModelConfig, version_dir: Path) -> YoloDetector:
-    """`detect`'s YOLO over ``version_dir``/model.onnx: thresholds, session and tiling from config.pbtxt."""
+    """A YOLO (`detect`, `plates`) over ``version_dir``/model.onnx, run at its floor threshold; session
+    and tiling from config.pbtxt."""
     from python_models.detectors import YoloDetector, YoloThresholds  # onnxruntime: imported by detector models only
 
     thresholds = YoloThresholds(
-        score=float(config_parameter(model_config, "score_threshold", "0.25")),
+        score=floor_threshold(model_config, "0.25"),
         iou=float(config_parameter(model_config, "iou_threshold", "0.45")),
         max_detections=int(config_parameter(model_config, "max_detections", "100")),
     )
@@ -80,11 +111,11 @@ def configured_yolo(model_config: ModelConfig, version_dir: Path) -> YoloDetecto
 
 
 def configured_centerface(model_config: ModelConfig, version_dir: Path) -> CenterFaceDetector:
-    """`faces`' CenterFace over ``version_dir``/model.onnx, with its `input_size`."""
+    """`faces`' CenterFace over ``version_dir``/model.onnx, with its `input_size`, run at its floor threshold."""
     from python_models.detectors import CenterFaceDetector, FaceThresholds  # onnxruntime: imported by detector models only
 
     thresholds = FaceThresholds(
-        score=float(config_parameter(model_config, "score_threshold", "0.5")),
+        score=floor_threshold(model_config, "0.5"),
         iou=float(config_parameter(model_config, "iou_threshold", "0.3")),
     )
     size = int(config_parameter(model_config, "input_size", "640"))

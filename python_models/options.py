@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from imaging.blur import BLUR_KINDS
 from imaging.errors import InvalidOptionError
@@ -20,23 +20,51 @@ def parse_parameters(raw: str | None) -> dict[str, object]:
 
 @dataclass(frozen=True)
 class BlurOptions:
-    """What to blur and how: faces always, plus detections whose class name is listed."""
+    """What to blur and how: faces and the ``always`` classes (config `always_blur`), plus detections
+    whose class name is listed in ``classes``; uncertain rows too unless ``blur_uncertain`` is off;
+    ``verify``: detect again on the anonymised image and blur what is still found."""
 
     kind: str = "gaussian"
     strength: float = 1.0
     classes: frozenset[str] = frozenset()
     margin: float = 0.1
+    always: frozenset[str] = frozenset()
+    blur_uncertain: bool = True
+    verify: bool = False
+
+    @property
+    def blurred_classes(self) -> frozenset[str]:
+        return self.classes | self.always
 
 
 def parse_blur_options(parameters: Mapping[str, object], defaults: BlurOptions) -> BlurOptions:
-    """Override the model's configured defaults with `blur_kind`, `blur_strength`, `blur_classes`."""
+    """Override the model's configured defaults with `blur_kind`, `blur_strength`, `blur_classes`,
+    `blur_uncertain` and `verify` (booleans: true/false, 1/0)."""
     kind = str(parameters.get("blur_kind", defaults.kind))
     if kind not in BLUR_KINDS:
         raise InvalidOptionError(f"blur_kind must be one of {', '.join(BLUR_KINDS)}, got {kind!r}")
     strength = _positive_float("blur_strength", parameters.get("blur_strength", defaults.strength))
     classes = parameters.get("blur_classes")
     chosen = defaults.classes if classes is None else parse_class_list(str(classes))
-    return BlurOptions(kind=kind, strength=strength, classes=chosen, margin=defaults.margin)
+    return replace(
+        defaults,
+        kind=kind,
+        strength=strength,
+        classes=chosen,
+        blur_uncertain=_boolean("blur_uncertain", parameters.get("blur_uncertain", defaults.blur_uncertain)),
+        verify=_boolean("verify", parameters.get("verify", defaults.verify)),
+    )
+
+
+def _boolean(name: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"true", "1", "yes"}:
+        return True
+    if text in {"false", "0", "no"}:
+        return False
+    raise InvalidOptionError(f"{name} must be true or false, got {value!r}")
 
 
 def parse_class_list(raw: str) -> frozenset[str]:

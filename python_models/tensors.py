@@ -55,15 +55,24 @@ def bytes_matrix_tensor(name: str, rows: Sequence[Sequence[bytes]]) -> pb_utils.
     return pb_utils.Tensor(name, array)
 
 
-async def infer_json(model_name: str, images: Sequence[np.ndarray], output_name: str, max_batch: int = 16) -> list[dict[str, Any]]:
+async def infer_json(
+    model_name: str,
+    images: Sequence[np.ndarray],
+    output_name: str,
+    max_batch: int = 16,
+    parameters: dict[str, str | int | bool] | None = None,
+) -> list[dict[str, Any]]:
     """BLS: ``images`` through a model taking decoded_image/image_size, its JSON output per image.
 
-    Batches of at most ``max_batch`` go out at once, so several instances may serve them.
+    Batches of at most ``max_batch`` go out at once, so several instances may serve them;
+    ``parameters`` become the requests' parameters (thresholds, blur_classes).
     """
     requests = []
     for start in range(0, len(images), max_batch):
         inputs = image_tensors(images[start : start + max_batch], "decoded_image", "image_size")
-        request = pb_utils.InferenceRequest(model_name=model_name, requested_output_names=[output_name], inputs=inputs)
+        request = pb_utils.InferenceRequest(
+            model_name=model_name, requested_output_names=[output_name], inputs=inputs, parameters=parameters or {}
+        )
         requests.append(request.async_exec())
     found: list[dict[str, Any]] = []
     for response in await asyncio.gather(*requests):

@@ -1,4 +1,5 @@
-"""Triton adapter for every version of `faces`: decoded images -> faces JSON (CenterFace).
+"""Triton adapter for every version of `faces`: decoded images -> faces JSON (CenterFace; rows
+described by python_models.detections, class `face`).
 
 Each version folder holds model.onnx (written by export/) and a link to this file.
 """
@@ -13,26 +14,39 @@ import numpy as np
 import triton_python_backend_utils as pb_utils
 
 from python_models.batching import split_counts
-from python_models.model_config import configured_centerface
-from python_models.tensors import input_images, json_tensor
+from python_models.classes import FACE
+from python_models.detections import detector_record, request_threshold
+from python_models.model_config import configured_centerface, configured_detector
+from python_models.tensors import error_response, input_images, json_tensor, request_parameters
+
+OUTPUT = "faces"
 
 
 class TritonPythonModel:
     def initialize(self, args: dict[str, Any]) -> None:
         config = json.loads(args["model_config"])
         version_dir = Path(args["model_repository"]) / args["model_version"]
-        self.version = args["model_version"]
+        self.settings = configured_detector(config, args["model_name"], args["model_version"], {0: FACE})
         self.detector = configured_centerface(config, version_dir)
 
     def execute(self, requests: list[Any]) -> list[Any]:
-        images = [input_images(request) for request in requests]
-        found = self.detector.detect([image for group in images for image in group])
-        return [self._respond(group) for group in split_counts(found, [len(group) for group in images])]
+        """One detector run over the images of every request, then split per request; a request with
+        a bad face_threshold fails alone."""
+        plans = [self._plan(request) for request in requests]
+        running = [plan for plan in plans if isinstance(plan, tuple)]
+        found = self.detector.detect([image for _, images in running for image in images])
+        per_plan = iter(split_counts(found, [len(images) for _, images in running]))
+        return [self._respond(plan, per_plan) for plan in plans]
 
-    def _respond(self, rows_per_image: list[np.ndarray]) -> Any:
-        infos = [{"model": "faces", "version": self.version, "faces": self._describe(rows)} for rows in rows_per_image]
-        return pb_utils.InferenceResponse(output_tensors=[json_tensor("faces", infos)])
+    def _plan(self, request: Any) -> tuple[float, list[np.ndarray]] | Exception:
+        try:
+            return request_threshold(request_parameters(request), self.settings), input_images(request)
+        except Exception as error:  # noqa: BLE001 - execute() must never raise
+            return error
 
-    @staticmethod
-    def _describe(rows: np.ndarray) -> list[dict[str, Any]]:
-        return [{"box": [round(float(value), 1) for value in row[:4]], "score": round(float(row[4]), 4)} for row in rows]
+    def _respond(self, plan: tuple[float, list[np.ndarray]] | Exception, found: Any) -> Any:
+        if isinstance(plan, Exception):
+            return error_response(plan)
+        threshold, _ = plan
+        infos = [detector_record(self.settings, rows, threshold, OUTPUT) for rows in next(found)]
+        return pb_utils.InferenceResponse(output_tensors=[json_tensor(OUTPUT, infos)])

@@ -11,12 +11,14 @@ from export.errors import ModelValidationError
 from export.labels import read_labels, write_labels
 
 
-def test_round_trip_uses_string_ids(tmp_path: Path) -> None:
+def test_round_trip_uses_string_ids_and_standard_names(tmp_path: Path) -> None:
     path = tmp_path / "labels.json"
     write_labels(path, {1: "Fall", 0: "Normal"})
-    assert json.loads(path.read_text()) == {"0": "Normal", "1": "Fall"}
+    assert json.loads(path.read_text()) == {"0": "person", "1": "person"}
     assert list(json.loads(path.read_text())) == ["0", "1"]
-    assert read_labels(path) == {0: "Normal", 1: "Fall"}
+    assert read_labels(path) == {0: "person", 1: "person"}
+    write_labels(path, {0: "License_Plate", 1: "traffic light", 2: "car"})
+    assert read_labels(path) == {0: "license_plate", 1: "traffic light", 2: "car"}
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2
 
 REPOSITORY = Path(__file__).resolve().parents[2] / "model_repository"
-COMPOSING = ["decode", "detect", "faces", "blur", "encode"]
+COMPOSING = ["decode", "detect", "plates", "faces", "blur", "encode"]
 STANDALONE = ["transcode", "process"]  # Python models called directly, not through an ensemble
 
 
@@ -74,5 +74,5 @@ def test_process_contract_has_one_result_item_per_output_image() -> None:
     string = model_config_pb2.TYPE_STRING
     assert tensors == {"IMAGE": (string, [1]), "RESULT": (string, [-1]), "METADATA": (string, [1])}
     parameters = {key: value.string_value for key, value in config.parameters.items()}
-    for model_name in (parameters["detect_model"], parameters["faces_model"]):  # its BLS targets exist
+    for model_name in (parameters["detect_model"], parameters["plates_model"], parameters["faces_model"]):  # its BLS targets exist
         assert load_config(model_name).name == model_name

@@ -10,6 +10,7 @@ import pytest
 
 from imaging.errors import InvalidOptionError
 from python_models.chain import planned_sizes, run_steps
+from python_models.detections import DetectorSettings, detector_record
 from python_models.detectors import CenterFaceDetector, FaceThresholds, SessionSettings
 from python_models.operation_specs import parse_operations
 from python_models.options import BlurOptions
@@ -23,7 +24,7 @@ def run(pixels: np.ndarray, chain: list[dict], find_regions: object = None) -> l
     return asyncio.run(run_steps(pixels, steps, find_regions or no_regions, BlurOptions()))
 
 
-async def no_regions(images: list[np.ndarray]) -> list:
+async def no_regions(images: list[np.ndarray], options: BlurOptions) -> list:
     raise AssertionError("no step of this chain should detect")
 
 
@@ -70,17 +71,19 @@ def test_anonymize_on_tiles_finds_and_blurs_faces_in_each() -> None:
     detector = CenterFaceDetector(FACES_MODEL, 640, FaceThresholds(), SessionSettings())
     calls = []
 
-    async def find_regions(images: list[np.ndarray]) -> list:
-        calls.append(len(images))
-        faces = detector.detect(images)
+    settings = DetectorSettings(model="faces", version="1", class_names={0: "face"}, threshold=0.5, floor=0.5)
+    plates = DetectorSettings(model="plates", version="1", class_names={0: "license_plate"}, threshold=0.25, floor=0.1)
+
+    async def find_regions(images: list[np.ndarray], options: BlurOptions) -> list:
+        calls.append((len(images), options.kind))
         return [
-            ({"version": "1", "detections": []}, {"version": "1", "faces": [{"box": row[:4].tolist(), "score": float(row[4])} for row in rows]})
-            for rows in faces
+            ([detector_record(plates, np.zeros((0, 6)), 0.25, "detections")], detector_record(settings, rows, 0.5, "faces"))
+            for rows in detector.detect(images)
         ]
 
     pixels = photo_pixels("zidane.jpg")  # two faces, one in each half
     pieces = run(pixels, [{"op": "tile", "rows": 1, "cols": 2}, {"op": "anonymize", "blur_kind": "pixelate"}], find_regions)
-    assert calls == [2]  # both tiles in one detection batch
+    assert calls == [(2, "pixelate")]  # both tiles in one detection batch
     assert [len(piece.anonymized[0]["faces"]) for piece in pieces] == [1, 1]
     for piece, (x0, x1) in zip(pieces, [(0, 640), (640, 1280)]):
         [face] = piece.anonymized[0]["blurred"]

@@ -16,8 +16,22 @@ def test_parameter_or_default() -> None:
 def test_configured_objects_read_their_knobs() -> None:
     config = parameters(kind="pixelate", strength="2", blur_classes="plate, person", max_pixels="1000",
                         device="cpu", session_batch="4", intra_op_threads="1", allow_spinning="0")
-    assert configured_blur(config) == BlurOptions(kind="pixelate", strength=2.0, classes=frozenset({"plate", "person"}))
+    assert configured_blur(config) == BlurOptions(
+        kind="pixelate", strength=2.0, classes=frozenset({"plate", "person"}), always=frozenset({"license_plate"})
+    )
+    assert configured_blur(parameters(always_blur="")).always == frozenset()
     assert configured_decoder(config).max_pixels == 1000
     session = configured_session(config)
     assert (session.batch, session.intra_op_threads, session.allow_spinning) == (4, 1, False)
     assert configured_session({}).allow_spinning, "ONNX Runtime's own default unless config.pbtxt says otherwise"
+
+
+def test_configured_detector_reads_thresholds_and_when_it_runs() -> None:
+    from python_models.model_config import configured_detector, floor_threshold
+
+    config = parameters(score_threshold="0.5", floor_threshold="0.3", threshold_parameter="face_threshold", run_when="requested")
+    settings = configured_detector(config, "faces", "2", {0: "face"})
+    assert (settings.threshold, settings.floor, settings.threshold_parameter, settings.run_when) == (0.5, 0.3, "face_threshold", "requested")
+    assert floor_threshold(config, "0.9") == 0.3
+    assert floor_threshold(parameters(score_threshold="0.4"), "0.9") == 0.4, "no floor: the detector runs at its threshold"
+    assert configured_detector({}, "detect", "1", {0: "person"}).floor == 0.25

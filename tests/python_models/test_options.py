@@ -20,7 +20,8 @@ def test_request_overrides_configured_blur() -> None:
 
 @pytest.mark.parametrize(
     ("parameters", "named"),
-    [({"blur_kind": "smudge"}, "blur_kind"), ({"blur_strength": "x"}, "blur_strength"), ({"blur_strength": 0}, "blur_strength")],
+    [({"blur_kind": "smudge"}, "blur_kind"), ({"blur_strength": "x"}, "blur_strength"), ({"blur_strength": 0}, "blur_strength"),
+     ({"verify": "maybe"}, "verify"), ({"blur_uncertain": "2"}, "blur_uncertain")],
 )
 def test_bad_blur_options_are_named(parameters: dict, named: str) -> None:
     with pytest.raises(InvalidOptionError, match=named):
@@ -29,3 +30,11 @@ def test_bad_blur_options_are_named(parameters: dict, named: str) -> None:
 
 def test_class_list() -> None:
     assert parse_class_list(" person,, licence plate ") == frozenset({"person", "licence plate"})
+
+
+def test_booleans_and_configured_always_blurred_classes_are_kept() -> None:
+    defaults = BlurOptions(always=frozenset({"license_plate"}))
+    options = parse_blur_options({"blur_classes": "person", "verify": True, "blur_uncertain": "false"}, defaults)
+    assert (options.verify, options.blur_uncertain, options.always) == (True, False, frozenset({"license_plate"}))
+    assert options.blurred_classes == frozenset({"person", "license_plate"})
+    assert parse_blur_options({"verify": "0", "blur_uncertain": 1}, defaults) == defaults

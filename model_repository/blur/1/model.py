@@ -1,24 +1,30 @@
-"""Triton adapter: blur faces and listed classes, record what was blurred (imaging.blur does the work)."""
+"""Triton adapter: blur faces, plates and listed classes, record what was blurred (imaging.blur does
+the work); with `verify`, detect faces and plates again on the result (BLS) and blur what remains."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
+import numpy as np
 import triton_python_backend_utils as pb_utils
 
 from imaging.blur import blur_regions
-from python_models.metadata import blur_plan, image_metadata
-from python_models.model_config import configured_blur
-from python_models.options import parse_blur_options
+from python_models.metadata import blur_plan, check_classes, image_metadata, residual_plan
+from python_models.model_config import config_parameter, configured_blur
+from python_models.options import BlurOptions, parse_blur_options
 from python_models.tensors import (
+    error_response,
     image_tensors,
+    infer_json,
     input_images,
     input_json,
     json_tensor,
     request_parameters,
-    respond_each,
 )
+
+DETECTION_INPUTS = ("detections", "plate_detections")
 
 
 class TritonPythonModel:
@@ -26,23 +32,49 @@ class TritonPythonModel:
         config = json.loads(args["model_config"])
         self.version = args["model_version"]
         self.defaults = configured_blur(config)
+        self.verify_models = (config_parameter(config, "faces_model", "faces"), config_parameter(config, "plates_model", "plates"))
 
-    def execute(self, requests: list[Any]) -> list[Any]:
-        return respond_each(requests, self._blur_request)
+    async def execute(self, requests: list[Any]) -> list[Any]:
+        return list(await asyncio.gather(*(self._respond(request) for request in requests)))
 
-    def _blur_request(self, request: Any) -> Any:
-        options = parse_blur_options(request_parameters(request), self.defaults)
-        inputs = zip(
-            input_images(request),
-            input_json(request, "image_info"),
-            input_json(request, "detections"),
-            input_json(request, "faces"),
-        )
+    async def _respond(self, request: Any) -> Any:
+        try:
+            return await self._blur_request(request)
+        except Exception as error:  # noqa: BLE001 - execute() must never raise
+            return error_response(error)
+
+    async def _blur_request(self, request: Any) -> Any:
+        parameters = request_parameters(request)
+        options = parse_blur_options(parameters, self.defaults)
+        detections = zip(*(input_json(request, name) for name in DETECTION_INPUTS))
+        inputs = list(zip(input_images(request), input_json(request, "image_info"), detections, input_json(request, "faces")))
         blurred_images, infos = [], []
-        for pixels, image_info, detections, faces in inputs:
-            boxes, blurred = blur_plan(detections, faces, options, image_info["width"], image_info["height"])
+        for pixels, image_info, records, faces in inputs:
+            check_classes(records, options)
+            boxes, blurred = blur_plan(records, faces, options, image_info["width"], image_info["height"])
             blurred_images.append(blur_regions(pixels, boxes, kind=options.kind, strength=options.strength))
             blur = {"kind": options.kind, "strength": options.strength, "versions": {"blur": self.version}}
-            infos.append(image_metadata(image_info, detections, faces, blurred, blur))
+            infos.append(image_metadata(image_info, records, faces, blurred, blur))
+        if options.verify:
+            blurred_images = await self._verify(blurred_images, infos, parameters, options)
         tensors = image_tensors(blurred_images, "blurred_image", "blurred_size")
         return pb_utils.InferenceResponse(output_tensors=[*tensors, json_tensor("blur_info", infos)])
+
+    async def _verify(
+        self, images: list[np.ndarray], infos: list[dict[str, Any]], parameters: dict[str, Any], options: BlurOptions
+    ) -> list[np.ndarray]:
+        """Faces and plates detected again on the anonymised images; what they find is blurred again
+        and counted in METADATA's `residual` (the records in `blurred` say `residual: true`)."""
+        faces_model, plates_model = self.verify_models
+        passed = {key: str(value) for key, value in parameters.items() if key in {"face_threshold", "plate_threshold"}}
+        faces, plates = await asyncio.gather(
+            infer_json(faces_model, images, "faces", parameters=passed), infer_json(plates_model, images, "detections", parameters=passed)
+        )
+        verified = []
+        for pixels, info, found_faces, found_plates in zip(images, infos, faces, plates):
+            boxes, residual = residual_plan(found_plates, found_faces, options, info["width"], info["height"])
+            verified.append(blur_regions(pixels, boxes, kind=options.kind, strength=options.strength) if len(boxes) else pixels)
+            info["blurred"] += residual
+            info["residual"] = len(residual)
+            info["verify"] = {faces_model: found_faces["version"], plates_model: found_plates["version"]}
+        return verified

@@ -17,7 +17,7 @@ import triton_python_backend_utils as pb_utils
 
 from imaging.formats import default_output_format
 from python_models.chain import Regions, run_steps
-from python_models.operation_specs import encode_options, parse_operations
+from python_models.operation_specs import PixelBudget, encode_options, parse_operations
 from python_models.options import BlurOptions
 from python_models.model_config import config_parameter, configured_blur, configured_decoder, configured_encoder
 from python_models.processing import DEFAULT_OPERATIONS, check_chain, describe_outputs, encode_pieces
@@ -56,7 +56,7 @@ class TritonPythonModel:
             options = encode_options(steps, parameters, default_output_format(decoded.source_format))
             check_chain(steps, options, decoded.width, decoded.height)
             find_regions = functools.partial(self._find_regions, parameters)
-            pieces = await run_steps(decoded.pixels, steps, find_regions, self.blur_defaults)
+            pieces = await run_steps(decoded.pixels, steps, find_regions, self.blur_defaults, self.pixel_budget)
             encoded = encode_pieces(pieces, options, self.encoder)
             results.append([item.data for item in encoded])
             metadata.append(describe_outputs(decoded, steps, pieces, encoded, options, self.version))
