@@ -8,7 +8,8 @@ times, each view scaled to put a band of sizes inside the detector's band:
 
 - ``frame``: the whole image shrunk to ``frame_size`` px (longer side), with ``frame_pad`` of that
   as a margin on every side: the context that lets CenterFace see a face cropped eyes-to-mouth.
-- ``whole``: the whole image fitted into ``whole_size`` px (the classic 640 px letterbox).
+- ``whole``: the whole image fitted into ``whole_size`` px (the classic 640 px letterbox; a
+  smaller image is enlarged to it, as before).
 - pyramid levels, finest first: scale ``detectable / min_size`` (the smallest promised object
   becomes the smallest detectable one; never above ``max_scale``), then each ``step`` times
   smaller while still finer than the ``whole`` pass (a level within ``1.5x`` of it is left to
@@ -97,8 +98,7 @@ class View:
         """The region of ``image`` (HxWx3 uint8, the original) resized to ``size`` and turned: HxWx3 uint8."""
         region = image[self.y : self.y + self.height, self.x : self.x + self.width]
         if self.size != (self.width, self.height):
-            shrink = self.size[0] < self.width / 2
-            region = cv2.resize(region, self.size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+            region = _resize(region, self.size)
         return np.rot90(region, self.rotation // 90) if self.rotation else region
 
     def to_original(self, rows: np.ndarray, offset: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
@@ -116,6 +116,19 @@ class View:
         mapped[:, [0, 2]] = mapped[:, [0, 2]] * (self.width / self.size[0]) + self.x
         mapped[:, [1, 3]] = mapped[:, [1, 3]] * (self.height / self.size[1]) + self.y
         return mapped
+
+
+def _resize(region: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Linear to enlarge or shrink a little; area-averaged to shrink by 2x or more, after keeping
+    every ``step``-th pixel when shrinking 4x or more (still 2x2 or more pixels averaged per
+    output pixel: 12 MP to 128 px in 0.3 ms instead of 25 ms)."""
+    factor = min(region.shape[1] / size[0], region.shape[0] / size[1])
+    if factor < 2:
+        return cv2.resize(region, size, interpolation=cv2.INTER_LINEAR)
+    step = int(factor // 2)
+    if step >= 2:
+        region = region[::step, ::step]
+    return cv2.resize(region, size, interpolation=cv2.INTER_AREA)
 
 
 def rotate_boxes(boxes: np.ndarray, width: int, height: int, quarter_turns: int) -> np.ndarray:
@@ -147,7 +160,7 @@ def plan_passes(width: int, height: int, settings: PassSettings, *, thorough: bo
     if width <= 0 or height <= 0:
         raise InvalidOptionError(f"image size must be positive, got {width}x{height}")
     rotations = (0, *ROTATIONS) if thorough else (0,)
-    whole_scale = min(settings.whole_size / max(width, height), settings.max_scale)
+    whole_scale = settings.whole_size / max(width, height)
     passes = []
     if settings.frame_size:
         scale = min(settings.frame_size / max(width, height), 1.0)
@@ -163,7 +176,7 @@ def pyramid_scales(width: int, height: int, settings: PassSettings) -> list[floa
     """Scales of the pyramid levels finer than the whole pass, finest first (empty if min_size is 0)."""
     if not settings.min_size:
         return []
-    whole_scale = min(settings.whole_size / max(width, height), settings.max_scale)
+    whole_scale = settings.whole_size / max(width, height)
     scale = min(settings.detectable / settings.min_size, settings.max_scale)
     scales = []
     while scale > whole_scale * NEXT_LEVEL_MARGIN:

@@ -112,11 +112,15 @@ class PassDetector:
     iou: float
     class_column: int | None
 
+    def plan(self, width: int, height: int, thorough: bool = False, image: int = 0) -> list[Pass]:
+        """The passes a ``width`` x ``height`` image gets (its views tagged with index ``image``)."""
+        return plan_passes(width, height, self.passes, thorough=thorough, image=image)
+
     def passes_for(self, width: int, height: int, thorough: bool = False) -> list[dict[str, object]]:
         """JSON-able descriptions of the passes a ``width`` x ``height`` image gets, in run order:
         [{"kind": "frame"|"whole"|"scaled"|"tiles", "scale": model px per original px,
         "count": views per rotation, "rotations": [0] or [0, 90, 180, 270]}, ...]."""
-        return describe_passes(self._plan(width, height, thorough))
+        return describe_passes(self.plan(width, height, thorough))
 
     def detect(
         self, images: Sequence[np.ndarray], *, score_threshold: float | None = None, thorough: bool = False
@@ -126,8 +130,15 @@ class PassDetector:
         ``score_threshold`` (0..1) replaces the configured one for this call; ``thorough`` adds the
         passes turned 90, 180 and 270 degrees (4x the cost). InvalidOptionError on a bad threshold.
         """
-        threshold = self._threshold(score_threshold)
         views = [view for index, image in enumerate(images) for view in self._views(index, image, thorough)]
+        return [self._merge(parts) for parts in self.detect_views(images, views, score_threshold=score_threshold)]
+
+    def detect_views(
+        self, images: Sequence[np.ndarray], views: Sequence[View], *, score_threshold: float | None = None
+    ) -> list[list[np.ndarray]]:
+        """Run ``views`` (of ``images``, by index) in batches of one canvas size: per image, the
+        rows each of its views found, in original pixels, unmerged."""
+        threshold = self._threshold(score_threshold)
         found: list[list[np.ndarray]] = [[] for _ in images]
         for group in self._by_canvas(views):
             for chunk in chunks(group, self.settings.batch):
@@ -136,14 +147,11 @@ class PassDetector:
                 batch = render_batch(images, chunk_views, placements, unit_scale=self.unit_scale)
                 for view, (_, offset), rows in zip(chunk_views, placements, self._run_batch(batch, threshold)):
                     found[view.image].append(view.to_original(rows, offset))
-        return [self._merge(parts) for parts in found]
-
-    def _plan(self, width: int, height: int, thorough: bool, image: int = 0) -> list[Pass]:
-        return plan_passes(width, height, self.passes, thorough=thorough, image=image)
+        return found
 
     def _views(self, index: int, image: np.ndarray, thorough: bool) -> list[View]:
         height, width = image.shape[:2]
-        return list(views_of(self._plan(width, height, thorough, index)))
+        return list(views_of(self.plan(width, height, thorough, index)))
 
     def _by_canvas(self, views: Sequence[View]) -> list[list[tuple[View, Placement]]]:
         groups: dict[tuple[int, int], list[tuple[View, Placement]]] = {}
