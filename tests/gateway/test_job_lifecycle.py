@@ -1,0 +1,104 @@
+"""Jobs end, intake is bounded, and nothing is kept longer than configured; over real HTTP with a
+Triton address nothing listens on (so jobs stay queued until their deadline)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.gateway.conftest import GatewayFactory, RunningGateway
+from tests.photos import photo_bytes
+
+
+def files_of(storage: Path) -> list[str]:
+    return sorted(path.relative_to(storage).as_posix() for path in storage.rglob("*") if path.is_file())
+
+
+def upload(client: httpx.Client, name: str = "zidane.jpg", route: str = "/v1/jobs") -> httpx.Response:
+    return client.post(route, files={"file": (name, photo_bytes(name))})
+
+
+def wait_for(client: httpx.Client, job_id: str, status: str, timeout_s: float) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        job = client.get(f"/v1/jobs/{job_id}").json()
+        if job.get("status") == status:
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} not {status} after {timeout_s} s: {job}")
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> Path:
+    return tmp_path / "storage"
+
+
+def test_intake_limit_refuses_with_429_and_stores_nothing(
+    gateway_factory: GatewayFactory, storage: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "inputs"
+    root.mkdir()
+    (root / "bus.jpg").write_bytes(photo_bytes("bus.jpg"))
+    gateway = gateway_factory(storage, max_queued_jobs=3, retry_after_s=7, allowed_roots=[root])
+    with gateway.client() as client:
+        accepted = [upload(client) for _ in range(3)]
+        assert [reply.status_code for reply in accepted] == [202] * 3
+        stored = files_of(storage)
+        refused = [
+            upload(client),
+            client.post("/v1/jobs/batch", files=[("files", ("a.jpg", photo_bytes("zidane.jpg")))] * 2),
+            client.post("/v1/jobs", json={"input_image": str(root / "bus.jpg")}),
+        ]
+        for reply in refused:
+            assert (reply.status_code, reply.json()["error"]) == (429, "queue_full"), reply.text
+            assert reply.headers["Retry-After"] == "7" and "GATEWAY_MAX_QUEUED_JOBS" in reply.json()["detail"]
+        assert files_of(storage) == stored, "nothing stored for refused jobs"
+        assert client.delete(f"/v1/jobs/{accepted[0].json()['job_id']}").status_code == 200
+        assert upload(client).status_code == 202, "a deleted job frees its place"
+
+
+def test_delete_a_queued_job_removes_everything(gateway_factory: GatewayFactory, storage: Path) -> None:
+    gateway = gateway_factory(storage)
+    with gateway.client() as client:
+        kept = upload(client, "bus.jpg").json()["job_id"]
+        job_id = upload(client).json()["job_id"]
+        reply = client.delete(f"/v1/jobs/{job_id}")
+        assert reply.status_code == 200, reply.text
+        assert set(reply.json()["deleted"]) == {f"pending/{job_id}", f"originals/{job_id}.jpg", f"jobs/{job_id}.json"}
+        assert [name for name in files_of(storage) if job_id in name] == []
+        assert client.get(f"/v1/jobs/{job_id}").json()["error"] == "job_not_found"
+        assert client.delete(f"/v1/jobs/{job_id}").status_code == 404
+        assert client.get(f"/v1/jobs/{kept}").json()["status"] == "queued"
+
+
+def test_deadline_fails_jobs_while_triton_is_away_then_retention_deletes_them(
+    gateway_factory: GatewayFactory, storage: Path
+) -> None:
+    """GATEWAY_JOB_DEADLINE_S ends a job nobody can run; originals are not kept, the job goes after 2 s."""
+    gateway = gateway_factory(storage, job_deadline_s=1.0, keep_originals_s=0, keep_jobs_s=2.0, retention_sweep_s=0.2)
+    with gateway.client() as client:
+        job_ids = [upload(client, name).json()["job_id"] for name in ("zidane.jpg", "bus.jpg")]
+        started = time.monotonic()
+        failed = [wait_for(client, job_id, "failed", timeout_s=10) for job_id in job_ids]
+        assert time.monotonic() - started < 5
+        for job in failed:
+            assert job["error"]["error"] == "job_expired" and "GATEWAY_JOB_DEADLINE_S" in job["error"]["detail"]
+            assert job["original"] is None and job["expires_at"] is not None
+        assert not [name for name in files_of(storage) if name.startswith("originals/")]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and files_of(storage):
+            time.sleep(0.2)
+        assert files_of(storage) == [], "record, markers and all"
+        assert [client.get(f"/v1/jobs/{job_id}").status_code for job_id in job_ids] == [404, 404]
+
+
+def test_kept_originals_have_a_due_date(gateway_factory: GatewayFactory, storage: Path) -> None:
+    gateway = gateway_factory(storage, job_deadline_s=0.5, keep_originals_s=3600)
+    with gateway.client() as client:
+        job = wait_for(client, upload(client).json()["job_id"], "failed", timeout_s=10)
+    assert job["original"] is not None and job["original_expires_at"] is not None and job["expires_at"] is None
+    markers = [name for name in files_of(storage) if name.startswith("retention/")]
+    assert len(markers) == 1 and markers[0].startswith("retention/originals/") and markers[0].endswith(job["job_id"])
