@@ -42,8 +42,9 @@ def goals(run: RecallRun) -> list[str]:
 def totals_table(run: RecallRun) -> str:
     rows = [[group, run.totals(run.systems[0], group)[1], *(_found(run, system, group) for system in run.systems)]
             for group in run.groups()]
-    rows.append(["**all**", run.totals(run.systems[0])[1], *(_found(run, system) for system in run.systems)])
-    return table(["group", "faces", *run.systems], rows)
+    if run.totals(run.systems[0])[1]:
+        rows.append(["**all faces**", run.totals(run.systems[0])[1], *(_found(run, system) for system in run.systems)])
+    return table(["group", "truth", *run.systems], rows)
 
 
 def throughput_table(run: RecallRun) -> str:
@@ -61,7 +62,7 @@ def images_table(run: RecallRun) -> str:
             weakest = f", min {min(changes):.1f}" if changes else ""
             cells.append(f"{image.found(system)}/{image.faces}{weakest}" + (f" ({image.errors[system]})" if system in image.errors else ""))
         rows.append([image.group, image.name, image.size, image.faces, *cells])
-    return table(["group", "image", "size", "faces", *run.systems], rows)
+    return table(["group", "image", "size", "truth", *run.systems], rows)
 
 
 def render(run: RecallRun, json_name: str) -> str:
@@ -74,14 +75,16 @@ def render(run: RecallRun, json_name: str) -> str:
         f"Elapsed {run.elapsed_s / 60:.1f} min. Figures also in [{json_name}]({json_name}).", "",
         "| machine | |", "|---|---|", setup, "",
         "## Goals (issue 10)", *goals(run), "",
-        "## Faces anonymised (recall pass, PNG in and out)", totals_table(run), "",
+        "## Faces anonymised (recall pass, PNG in and out)",
+        "`truth`: ground-truth boxes (faces; plates in the `plates` group, which `all faces` leaves out).", "",
+        totals_table(run), "",
         "## Throughput", throughput_table(run), "",
         f"`{JPEG_GROUP}` is the throughput pass (each 1080p photo {config.get('copies')} times, JPEG quality 95, each "
         "system's default output); the other rows are the recall pass (PNG). Systems ran one after the other on the "
         "same cores. deface's `img/s (net)` leaves out its start-up (interpreter, imports, model load: its wall time on "
         "one 64x64 image, run alone), in its favour; `pipeline` ran against a warm server. `others' CPU`: the share of "
         "the cores other processes took during that measurement.", "",
-        "## Every image", "`found/faces, min <change>`: the smallest face change in uint8 levels (see below).", "",
+        "## Every image", "`found/truth, min <change>`: the smallest change of a ground-truth box in uint8 levels (see below).", "",
         images_table(run), "",
         "## Configuration",
         f"- deface {PEER_VERSION} through its CLI with its defaults (threshold 0.2, `--mask-scale 1.3`, ellipse blur, "
@@ -91,7 +94,8 @@ def render(run: RecallRun, json_name: str) -> str:
         f"- `pipeline`: Triton gRPC, default request parameters (faces + the configured detectors, Gaussian blur), "
         f"{config.get('concurrency')} requests in flight; served: `{config.get('pipeline')}`.",
         f"- Suite: groups {', '.join(run.groups())}; {config.get('photos')} composed 1080p photos "
-        f"(`perf/recall_suite.py`; `{PHOTOS}`); scenes and the crowd from `tests/scenes.py`.",
+        f"(`perf/recall_suite.py`; `{PHOTOS}`); scenes and the crowd from `tests/scenes.py`, plates from "
+        "`tests/plate_scenes.py`.",
         f"- A face counts as anonymised when the smallest of its ground-truth box's 2x2 quadrants has a mean absolute "
         f"difference (output vs input, RGB, uint8) of at least {run.threshold_levels:g} levels (`perf/recall_measure.py`); "
         "an output of another size, or none, anonymises nothing.", "",

@@ -7,7 +7,9 @@ Three groups, every image RGB uint8 with its face boxes [N, 4] (x1, y1, x2, y2 p
 - ``photos-1080p``: 1920x1080 photos composed from the offline photos: the four photos with known
   faces (astronaut, grace_hopper, zidane, bus) fitted onto a face-free real photograph (nemo,
   coffee), then faces cut from them (with some context) pasted at 28-400 px tall;
-- ``crowd-4000x3000``: the issue's crowd, 144 real faces about 225 px tall on a 12x12 grid.
+- ``crowd-4000x3000``: the issue's crowd, 144 real faces about 225 px tall on a 12x12 grid;
+- ``plates``: licence plates drawn and pasted onto real photos (``tests.plate_scenes``); here the
+  ground truth is the plates only (deface has no plate detector: its figure shows that).
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-SCENES, PHOTOS, CROWD = "scenes", "photos-1080p", "crowd-4000x3000"
-GROUPS = (SCENES, PHOTOS, CROWD)
+SCENES, PHOTOS, CROWD, PLATES = "scenes", "photos-1080p", "crowd-4000x3000", "plates"
+GROUPS = (SCENES, PHOTOS, CROWD, PLATES)
 PHOTO_SIZE = (1920, 1080)
 BACKGROUNDS = ("nemo.jp2", "coffee.png")  # real photographs without faces
 MIN_FACE, MAX_FACE = 28, 400  # pasted face heights, px
@@ -59,6 +61,14 @@ def crowd_image() -> SuiteImage:
 
     scene = scenes.crowd(4000, 3000, 12, 12, 225)
     return SuiteImage(CROWD, scene.name, np.asarray(scene.pixels), np.asarray(scene.boxes, dtype=np.float32))
+
+
+def plate_images() -> Iterator[SuiteImage]:
+    """bus.jpg with three plates (200, 160, 120 px wide), zidane.jpg with one (180 px); boxes are the plates."""
+    from tests import plate_scenes
+
+    for name, scene in (("bus-3-plates", plate_scenes.bus_with_plates()), ("zidane-1-plate", plate_scenes.zidane_with_plate())):
+        yield SuiteImage(PLATES, name, np.asarray(scene.pixels), np.array(scene.boxes, dtype=np.float32).reshape(-1, 4))
 
 
 def photo_images(count: int) -> Iterator[SuiteImage]:
@@ -136,4 +146,6 @@ def suite(groups: tuple[str, ...] = GROUPS, photos: int = 20) -> list[SuiteImage
         images += photo_images(photos)
     if CROWD in groups:
         images.append(crowd_image())
+    if PLATES in groups:
+        images += plate_images()
     return images

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from perf.recall_suite import PHOTOS, SCENES, photo_images, suite
+from perf.recall_suite import PHOTOS, PLATES, SCENES, photo_images, suite
 
 
 def test_composed_photos_are_deterministic_with_faces_inside_the_frame() -> None:
@@ -31,3 +31,10 @@ def test_groups_are_chosen_and_ordered() -> None:
     images = suite((SCENES,), photos=0)
     assert images and {image.group for image in images} == {SCENES}
     assert [image.group for image in suite((PHOTOS,), photos=2)] == [PHOTOS, PHOTOS]
+
+
+def test_plates_are_their_own_group_with_plate_boxes() -> None:
+    images = suite((PLATES,))
+    assert [(image.name, len(image.boxes)) for image in images] == [("bus-3-plates", 3), ("zidane-1-plate", 1)]
+    assert [(image.boxes[:, 2] - image.boxes[:, 0]).tolist() for image in images] == [[200.0, 160.0, 120.0], [180.0]]
+    assert all(image.group == PLATES for image in images)
