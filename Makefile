@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test models perf
+.PHONY: run test models perf perf-recall
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -27,3 +27,8 @@ test: models
 
 perf: models
 	$(BIN)/python -m perf
+
+# Face recall and throughput beside deface==1.5.0 (its own venv in var/peer-venv, built on first use).
+perf-recall: models
+	$(BIN)/python -m perf.peer setup
+	$(BIN)/python -m perf.recall
