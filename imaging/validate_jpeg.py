@@ -85,7 +85,7 @@ def _check_segment(reader: Bytes, marker: int, segment: Bytes, state: State) -> 
     elif marker == DHT:
         _huffman_tables(reader, segment, state)
     elif marker == APP1 and segment.take(0, min(6, len(segment)), "APP1") == EXIF_ID:
-        state.orientations.append(exif_orientation(segment.data[6:], "jpeg"))
+        state.orientations.append(exif_orientation(segment.data, "jpeg"))
         _check_orientations(reader, state.orientations)
 
 

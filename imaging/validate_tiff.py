@@ -90,8 +90,6 @@ def _read_ifd(tiff: Tiff, offset: int) -> tuple[dict[int, Entry], int]:
         raise reader.fail(f"image directory offset {offset} points into the file header")
     count = reader.u64(offset, "the IFD entry count") if big else reader.u16(offset, "the IFD entry count")
     start, size = offset + (8 if big else 2), 20 if big else 12
-    if count == 0:
-        raise reader.fail(f"image directory at {offset} has no entries")
     reader.need(start, count * size + tiff.slot, f"an image directory of {count} entries")
     entries: dict[int, Entry] = {}
     for index in range(count):
@@ -133,11 +131,13 @@ def first_value(tiff: Tiff, entries: dict[int, Entry], tag: int, default: int | 
 
 
 def exif_orientation(data: bytes | memoryview, fmt: str) -> int | None:
-    """Validate an EXIF block (a TIFF structure) and return its orientation tag, if any.
+    """Validate an EXIF block (a TIFF structure, after JPEG's "Exif\\0\\0") and return its orientation tag, if any.
 
     Raises CorruptImageError for a malformed block: bad header, a directory or value outside the
     block, a looping chain.
     """
+    if bytes(data[:6]) == b"Exif\x00\x00":  # the APP1 identifier, which some PNG and WebP writers keep
+        data = data[6:]
     tiff, first = open_tiff(data, f"{fmt} EXIF", block=True)
     ifds = walk(tiff, first, follow_sub_ifds=True, max_ifds=64)
     return first_value(tiff, ifds[0], ORIENTATION)
