@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from imaging.arrays import require_rgb, split_alpha
-from imaging.color import to_srgb
+from imaging.color import native_to_srgb, to_srgb
 from imaging.errors import ImageError, ImageTooLargeError, InvalidOptionError
 from imaging.fidelity import HeaderFacts, check_size, read_facts
 from imaging.formats import image_dimensions, sniff_format
@@ -148,10 +148,19 @@ class ImageDecoder:
     def decode_native(self, data: bytes, reduce: int = 0) -> NativeImage:
         """Decode one image at its stored depth and components (for transcoding, not detection).
 
-        ``reduce`` > 0 (JPEG 2000 only) decodes at 1/2, 1/4, ... of the resolution.
+        ``reduce`` > 0 (JPEG 2000 only) decodes at 1/2, 1/4, ... of the resolution. A tRNS chunk
+        becomes an alpha channel; 8-bit RGB(A) in a non-sRGB ICC profile is converted to sRGB
+        (``color`` records it). Refusals as for :meth:`decode_batch`.
         """
         fmt = self.inspect(data, reduce)
         facts = read_facts(data, fmt)
+        image = self._decode_native(data, fmt, reduce, facts)
+        if facts.icc_profile is None:
+            return image
+        pixels, color = native_to_srgb(image.pixels, facts.icc_profile)
+        return replace(image, pixels=pixels, color=color)
+
+    def _decode_native(self, data: bytes, fmt: str, reduce: int, facts: HeaderFacts) -> NativeImage:
         if fmt in JPEG2000_FORMATS:
             image = decode_jpeg2000(data, fmt, reduce, self._decoder, self.backend)
             check_size(image.pixels, reduced_size(*facts.size, reduce), fmt, image.backend)

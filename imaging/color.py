@@ -53,3 +53,16 @@ def _transform(profile: bytes) -> tuple[str, ImageCms.ImageCmsTransform | None]:
     srgb = ImageCms.createProfile("sRGB")
     intent = ImageCms.Intent.PERCEPTUAL
     return name, ImageCms.buildTransform(source, srgb, "RGB", "RGB", renderingIntent=intent)
+
+
+def native_to_srgb(pixels: np.ndarray, profile: bytes) -> tuple[np.ndarray, dict[str, Any]]:
+    """:func:`to_srgb` for HxWxC native pixels: 8-bit RGB and RGBA are converted (alpha kept);
+    other depths and gray are kept in their profile, and the record says so."""
+    if pixels.dtype == np.uint8 and pixels.shape[2] in (3, 4):
+        rgb, color = to_srgb(np.ascontiguousarray(pixels[:, :, :3]), profile)
+        return np.ascontiguousarray(np.dstack([rgb, pixels[:, :, 3:]])), color
+    try:
+        name = _transform(profile)[0]
+    except (OSError, ValueError, ImageCms.PyCMSError):
+        name = "unreadable"
+    return pixels, {"icc": name, "converted_to": None, "note": f"{8 * pixels.itemsize}-bit {pixels.shape[2]}-channel pixels kept as stored"}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -35,6 +36,7 @@ class NativeImage:
     backend: str  # "nvimgcodec-cpu", "nvimgcodec-gpu" or "pillow"
     bits: int  # significant bits per sample as stored (8, 12, 16...)
     reduce_method: str = "none"  # JPEG 2000 reduced-resolution decode: "codestream" or "resample"
+    color: dict[str, Any] | None = None  # METADATA `color` when the file embeds an ICC profile
 
     @property
     def width(self) -> int:

@@ -39,6 +39,8 @@ def transcode(
         "encoder": encoded.backend,
         "reduce": reduce,
         "reduce_method": image.reduce_method,
+        "frames": 1,  # several frames or pages are refused (imaging.fidelity)
+        **({"color": image.color} if image.color is not None else {}),
         "output": {
             "format": options.format,
             "content_type": CONTENT_TYPES[options.format],

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
+from PIL import Image, ImageCms
 
 from imaging.codec import ImageDecoder, ImageEncoder
 from imaging.errors import InvalidOptionError
 from imaging.formats import sniff_format
 from python_models.transcoding import parse_reduce, transcode
+from tests.imaging.icc import display_p3
 from tests.photos import photo_bytes, photo_pixels
 
 
@@ -41,3 +45,30 @@ def test_default_output_is_the_input_family(codecs: tuple[ImageDecoder, ImageEnc
 def test_bad_reduce_is_named(value: object) -> None:
     with pytest.raises(InvalidOptionError, match="reduce must be a whole number"):
         parse_reduce({"reduce": value})
+
+
+def test_palette_transparency_stays_alpha(codecs: tuple[ImageDecoder, ImageEncoder]) -> None:
+    """On main a palette PNG with a tRNS chunk lost its transparency in transcode."""
+    indices = np.zeros((40, 60), np.uint8)
+    indices[10:30, 20:40] = 1
+    image = Image.fromarray(indices, "P")
+    image.putpalette([255, 0, 255, 10, 200, 10] + [0] * 762)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", transparency=0)
+    for fmt in ("png", "webp", "tiff"):
+        encoded, metadata = transcode(buffer.getvalue(), {"format": fmt, "lossless": "true"}, *codecs)
+        assert metadata["channels"] == 4 and metadata["output"]["channels"] == 4
+        decoded = codecs[0].decode_native(encoded).pixels
+        np.testing.assert_array_equal(decoded[:, :, 3], np.where(indices == 1, 255, 0))
+        np.testing.assert_array_equal(decoded[15, 25], [10, 200, 10, 255])
+
+
+def test_display_p3_is_converted_and_recorded(codecs: tuple[ImageDecoder, ImageEncoder]) -> None:
+    astronaut = photo_pixels("astronaut.png")
+    profile = display_p3()
+    to_p3 = ImageCms.buildTransform(ImageCms.createProfile("sRGB"), ImageCms.ImageCmsProfile(io.BytesIO(profile)), "RGB", "RGB")
+    buffer = io.BytesIO()
+    ImageCms.applyTransform(Image.fromarray(astronaut), to_p3).save(buffer, format="PNG", icc_profile=profile)
+    encoded, metadata = transcode(buffer.getvalue(), {"format": "png"}, *codecs)
+    assert metadata["color"] == {"icc": "Display P3", "converted_to": "sRGB"} and metadata["frames"] == 1
+    assert np.abs(codecs[0].decode_native(encoded).pixels.astype(int) - astronaut).mean() < 0.2

@@ -1,4 +1,7 @@
-"""Triton adapter: IMAGE bytes -> decoded_image, image_size, image_info (imaging.codec does the work)."""
+"""Triton adapter: IMAGE bytes -> decoded_image, image_size, decoded_alpha, alpha_size, image_info.
+
+imaging.codec does the work; python_models.alpha carries the alpha channels past detection and blur.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import triton_python_backend_utils as pb_utils
 from imaging.codec import DecodedImage, parse_encode_options
 from imaging.errors import ImageError
 from imaging.formats import default_output_format
+from python_models.alpha import pad_alphas
 from python_models.model_config import configured_decoder
 from python_models.options import BlurOptions, parse_blur_options
 from python_models.tensors import (
@@ -48,6 +52,8 @@ class TritonPythonModel:
             return error_response(error)
         images = [result.pixels for result in results]
         tensors = image_tensors(images, "decoded_image", "image_size")
+        alphas, alpha_sizes = pad_alphas([result.alpha for result in results])
+        tensors += [pb_utils.Tensor("decoded_alpha", alphas), pb_utils.Tensor("alpha_size", alpha_sizes)]
         infos = [self._info(result) for result in results]
         return pb_utils.InferenceResponse(output_tensors=[*tensors, json_tensor("image_info", infos)])
 
@@ -66,5 +72,8 @@ class TritonPythonModel:
             "height": height,
             "format": result.source_format,
             "decoder": result.backend,
+            "frames": 1,  # several frames or pages are refused (imaging.fidelity)
+            "alpha": result.alpha is not None,
+            **({"color": result.color} if result.color is not None else {}),
             "versions": {"decode": self.version},
         }

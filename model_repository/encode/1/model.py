@@ -1,4 +1,7 @@
-"""Triton adapter: blurred pixels -> RESULT (encoded bytes) and METADATA (imaging.codec does the work)."""
+"""Triton adapter: blurred pixels (+ the input's alpha) -> RESULT (encoded bytes) and METADATA.
+
+imaging.codec encodes; python_models.alpha puts the alpha back where the output format holds it.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import triton_python_backend_utils as pb_utils
 
 from imaging.codec import parse_encode_options
 from imaging.formats import CONTENT_TYPES, default_output_format
+from python_models.alpha import unpad_alphas, with_alpha
 from python_models.model_config import configured_encoder
 from python_models.tensors import bytes_tensor, input_images, input_json, json_tensor, request_parameters, respond_each
 
@@ -24,11 +28,19 @@ class TritonPythonModel:
     def _encode_request(self, request: Any) -> Any:
         parameters = request_parameters(request)
         results, metadata = [], []
-        for pixels, info in zip(input_images(request, "blurred_image", "blurred_size"), input_json(request, "blur_info")):
+        images = input_images(request, "blurred_image", "blurred_size")
+        alphas = unpad_alphas(_optional_input(request, "decoded_alpha"), _optional_input(request, "alpha_size"), len(images))
+        for pixels, alpha, info in zip(images, alphas, input_json(request, "blur_info")):
             options = parse_encode_options(parameters, default_output_format(info["format"]))
+            pixels, alpha_kept = with_alpha(pixels, alpha, options.format)
             encoded = self.encoder.encode_native(pixels, options)
             results.append(encoded.data)
             output = {"format": options.format, "content_type": CONTENT_TYPES[options.format], "bytes": len(encoded.data),
-                      "encoder": encoded.backend}
+                      "encoder": encoded.backend, "alpha": alpha_kept}
             metadata.append({**info, "output": output, "versions": {**info["versions"], "encode": self.version}})
         return pb_utils.InferenceResponse(output_tensors=[bytes_tensor("RESULT", results), json_tensor("METADATA", metadata)])
+
+
+def _optional_input(request: Any, name: str) -> Any:
+    tensor = pb_utils.get_input_tensor_by_name(request, name)
+    return None if tensor is None else tensor.as_numpy()
