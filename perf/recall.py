@@ -15,8 +15,8 @@ as JPEG (quality 95), each system's default output. Writes perf/results/<date>-r
 from __future__ import annotations
 
 import argparse
-import io
 import logging
+import math
 import os
 import shlex
 import shutil
@@ -28,18 +28,16 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
 from perf import services
 from perf.environment import hardware_tag
 from perf.errors import ConfigError, PerfError
 from perf.machine import CpuMeter
 from perf.peer import PEER_VENV, Peer, find_peer
 from perf.recall_environment import describe
+from perf.recall_files import decoded, peer_startup_s, private_copy, write_inputs, write_jpegs
 from perf.recall_measure import face_changes
 from perf.recall_results import JPEG_GROUP, ImageRecall, RecallRun, Throughput, save
-from perf.recall_suite import GROUPS, PHOTOS, SuiteImage, suite
+from perf.recall_suite import GROUPS, PHOTOS, suite
 from perf.recall_systems import PIPELINE_LABEL, FolderRun, pipeline_metadata, run_peer, run_pipeline
 from triton_launcher import LauncherError
 from triton_launcher.config import DEFAULT_REPOSITORY
@@ -47,7 +45,6 @@ from triton_launcher.config import DEFAULT_REPOSITORY
 logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
-JPEG_QUALITY = 95
 PEER_SCALE = "640x360"
 SAMPLE_KEYS = ("versions", "blur", "decoder", "output")  # what the report keeps of one pipeline METADATA
 
@@ -74,56 +71,6 @@ class RecallConfig:
 
 
 Runner = Callable[[Path, list[Path]], FolderRun]
-
-
-def write_inputs(images: list[SuiteImage], folder: Path) -> dict[str, list[Path]]:
-    """Each image as PNG under folder/<group>/<name>.png; the files by group."""
-    files: dict[str, list[Path]] = {}
-    for image in images:
-        path = folder / image.group / f"{image.name}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(image.pixels).save(path, format="PNG", compress_level=1)
-        files.setdefault(image.group, []).append(path)
-    return files
-
-
-def write_jpegs(images: list[SuiteImage], folder: Path, copies: int) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for copy in range(copies):
-        for image in images:
-            paths.append(folder / f"{image.name}-{copy}.jpg")
-            Image.fromarray(image.pixels).save(paths[-1], format="JPEG", quality=JPEG_QUALITY)
-    return paths
-
-
-def decoded(encoded: bytes | None) -> np.ndarray | None:
-    """RGB uint8 pixels of an output, None when there is none or it does not decode."""
-    if not encoded:
-        return None
-    try:
-        with Image.open(io.BytesIO(encoded)) as image:
-            return np.asarray(image.convert("RGB"))
-    except (OSError, ValueError):
-        return None
-
-
-def private_copy(files: list[Path], folder: Path) -> list[Path]:
-    """Hard links of ``files`` in a fresh folder: deface writes its outputs beside its inputs."""
-    folder.mkdir(parents=True)
-    copies = [folder / path.name for path in files]
-    for source, target in zip(files, copies):
-        os.link(source, target)
-    return copies
-
-
-def peer_startup_s(peer: Peer, folder: Path) -> float:
-    """deface's wall time on one 64x64 image (interpreter, imports, model load): the second of two runs."""
-    image = folder / "startup" / "tiny.png"
-    image.parent.mkdir(parents=True)
-    Image.fromarray(np.full((64, 64, 3), 128, np.uint8)).save(image)
-    peer.anonymise_folder(image.parent)
-    return peer.anonymise_folder(image.parent)
 
 
 class RecallBench:
@@ -184,7 +131,12 @@ class RecallBench:
         logger.info("== %s on %s (%d images)", system, group, len(paths))
         meter = CpuMeter().start()
         folder = self.scratch / "runs" / f"run-{len(self.run.throughputs)}"
-        done = runner(folder, paths)
+        try:
+            done = runner(folder, paths)
+        except PerfError as error:  # noted; its images count as not anonymised, the other systems go on
+            logger.error("%s on %s failed: %s", system, group, error)
+            self.run.notes.append(f"{system} on {group} failed: {error}")
+            return FolderRun({path.name: None for path in paths}, math.nan, [])
         self.run.throughputs.append(Throughput(system, group, len(paths), done.wall_s, startup_s, meter.share()))
         self.run.notes += [f"{system}: {error}" for error in done.errors]
         return done

@@ -95,7 +95,7 @@ def run_pipeline(url: str, files: Sequence[Path], concurrency: int, timeout_s: f
 
 
 def pipeline_metadata(url: str, payload: bytes) -> dict:
-    """One request's METADATA (also the warm-up before timing)."""
+    """One request's METADATA (also the warm-up before timing). Raises MeasurementError when it fails."""
 
     async def once() -> dict:
         client = grpcclient.InferenceServerClient(url)
@@ -104,4 +104,7 @@ def pipeline_metadata(url: str, payload: bytes) -> dict:
         finally:
             await client.close()
 
-    return asyncio.run(once())
+    try:
+        return asyncio.run(once())
+    except Exception as error:  # noqa: BLE001 - any failure here means there is no pipeline to measure
+        raise MeasurementError(f"{PIPELINE} at {url} did not answer: {type(error).__name__}: {str(error)[:300]}") from error
