@@ -22,6 +22,7 @@ from functools import cache
 import cv2
 import numpy as np
 
+from imaging.passes import rotate_boxes
 from tests.photos import photo_pixels
 
 
@@ -144,16 +145,6 @@ def portrait(photo: str, size: int) -> Scene:
     pixels = cv2.resize(pixels, (round(pixels.shape[1] * scale), round(pixels.shape[0] * scale)), interpolation=interpolation)
     boxes = [np.array(face.box) * scale for face in FACES if face.photo == photo]
     return _frozen(f"{photo.split('.')[0]}-{size}px", pixels, boxes)
-
-
-def rotate_boxes(boxes: np.ndarray, width: int, height: int, quarter_turns: int) -> np.ndarray:
-    """Boxes of a width x height image after ``np.rot90(image, quarter_turns)`` (counter-clockwise)."""
-    boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
-    for _ in range(quarter_turns % 4):
-        x1, y1, x2, y2 = boxes.T
-        boxes = np.stack([y1, width - x2, y2, width - x1], axis=1)
-        width, height = height, width
-    return boxes
 
 
 @cache
