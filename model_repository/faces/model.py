@@ -16,7 +16,7 @@ import triton_python_backend_utils as pb_utils
 from python_models.batching import split_counts
 from python_models.classes import FACE
 from python_models.detections import detector_record, request_threshold
-from python_models.model_config import configured_centerface, configured_detector
+from python_models.model_config import config_parameter, configured_centerface, configured_detector
 from python_models.tensors import error_response, input_images, json_tensor, request_parameters
 
 OUTPUT = "faces"
@@ -26,7 +26,8 @@ class TritonPythonModel:
     def initialize(self, args: dict[str, Any]) -> None:
         config = json.loads(args["model_config"])
         version_dir = Path(args["model_repository"]) / args["model_version"]
-        self.settings = configured_detector(config, args["model_name"], args["model_version"], {0: FACE})
+        class_name = config_parameter(config, "class_name", FACE)
+        self.settings = configured_detector(config, args["model_name"], args["model_version"], {0: class_name})
         self.detector = configured_centerface(config, version_dir)
 
     def execute(self, requests: list[Any]) -> list[Any]:

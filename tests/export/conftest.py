@@ -12,7 +12,8 @@ from export.centerface import convert_centerface
 from export.labels import LABELS_FILE, write_labels
 from export.nms import append_nms
 from export.publish import MODEL_FILE
-from export.sources import default_centerface_onnx, default_yolo_weights
+from export.repository import build_detector
+from export.sources import default_centerface_onnx, default_plate_weights, default_yolo_weights
 from export.yolo import ClassNames, export_yolo_onnx
 
 # tests.photos imports ultralytics for its bundled photos; keep its import from probing the network.
@@ -43,3 +44,12 @@ def faces_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("faces-version") / MODEL_FILE
     convert_centerface(default_centerface_onnx(), path)
     return path
+
+
+@pytest.fixture(scope="session")
+def plates_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A complete plates version folder built from safelicensing's checkpoint (model.onnx with NMS, labels.json)."""
+    version_dir = tmp_path_factory.mktemp("plates-version")
+    build_detector(version_dir, default_plate_weights())
+    (version_dir / "model.py").unlink()  # the adapter link is the repository's business
+    return version_dir

@@ -42,10 +42,19 @@ def test_a_failure_exits_nonzero_and_publishes_nothing(
     assert list((tmp_path / "repo").glob("faces/*")) == []
 
 
+def test_plates_publishes_the_licence_plate_detector(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    assert main(["plates", "--repository", str(tmp_path)]) == 0
+    version_dir = tmp_path / "plates" / "1"
+    assert capfd.readouterr().out == f"{version_dir}\n"
+    assert sorted(entry.name for entry in version_dir.iterdir()) == ["labels.json", "model.onnx", "model.py"]
+    assert json.loads((version_dir / "labels.json").read_text()) == {"0": "license_plate"}
+
+
 def test_ensure_module_entry_point_honours_the_environment(
-    tmp_path: Path, detector_dir: Path, faces_model: Path
+    tmp_path: Path, detector_dir: Path, plates_dir: Path, faces_model: Path
 ) -> None:
     shutil.copytree(detector_dir, tmp_path / "detect" / "1")
+    shutil.copytree(plates_dir, tmp_path / "plates" / "2")
     shutil.copytree(faces_model.parent, tmp_path / "faces" / "3")
     env = {**os.environ, "MODEL_REPOSITORY": str(tmp_path)}
     result = subprocess.run(
@@ -53,4 +62,4 @@ def test_ensure_module_entry_point_honours_the_environment(
     )
     assert (result.returncode, result.stdout) == (0, ""), result.stderr
     assert "already has a published model" in result.stderr
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["detect", "faces"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["detect", "faces", "plates"]

@@ -21,8 +21,9 @@ def test_repository_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert resolve_repository(tmp_path / "explicit") == tmp_path / "explicit"
 
 
-def test_ensure_publishes_only_what_is_missing_and_is_idempotent(tmp_path: Path, detector_dir: Path) -> None:
+def test_ensure_publishes_only_what_is_missing_and_is_idempotent(tmp_path: Path, detector_dir: Path, plates_dir: Path) -> None:
     shutil.copytree(detector_dir, tmp_path / "detect" / "1")
+    shutil.copytree(plates_dir, tmp_path / "plates" / "1")
     (tmp_path / "faces" / "1").mkdir(parents=True)  # a version folder without a model does not count
     assert ensure_models(tmp_path) == {"faces": tmp_path / "faces" / "2"}
     before = sorted(path.relative_to(tmp_path) for path in tmp_path.rglob("*"))

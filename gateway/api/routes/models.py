@@ -1,15 +1,18 @@
-"""Model versions: `GET /v1/models` for everyone with access; load / swap / rollback / pin need an API key."""
+"""Model versions: `GET /v1/models` and `GET /v1/models/classes` for everyone with access; load / swap /
+rollback / pin need an API key."""
 
 from __future__ import annotations
 
 import asyncio
 import re
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
 
 from gateway.api.deps import Authenticated, ServicesDep, require_admin_key
 from gateway.core.errors import InvalidRequestError, ModelNotFoundError
+from gateway.inference.classes import served_classes
 from gateway.inference.models import ModelAdmin
 
 router = APIRouter(prefix="/v1/models", tags=["models"], dependencies=Authenticated)
@@ -39,9 +42,17 @@ ModelName = Annotated[str, Depends(known_model)]
 VersionBody = Annotated[int | None, Body(embed=True, description="version; empty: the newest on disk (swap only)")]
 
 
-@router.get("", summary="Models, their versions and states, the swap history and pinned versions")
+@router.get("", summary="Models, their versions and states, the swap history, pinned versions and detector classes")
 async def list_models(models: AdminDep) -> dict[str, Any]:
-    return {"models": await models.models()}
+    listed = await models.models()
+    classes = await asyncio.to_thread(served_classes, models.control.repository, listed)
+    return {"models": [{**entry, "classes": classes.get(entry["name"], [])} for entry in listed]}
+
+
+@router.get("/classes", summary="The classes the served detectors find: what blur_classes may name")
+async def list_classes(models: AdminDep) -> dict[str, Any]:
+    by_model = await asyncio.to_thread(served_classes, models.control.repository, await models.models())
+    return {"classes": sorted({name for names in by_model.values() for name in names}), "models": by_model}
 
 
 @router.post("/{model}/load", dependencies=admin, summary="(Re)load a model from its files (the old one serves meanwhile)")
