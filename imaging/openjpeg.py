@@ -7,7 +7,8 @@ nvImageCodec and OpenCV refuse it and Pillow returns a sheared 1023x1023 picture
 API decodes each component at its own size, exactly as glymur does. This module calls the
 libopenjp2 that Pillow's wheel bundles (or the system's), from memory, and assembles the
 components: each is repeated up to the largest component's size (nearest sample, no invented
-values), sYCC is converted to RGB. Where no libopenjp2 can be loaded the caller refuses the file.
+values); sYCC (labelled, or a bare codestream with subsampled chroma) is converted to RGB. Where
+no libopenjp2 can be loaded the file is refused (``unsupported_format``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from imaging.jpeg2000_header import codestream
 logger = logging.getLogger(__name__)
 
 _CODEC_J2K, _CODEC_JP2 = 0, 2
+_CLRSPC_UNKNOWN, _CLRSPC_UNSPECIFIED = -1, 0
 _CLRSPC_SYCC, _CLRSPC_EYCC, _CLRSPC_CMYK = 3, 4, 5
 _DPARAMETERS_BYTES = 1 << 14  # opj_dparameters_t is about 8.3 KB in OpenJPEG 2.x: opaque here
 _STREAM_CHUNK = 1 << 20
@@ -237,29 +239,46 @@ def _assemble(image: _Image) -> tuple[np.ndarray, int]:
     components = [image.comps[index] for index in range(image.numcomps)]
     width, height = max(comp.w for comp in components), max(comp.h for comp in components)
     bits = max(comp.prec for comp in components)
-    planes = [_plane(comp, width, height) for comp in components]
-    if image.color_space == _CLRSPC_SYCC and len(planes) >= 3:
+    if not 1 <= bits <= 16:
+        raise UnsupportedFormatError(f"JPEG 2000 with {bits}-bit samples is not supported (1-16)")
+    dtype = np.uint8 if bits <= 8 else np.uint16
+    planes = [_plane(comp, width, height, dtype) for comp in components]
+    if _is_sycc(image.color_space, components):
         planes[:3] = _sycc_to_rgb(planes[:3], bits)
-    stacked = np.stack(planes, axis=2)
-    return np.ascontiguousarray(stacked.astype(np.uint8 if bits <= 8 else np.uint16)), bits
+    return np.ascontiguousarray(np.stack(planes, axis=2)), bits
 
 
-def _plane(comp: _ImageComp, width: int, height: int) -> np.ndarray:
-    """One component as int64 HxW at the picture's size, unsigned, repeated where subsampled."""
-    if comp.w == 0 or comp.h == 0 or not comp.data:
-        raise CorruptImageError("JPEG 2000 component decoded to no samples")
-    samples = np.ctypeslib.as_array(comp.data, shape=(comp.h * comp.w,)).reshape(comp.h, comp.w).astype(np.int64)
+def _is_sycc(color_space: int, components: list[_ImageComp]) -> bool:
+    """sYCC as labelled (a JP2 colr box), or, unlabelled (a bare .j2k), three components whose
+    second is sampled more coarsely than the first: chroma subsampling, as opj_decompress guesses."""
+    if color_space == _CLRSPC_SYCC:
+        return len(components) >= 3
+    if color_space not in (_CLRSPC_UNKNOWN, _CLRSPC_UNSPECIFIED) or len(components) != 3:
+        return False
+    first, second = components[0], components[1]
+    return (first.dx, first.dy) != (second.dx, second.dy) and first.dx <= second.dx and first.dy <= second.dy
+
+
+def _plane(comp: _ImageComp, width: int, height: int, dtype: type) -> np.ndarray:
+    """One component as HxW ``dtype`` at the picture's size, unsigned, repeated where subsampled."""
+    if comp.w == 0 or comp.h == 0 or not comp.data or not 1 <= comp.prec <= 16:
+        raise CorruptImageError(f"JPEG 2000 component decoded to no samples ({comp.w}x{comp.h}, {comp.prec} bits)")
+    samples = np.ctypeslib.as_array(comp.data, shape=(comp.h * comp.w,)).reshape(comp.h, comp.w)
     if comp.sgnd:
-        samples += 1 << (comp.prec - 1)
-    samples = np.clip(samples, 0, (1 << comp.prec) - 1)
+        samples = samples.astype(np.int64) + (1 << (comp.prec - 1))
+    samples = np.clip(samples, 0, (1 << comp.prec) - 1).astype(dtype)
     rows, cols = -(-height // comp.h), -(-width // comp.w)
+    if (rows, cols) == (1, 1):
+        return samples
     return np.repeat(np.repeat(samples, rows, axis=0), cols, axis=1)[:height, :width]
 
 
 def _sycc_to_rgb(planes: list[np.ndarray], bits: int) -> list[np.ndarray]:
     """Full-range YCbCr (ITU-R BT.601, as JFIF and OpenJPEG's opj_decompress use) to RGB."""
     top, centre = (1 << bits) - 1, 1 << (bits - 1)
-    luma, blue, red = (plane.astype(np.float64) for plane in planes)
-    blue, red = blue - centre, red - centre
+    dtype = planes[0].dtype
+    luma, blue, red = (plane.astype(np.float32) for plane in planes)
+    blue -= centre
+    red -= centre
     rgb = (luma + 1.402 * red, luma - 0.344136 * blue - 0.714136 * red, luma + 1.772 * blue)
-    return [np.clip(np.rint(channel), 0, top).astype(np.int64) for channel in rgb]
+    return [np.clip(np.rint(channel), 0, top).astype(dtype) for channel in rgb]

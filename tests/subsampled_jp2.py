@@ -57,3 +57,49 @@ def glymur_decode(data: bytes, suffix: str = ".jp2") -> np.ndarray:
         path = Path(folder) / f"image{suffix}"
         path.write_bytes(data)
         return np.asarray(glymur.Jp2k(str(path))[:])
+
+
+def ycc420_jpeg2000(pixels: np.ndarray, suffix: str = ".jp2") -> tuple[bytes, np.ndarray]:
+    """(file, its exact RGB) for even-sized HxWx3 ``pixels`` stored as full-range YCbCr 4:2:0:
+    Y at full resolution, Cb and Cr at half (XRsiz = YRsiz = 2), losslessly, colour space sYCC.
+
+    The RGB is what a faithful decoder shows: chroma repeated 2x2, BT.601 back to RGB.
+    """
+    opj2 = glymur_with_openjpeg().lib.openjp2
+    height, width = pixels.shape[:2]
+    rgb = pixels.astype(np.float64)
+    luma = 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
+    blue = 128 + (rgb[..., 2] - luma) / 1.772
+    red = 128 + (rgb[..., 0] - luma) / 1.402
+    half = [plane.reshape(height // 2, 2, width // 2, 2).mean(axis=(1, 3)) for plane in (blue, red)]
+    planes = [np.clip(np.rint(plane), 0, 255).astype(np.int32) for plane in (luma, *half)]
+    parameters = (opj2.ImageComptParmType * 3)()
+    for parameter, plane in zip(parameters, planes):
+        parameter.dx = parameter.dy = height // plane.shape[0]
+        parameter.h, parameter.w = plane.shape
+        parameter.prec = parameter.bpp = 8
+    image = opj2.image_create(parameters, opj2.CLRSPC_YCC)
+    image.contents.x1, image.contents.y1 = width, height
+    for index, plane in enumerate(planes):
+        ctypes.memmove(image.contents.comps[index].data, np.ascontiguousarray(plane).ctypes.data, plane.nbytes)
+    settings = opj2.set_default_encoder_parameters()
+    settings.tcp_numlayers, settings.cp_disto_alloc = 1, 1
+    settings.tcp_rates[0] = 0  # lossless
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"ycc420{suffix}"
+        codec = opj2.create_compress(opj2.CODEC_JP2 if suffix == ".jp2" else opj2.CODEC_J2K)
+        opj2.setup_encoder(codec, settings, image)
+        stream = opj2.stream_create_default_file_stream(str(path), False)
+        try:
+            opj2.start_compress(codec, image, stream)
+            opj2.encode(codec, stream)
+            opj2.end_compress(codec, stream)
+        finally:
+            opj2.stream_destroy(stream)
+            opj2.destroy_codec(codec)
+            opj2.image_destroy(image)
+        data = path.read_bytes()
+    full = [planes[0].astype(np.float64)] + [np.repeat(np.repeat(plane, 2, 0), 2, 1) - 128.0 for plane in planes[1:]]
+    y, cb, cr = full
+    expected = np.stack([y + 1.402 * cr, y - 0.344136 * cb - 0.714136 * cr, y + 1.772 * cb], axis=2)
+    return data, np.clip(np.rint(expected), 0, 255).astype(np.uint8)

@@ -21,7 +21,7 @@ from imaging.openjpeg import decode_components, read_sampling
 from tests.imaging.conftest import pillow_bytes
 from tests.imaging.icc import display_p3
 from tests.photos import photo_pixels
-from tests.subsampled_jp2 import glymur_decode, subsampled_jpeg2000
+from tests.subsampled_jp2 import glymur_decode, subsampled_jpeg2000, ycc420_jpeg2000
 
 JUNK_EXIF = b"Exif\x00\x00garbage-garbage-garbage"
 
@@ -42,6 +42,17 @@ def test_subsampled_jpeg2000_decodes_like_glymur(decoder: ImageDecoder, astronau
     native = decoder.decode_native(data)
     assert (native.backend, native.bits) == ("openjpeg", 8)
     np.testing.assert_array_equal(native.pixels, astronaut)
+
+
+@pytest.mark.parametrize("suffix", [".jp2", ".j2k"])
+def test_ycc_420_jpeg2000_is_upsampled_and_converted(decoder: ImageDecoder, astronaut: np.ndarray, suffix: str) -> None:
+    """Y at full resolution, Cb and Cr at half: labelled sYCC in a .jp2, unlabelled in a .j2k."""
+    data, expected = ycc420_jpeg2000(astronaut, suffix)
+    assert read_sampling(data).factors == ((1, 1), (2, 2), (2, 2))
+    decoded = decoder.decode(data)
+    assert decoded.backend == "openjpeg"
+    np.testing.assert_array_equal(decoded.pixels, expected)
+    assert np.abs(decoded.pixels.astype(int) - astronaut).mean() < 2  # only the chroma halving lost
 
 
 def test_subsampled_jpeg2000_reduced(decoder: ImageDecoder, astronaut: np.ndarray) -> None:
