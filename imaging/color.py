@@ -5,7 +5,8 @@ service with its P3 numbers read as sRGB: visibly desaturated. The pipeline ther
 RGB pixels whose profile is not sRGB to sRGB (perceptual intent) and records it in METADATA's
 ``color``: ``{"icc": "Display P3", "converted_to": "sRGB"}``. An sRGB profile is left as it is
 (``converted_to`` null); a profile that is unreadable or not an RGB profile is recorded and the
-pixels kept (``converted_to`` null, ``note`` says why).
+pixels kept (``converted_to`` null, ``note`` says why). Profiles come from Pillow's header read
+(JPEG APP2, PNG iCCP, WebP ICCP, TIFF tag 34675) or, for JP2, the ``colr`` box.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import functools
 import io
 import logging
+import struct
 from typing import Any
 
 import numpy as np
@@ -27,6 +29,37 @@ def embedded_profile(image: Image.Image) -> bytes | None:
     """The ICC profile a Pillow image (opened, not necessarily loaded) carries, or None."""
     profile = image.info.get("icc_profile")
     return bytes(profile) if profile else None
+
+
+def jp2_icc_profile(data: bytes) -> bytes | None:
+    """The ICC profile of a JP2 file's colour specification box (jp2h/colr, METH 2 or 3), or None.
+
+    Pillow does not read it; boxes are walked within ``data`` (a damaged walk gives None).
+    """
+    header = _box(memoryview(data), b"jp2h")
+    colour = _box(header, b"colr") if header is not None else None
+    if colour is None or len(colour) < 4 or colour[0] not in (2, 3):
+        return None
+    return bytes(colour[3:]) or None
+
+
+def _box(view: memoryview, kind: bytes) -> memoryview | None:
+    """The contents of the first box of type ``kind`` among the boxes that make up ``view``."""
+    offset = 0
+    while offset + 8 <= len(view):
+        length, found = struct.unpack(">I4s", view[offset : offset + 8])
+        header = 8
+        if length == 1 and offset + 16 <= len(view):
+            (length,) = struct.unpack(">Q", view[offset + 8 : offset + 16])
+            header = 16
+        elif length == 0:
+            length = len(view) - offset
+        if length < header or offset + length > len(view):
+            return None
+        if found == kind:
+            return view[offset + header : offset + length]
+        offset += length
+    return None
 
 
 def to_srgb(pixels: np.ndarray, profile: bytes) -> tuple[np.ndarray, dict[str, Any]]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps
 
-from imaging.color import embedded_profile
+from imaging.color import embedded_profile, jp2_icc_profile
 from imaging.errors import CorruptImageError, UnsupportedFormatError
 from imaging.formats import image_dimensions, open_image, pillow_errors
 from imaging.openjpeg import read_sampling
@@ -73,7 +73,7 @@ def read_facts(data: bytes, fmt: str) -> HeaderFacts:
         frames = int(getattr(image, "n_frames", 1)) if fmt in MULTI_FRAME_FORMATS else 1
         transparency = "transparency" in image.info
         alpha = image.mode in _ALPHA_MODES or transparency
-        profile = embedded_profile(image)
+        profile = embedded_profile(image) or (jp2_icc_profile(data) if fmt == "jp2" else None)
     if frames != 1:
         raise FrameCountError(fmt, frames)
     sampling = read_sampling(data) if fmt in {"jp2", "j2k"} else None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 
 import numpy as np
 import pytest
@@ -218,3 +219,33 @@ def test_srgb_profile_is_left_alone(decoder: ImageDecoder, astronaut: np.ndarray
     decoded = decoder.decode(pillow_bytes(astronaut, "PNG", icc_profile=srgb))
     assert decoded.color is not None and decoded.color["converted_to"] is None
     np.testing.assert_array_equal(decoded.pixels, astronaut)
+
+
+def with_icc_colr_box(jp2: bytes, profile: bytes) -> bytes:
+    """``jp2`` with its jp2h/colr box replaced by a restricted-ICC one (METH 2) holding ``profile``."""
+    def boxes(data: bytes) -> list[tuple[bytes, bytes]]:
+        found, offset = [], 0
+        while offset < len(data):
+            length, kind = struct.unpack(">I4s", data[offset : offset + 8])
+            length = length or len(data) - offset
+            found.append((kind, data[offset + 8 : offset + length]))
+            offset += length
+        return found
+
+    def pack(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", 8 + len(body)) + kind + body
+
+    rebuilt = b""
+    for kind, body in boxes(jp2):
+        if kind == b"jp2h":
+            inner = [(k, b) if k != b"colr" else (k, bytes([2, 0, 1]) + profile) for k, b in boxes(body)]
+            body = b"".join(pack(k, b) for k, b in inner)
+        rebuilt += pack(kind, body)
+    return rebuilt
+
+
+def test_jp2_colr_icc_profile_is_converted(decoder: ImageDecoder, astronaut: np.ndarray) -> None:
+    data = with_icc_colr_box(pillow_bytes(_in_display_p3(astronaut), "JPEG2000", irreversible=False), display_p3())
+    decoded = decoder.decode(data)
+    assert decoded.color == {"icc": "Display P3", "converted_to": "sRGB"}
+    assert np.abs(decoded.pixels.astype(int) - astronaut).mean() < 0.2
