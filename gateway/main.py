@@ -13,6 +13,7 @@ from gateway.api.limits import UploadLimitMiddleware
 from gateway.api.routes import events, health, jobs, models, process, stats, web
 from gateway.core.config import Settings, load_settings
 from gateway.core.metrics import GatewayMetrics, RequestMetricsMiddleware
+from gateway.inference.health import start_health
 from gateway.services import open_services
 
 logger = logging.getLogger(__name__)
@@ -29,12 +30,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         warn_if_open(settings)
-        app.state.services = await open_services(settings, metrics)
+        app.state.services = services = await open_services(settings, metrics)
+        app.state.health = start_health(settings, services.pipeline, services.models)
         logger.info("gateway ready: Triton %s, model %s, storage %s", settings.triton_url, settings.model_name, settings.storage_url)
         try:
             yield
         finally:
-            await app.state.services.close()
+            await app.state.health.stop()
+            await services.close()
 
     app = FastAPI(title="Photo anonymisation gateway", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings

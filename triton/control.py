@@ -192,6 +192,19 @@ class ModelControl:
         self._load(name)
         return self._status(name, self._index())
 
+    def reload(self, name: str) -> ModelStatus:
+        """Load `name` anew with fresh instances, e.g. after its Python stub died.
+
+        A plain `load` of unchanged files is an in-place instance update in Triton 2.51 that
+        keeps the dead stub (measured: 2 ms, still "Stub process ... is not healthy"); so the
+        loaded version folders are marked changed first and Triton loads them from scratch
+        (measured: 1.8 s for `decode`; its ensembles keep serving). Needs the repository on disk.
+        """
+        versions = self.ready_versions(name) or self.repository.versions(name)
+        self.repository.mark_changed(name, versions)
+        self._load(name)
+        return self._status(name, self._index())
+
     def unload(self, name: str, force: bool = False) -> None:
         """Unload a model; refused for a composing model of a loaded ensemble unless `force`."""
         users = self._loaded_ensembles_using(name)

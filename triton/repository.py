@@ -152,6 +152,17 @@ class ModelRepository:
         for name in reversed(self.pinned_names(model, version)):
             shutil.rmtree(self.root / name, ignore_errors=True)
 
+    def mark_changed(self, model: str, versions: list[int]) -> None:
+        """Set the modification time of these version folders to now, so Triton loads them anew.
+
+        Raises RepositoryStateError when a folder cannot be touched (missing, read-only).
+        """
+        for version in versions:
+            try:
+                os.utime(self.root / model / str(version))
+            except OSError as error:
+                raise RepositoryStateError(f"cannot mark {self.root / model / str(version)} changed: {error}") from error
+
     def refresh(self) -> None:
         """Re-derive every generated config from the current config.pbtxt files; drop what lost its version."""
         for model in self.models():

@@ -198,7 +198,7 @@ class TritonServer:
         def reload(model: str) -> bool:
             if not control.ready_versions(model):
                 return False
-            control.load(model)
+            control.reload(model)
             return True
 
         self.supervisor = StubSupervisor(self._process.pid, reload).start()

@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     model_version: str = Field("", description="model version; empty = the latest loaded")
     triton_timeout_s: float = Field(120.0, gt=0, description="deadline of one inference call")
     start_triton: bool = Field(True, description="`python -m gateway` starts Triton itself")
+    canary_interval_s: float = Field(10.0, gt=0, description="how often the readiness canary runs a tiny PNG through each model")
+    canary_timeout_s: float = Field(30.0, gt=0, description="longest wait for one canary answer; then not ready")
+    readiness_timeout_s: float = Field(3.0, gt=0, description="longest wait of /readyz for Triton's and storage's answers")
+    reload_crashed_models: bool = Field(True, description="reload a model whose stub died (needs explicit model control)")
+    recovery_wait_s: float = Field(30.0, gt=0, description="longest a request waits for a model being reloaded after a stub crash")
     model_repository: Path | None = Field(None, description="Triton's model repository, for model swaps; empty = the launcher's")
     # HTTP
     host: str = "127.0.0.1"

@@ -112,6 +112,18 @@ class InferenceError(GatewayError):
     code = "inference_failed"
 
 
+class ModelCrashedError(InferenceError):
+    """A model's Python stub died while this request was in it or in its batch (crafted input,
+    native crash); the gateway has the model reloaded. ``model`` names it, ``instance`` the stub."""
+
+    code = "model_crashed"
+
+    def __init__(self, detail: str, model: str = "", instance: str = "") -> None:
+        super().__init__(detail)
+        self.model = model
+        self.instance = instance
+
+
 class StorageError(GatewayError):
     """The store could not be read or written."""
 

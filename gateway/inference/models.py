@@ -39,6 +39,10 @@ class ModelAdmin:
         await asyncio.to_thread(self._require_model, model)
         return status_json(await asyncio.to_thread(self.control.load, model))
 
+    async def reload(self, model: str) -> None:
+        """Load `model` anew with fresh instances (ModelControl.reload): brings back a model whose stub died."""
+        await asyncio.to_thread(self.control.reload, model)
+
     async def swap(self, model: str, version: int | None) -> dict[str, Any]:
         return swap_json(await asyncio.to_thread(self.control.swap, version, model))
 

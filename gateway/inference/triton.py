@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -13,7 +14,8 @@ import numpy as np
 import tritonclient.grpc.aio as grpcclient
 from tritonclient.utils import InferenceServerException
 
-from gateway.core.errors import BusyError, InferenceError, InferenceTimeoutError, TritonUnavailableError
+from gateway.core.errors import BusyError, InferenceError, InferenceTimeoutError, ModelCrashedError, TritonUnavailableError
+from gateway.inference.recovery import CrashGate, crashed
 from imaging.errors import (
     CorruptImageError,
     EmptyImageError,
@@ -75,6 +77,9 @@ def translate(error: InferenceServerException) -> Exception:
         return IMAGE_ERRORS[found.group(1)](message[found.end() :].strip() or message)
     if "Exceeds maximum queue size" in message:
         return BusyError(f"Triton's queue is full: {message}")
+    dead_stub = crashed(message)
+    if dead_stub is not None:
+        return dead_stub
     if str(error.status()) == _DEADLINE:
         return InferenceTimeoutError(f"no answer within the deadline (GATEWAY_TRITON_TIMEOUT_S): {message}")
     if str(error.status()) in _UNREACHABLE or "failed to connect" in message.lower():
@@ -90,16 +95,23 @@ class TritonPipeline:
         self.model_name = model_name
         self.model_version = model_version
         self.timeout_s = timeout_s
+        self.crashes = CrashGate()
         self._client = grpcclient.InferenceServerClient(url)
 
     async def process(
-        self, payloads: Sequence[bytes], parameters: Parameters, priority: int, model_name: str | None = None
+        self, payloads: Sequence[bytes], parameters: Parameters, priority: int, model_name: str | None = None,
+        *, wait_healed: bool = True,
     ) -> list[Processed]:
         """Run the model (``model_name``, else the configured one) on ``payloads`` in one request.
 
         Raises ImageError or GatewayError. A model whose RESULT holds several items per image
-        (`process` with tiles: [N, K], padded) gives each Processed all its outputs.
+        (`process` with tiles: [N, K], padded) gives each Processed all its outputs. While the
+        model is being reloaded after a stub crash the call first waits (``wait_healed``, see
+        CrashGate); a request that meets a dead stub raises ModelCrashedError.
         """
+        called = model_name or self.model_name
+        if wait_healed:
+            await self.crashes.wait(called)
         array = np.empty((len(payloads), 1), dtype=np.object_)
         array[:, 0] = list(payloads)
         tensor = grpcclient.InferInput(INPUT, list(array.shape), "BYTES")
@@ -107,7 +119,7 @@ class TritonPipeline:
         outputs = [grpcclient.InferRequestedOutput(RESULT), grpcclient.InferRequestedOutput(METADATA)]
         try:
             reply = await self._client.infer(
-                model_name or self.model_name,
+                called,
                 [tensor],
                 model_version=self.model_version,
                 outputs=outputs,
@@ -116,18 +128,23 @@ class TritonPipeline:
                 client_timeout=self.timeout_s,
             )
         except InferenceServerException as error:
-            raise translate(error) from None
+            failure = translate(error)
+            if isinstance(failure, ModelCrashedError):
+                self.crashes.crashed(called, failure)
+            raise failure from None
         results = reply.as_numpy(RESULT).reshape(len(payloads), -1)
         metadata = [json.loads(meta) for meta in reply.as_numpy(METADATA).reshape(-1)]
         return [_processed(row, meta) for row, meta in zip(results, metadata)]
 
-    async def is_ready(self) -> bool:
-        """Server live and ready, and the model loaded."""
+    async def is_ready(self, timeout_s: float | None = None) -> bool:
+        """Server live and ready, and the model loaded (False after ``timeout_s`` without an answer)."""
         try:
+            if timeout_s is not None:
+                return await asyncio.wait_for(self.is_ready(), timeout_s)
             return bool(await self._client.is_server_ready()) and bool(
                 await self._client.is_model_ready(self.model_name, self.model_version)
             )
-        except InferenceServerException:
+        except (InferenceServerException, asyncio.TimeoutError):
             return False
 
     async def model_statistics(self) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.api.deps import ServicesDep
 from gateway.core.errors import StorageError
+from gateway.inference.health import OK, TritonHealth
 
 router = APIRouter(tags=["health"])
 
@@ -17,22 +18,36 @@ async def healthz() -> dict[str, str]:
     return {"status": "alive"}
 
 
-@router.get("/readyz", summary="Triton ready and storage reachable", responses={503: {"description": "not ready"}})
-async def readyz(services: ServicesDep) -> JSONResponse:
+@router.get(
+    "/readyz", summary="Triton ready, every model answering the canary, storage reachable",
+    responses={503: {"description": "not ready"}},
+)
+async def readyz(request: Request, services: ServicesDep) -> JSONResponse:
+    """Three checks, each bounded: Triton's server and model readiness, the cached canary results
+    (a tiny PNG through each model, run in the background), and a storage ping."""
+    settings, health = services.settings, request.app.state.health
     checks: dict[str, str] = {}
-    checks["triton"] = "ok" if await services.pipeline.is_ready() else (
-        f"model {services.pipeline.model_name!r} at {services.pipeline.url} is not ready"
+    pipeline = services.pipeline
+    checks["triton"] = OK if await pipeline.is_ready(settings.readiness_timeout_s) else (
+        f"model {pipeline.model_name!r} at {pipeline.url} is not ready"
     )
+    checks["canary"] = canary_check(health)
     try:
-        await services.store.check()
-        checks["storage"] = "ok"
+        await services.store.ping(settings.readiness_timeout_s)
+        checks["storage"] = OK
     except StorageError as error:
         checks["storage"] = str(error)
-    failing = {name: state for name, state in checks.items() if state != "ok"}
+    body = {"checks": checks, "models": health.checks()}
+    failing = {name: state for name, state in checks.items() if state != OK}
     if failing:
         detail = "; ".join(f"{name}: {state}" for name, state in failing.items())
-        return JSONResponse({"error": "not_ready", "detail": detail, "checks": checks}, status_code=503)
-    return JSONResponse({"status": "ready", "checks": checks})
+        return JSONResponse({"error": "not_ready", "detail": detail, **body}, status_code=503)
+    return JSONResponse({"status": "ready", **body})
+
+
+def canary_check(health: TritonHealth) -> str:
+    failing = {model: detail for model, detail in health.checks().items() if detail != OK}
+    return OK if not failing else "; ".join(f"{model}: {detail}" for model, detail in failing.items())
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
