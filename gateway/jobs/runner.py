@@ -69,6 +69,7 @@ class JobRunner:
         self._delayed: set[asyncio.Task[None]] = set()
         self._failures: Counter[str] = Counter()  # consecutive retried failures per job (back-off)
         self._backing_off: set[str] = set()  # jobs waiting out a back-off delay before the queue
+        self._reasons: dict[str, str] = {}  # why each was retried, kept for its record when the store was away
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._work(), name=f"job-worker-{index}") for index in range(self.workers)]
@@ -118,7 +119,10 @@ class JobRunner:
         if self._expired(job):
             await self._fail(job, "job_expired", self._expiry_detail(job))
             return
-        job = await self.service.transition(job, status=JobStatus.running, started_at=now(), attempts=job.attempts + 1)
+        reason = self._reasons.get(job.job_id, job.last_retry_reason)
+        job = await self.service.transition(
+            job, status=JobStatus.running, started_at=now(), attempts=job.attempts + 1, last_retry_reason=reason
+        )
         try:
             original = await self.service.store.get_bytes(job.original.key) if job.original else b""
             processed, elapsed_ms = await self.inference.run(original, job.options, job.priority, wait=True, model=job.model)
@@ -163,6 +167,7 @@ class JobRunner:
 
     def _requeue_later(self, job_id: str, reason: str) -> None:
         self._failures[job_id] += 1
+        self._reasons[job_id] = reason
         delay = self.backoff.delay(self._failures[job_id])
         logger.warning("job %s: %s; retrying in %.1f s", job_id, reason, delay)
         self._backing_off.add(job_id)
@@ -181,6 +186,7 @@ class JobRunner:
 
     def _forget(self, job_id: str) -> None:
         self._failures.pop(job_id, None)
+        self._reasons.pop(job_id, None)
         self.service.unfinished.pop(job_id, None)
 
     def _expired(self, job: Job) -> bool:
