@@ -24,8 +24,8 @@ import numpy as np
 
 from imaging.arrays import require_rgb, split_alpha
 from imaging.color import native_to_srgb, to_srgb
-from imaging.errors import ImageError, ImageTooLargeError, InvalidOptionError
-from imaging.fidelity import HeaderFacts, check_size, read_facts
+from imaging.errors import CorruptImageError, ImageError, ImageTooLargeError, InvalidOptionError
+from imaging.fidelity import HeaderFacts, check_size, read_facts, refuse_float_tiff
 from imaging.formats import image_dimensions, sniff_format
 from imaging.validate_header import validate_header
 from imaging.nvimgcodec_backend import (
@@ -137,7 +137,12 @@ class ImageDecoder:
         a huge scan decodes only its lower resolution levels.
         """
         fmt = sniff_format(data)
-        width, height = image_dimensions(data, fmt)
+        try:
+            width, height = image_dimensions(data, fmt)
+        except CorruptImageError:
+            if fmt == "tiff":
+                refuse_float_tiff(data)  # a float layout Pillow cannot open is named, not "corrupt"
+            raise
         if reduce and fmt in JPEG2000_FORMATS:
             width, height = reduced_size(width, height, min(reduce, MAX_REDUCE))
         if width * height > self.max_pixels:

@@ -25,10 +25,12 @@ from imaging.color import embedded_profile, jp2_icc_profile
 from imaging.errors import CorruptImageError, UnsupportedFormatError
 from imaging.formats import image_dimensions, open_image, pillow_errors
 from imaging.openjpeg import read_sampling
+from imaging.validate_tiff import first_value, open_tiff, values, walk
 
 logger = logging.getLogger(__name__)
 
 MULTI_FRAME_FORMATS = frozenset({"png", "webp", "tiff"})
+_SAMPLES_PER_PIXEL, _BITS_PER_SAMPLE, _SAMPLE_FORMAT, _IEEE_FLOAT = 277, 258, 339, 3
 _ALPHA_MODES = frozenset({"LA", "La", "PA", "RGBA", "RGBa"})
 _FRAME_WORDS = {"png": "an animated PNG (APNG)", "webp": "an animated WebP", "tiff": "a multi-page TIFF"}
 
@@ -112,6 +114,27 @@ def check_size(pixels: np.ndarray, expected: tuple[int, int], fmt: str, backend:
             f"{fmt} decoded by {backend} to {width}x{height} but its header says "
             f"{expected[0]}x{expected[1]}: refused rather than answered with a different picture"
         )
+
+
+def refuse_float_tiff(data: bytes) -> None:
+    """SampleRangeError naming the layout when ``data``'s first page stores floating point.
+
+    For a TIFF Pillow cannot open: Pillow reads one-sample 32-bit float only (mode F), so float
+    colour, 16-bit and 64-bit float would otherwise be a puzzling ``corrupt_image``.
+    """
+    try:
+        tiff, first = open_tiff(data, "tiff")
+        page = walk(tiff, first, follow_sub_ifds=False, max_ifds=1)[0]
+        if first_value(tiff, page, _SAMPLE_FORMAT, 1) != _IEEE_FLOAT:
+            return
+        samples = first_value(tiff, page, _SAMPLES_PER_PIXEL, 1)
+        bits = values(tiff, page[_BITS_PER_SAMPLE]) if _BITS_PER_SAMPLE in page else [32]
+    except (CorruptImageError, IndexError):
+        return  # not readable as TIFF at all: the caller's corrupt_image stands
+    raise SampleRangeError(
+        f"tiff with {samples} sample{'s' if samples != 1 else ''} of {bits[0]}-bit floating point: only one-sample 32-bit "
+        f"floating-point TIFF (values 0.0-1.0) is read"
+    )
 
 
 def unit_float_samples(samples: np.ndarray, top: int) -> np.ndarray:

@@ -172,6 +172,24 @@ def test_float_tiff_out_of_range_is_refused_by_name(decoder: ImageDecoder, sampl
         assert caught.value.code == "unsupported_format"
 
 
+@pytest.mark.parametrize(
+    ("samples", "words"),
+    [(np.random.default_rng(1).random((16, 24, 3), dtype=np.float32), "3 samples of 32-bit"),
+     (np.full((16, 24), 0.5, np.float16), "1 sample of 16-bit"),
+     (np.full((16, 24), 0.5, np.float64), "1 sample of 64-bit")],
+)  # fmt: skip
+def test_float_layouts_pillow_cannot_read_are_refused_by_name(decoder: ImageDecoder, samples: np.ndarray, words: str) -> None:
+    """tifffile writes them (scikit-image depends on it); on main they were `corrupt_image`."""
+    import tifffile
+
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, samples, photometric="rgb" if samples.ndim == 3 else "minisblack")
+    for decode in (decoder.decode, decoder.decode_native):
+        with pytest.raises(SampleRangeError, match=f"tiff with {words} floating point") as caught:
+            decode(buffer.getvalue())
+        assert caught.value.code == "unsupported_format"
+
+
 @pytest.mark.parametrize(("pillow_format", "options"), [("JPEG", {"quality": 95}), ("PNG", {}), ("WEBP", {"lossless": True})])
 def test_junk_exif_is_refused_alike_in_every_format(
     decoder: ImageDecoder, astronaut: np.ndarray, pillow_format: str, options: dict[str, object]
