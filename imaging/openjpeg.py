@@ -8,7 +8,7 @@ API decodes each component at its own size, exactly as glymur does. This module 
 libopenjp2 that Pillow's wheel bundles (or the system's), from memory, and assembles the
 components: each is repeated up to the largest component's size (nearest sample, no invented
 values); sYCC (labelled, or a bare codestream with subsampled chroma) is converted to RGB. Where
-no libopenjp2 can be loaded the file is refused (``unsupported_format``).
+no libopenjp2 can be loaded the file is refused (:class:`NoDecoderError`, ``corrupt_image``).
 """
 
 from __future__ import annotations
@@ -36,6 +36,10 @@ _CLRSPC_SYCC, _CLRSPC_EYCC, _CLRSPC_CMYK = 3, 4, 5
 _DPARAMETERS_BYTES = 1 << 14  # opj_dparameters_t is about 8.3 KB in OpenJPEG 2.x: opaque here
 _STREAM_CHUNK = 1 << 20
 _SIZ_MARKER = 0xFF51
+
+
+class NoDecoderError(CorruptImageError):
+    """A valid file that no decoder available here decodes faithfully (``corrupt_image``, 422)."""
 
 
 @dataclass(frozen=True)
@@ -193,12 +197,15 @@ def decode_components(data: bytes, container: str) -> tuple[np.ndarray, int]:
     C is 1-4 (gray, gray+alpha, RGB, RGBA); uint8 for up to 8 bits, else uint16 as stored.
 
     Components smaller than the largest are repeated up to its size; sYCC becomes RGB; signed
-    samples are shifted to unsigned. UnsupportedFormatError where no libopenjp2 is available or
-    for CMYK / e-YCC colour; CorruptImageError when OpenJPEG fails.
+    samples are shifted to unsigned. NoDecoderError (422) where no libopenjp2 is available;
+    UnsupportedFormatError for CMYK / e-YCC colour; CorruptImageError when OpenJPEG fails.
     """
     lib = load_library()
     if lib is None:
-        raise UnsupportedFormatError("subsampled JPEG 2000 needs libopenjp2, which is not installed here")
+        raise NoDecoderError(
+            f"{container} with subsampled components needs libopenjp2, which is not installed here; "
+            "refused rather than decoded wrongly by another decoder"
+        )
     errors: list[str] = []
     report = _MESSAGE_FN(lambda message, _: errors.append(message.decode(errors="replace").strip()))
     stream_source = _MemoryStream(data)

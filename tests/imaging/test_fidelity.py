@@ -15,10 +15,11 @@ import pytest
 from PIL import Image, ImageCms
 
 import imaging.codec
+import imaging.openjpeg
 from imaging.codec import ImageDecoder
 from imaging.errors import CorruptImageError, ImageError
 from imaging.fidelity import DecodedSizeError, FrameCountError, SampleRangeError, check_size, load_upright
-from imaging.openjpeg import decode_components, read_sampling
+from imaging.openjpeg import NoDecoderError, decode_components, read_sampling
 from tests.imaging.conftest import pillow_bytes
 from tests.imaging.icc import display_p3
 from tests.photos import photo_pixels
@@ -60,6 +61,17 @@ def test_subsampled_jpeg2000_reduced(decoder: ImageDecoder, astronaut: np.ndarra
     image = decoder.decode_native(subsampled_jpeg2000(astronaut), reduce=1)
     assert image.pixels.shape == (256, 256, 3) and image.reduce_method == "resample"
     assert np.abs(image.pixels.astype(int) - astronaut[::2, ::2]).mean() < 8
+
+
+def test_without_libopenjp2_a_subsampled_file_is_refused_by_name(
+    decoder: ImageDecoder, astronaut: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = subsampled_jpeg2000(astronaut)
+    monkeypatch.setattr(imaging.openjpeg, "load_library", lambda: None)
+    for decode in (decoder.decode, decoder.decode_native):
+        with pytest.raises(NoDecoderError, match="jp2 with subsampled components needs libopenjp2") as caught:
+            decode(data)
+        assert caught.value.code == "corrupt_image"
 
 
 def test_openjpeg_refuses_damaged_data(astronaut: np.ndarray) -> None:
