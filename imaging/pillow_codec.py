@@ -1,8 +1,9 @@
 """Pillow decode and encode: the path for WebP, TIFF, BMP, raw J2K output and nvImageCodec misses.
 
 Normalisation matches the nvImageCodec path: EXIF orientation applied, gray and palette expanded
-to RGB, alpha dropped (the colour channels are kept as stored: the output has no alpha channel,
-and whatever lies under transparent pixels is still seen by the detector and blurred), 16-bit
+to RGB, alpha dropped (the colour channels are kept as stored, and whatever lies under
+transparent pixels is still seen by the detector and blurred; :class:`imaging.codec.ImageDecoder`
+decodes files with alpha through :mod:`imaging.native` instead, to carry the alpha beside), 16-bit
 samples scaled by >> 8 (Pillow's own ``convert`` would clip them), 32-bit float samples (0.0-1.0)
 scaled to 0-255 (:func:`imaging.fidelity.unit_float_samples`), CMYK converted to RGB. Unreadable
 EXIF counts as no orientation, as on the nvImageCodec path.
