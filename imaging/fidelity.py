@@ -2,7 +2,8 @@
 
 - Frames: an animated WebP or PNG (APNG) or a multi-page TIFF is refused before decoding with
   :class:`FrameCountError` (``unsupported_format``, HTTP 415) naming the frame count: only one
-  frame would be decoded and the others would be lost, unanonymised and unreported.
+  frame would be decoded and the others would be lost, unanonymised and unreported. A TIFF's
+  reduced-resolution directories after the first (thumbnails, pyramid levels) are not pages.
 - Size: every decoder's result must have the size the header announces (or its transpose, after
   an EXIF rotation); JPEG 2000 components stored at 1/XRsiz x 1/YRsiz decode to the largest
   component's size. A different size is :class:`DecodedSizeError` (``corrupt_image``, 422).
@@ -31,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 MULTI_FRAME_FORMATS = frozenset({"png", "webp", "tiff"})
 _SAMPLES_PER_PIXEL, _BITS_PER_SAMPLE, _SAMPLE_FORMAT, _IEEE_FLOAT = 277, 258, 339, 3
+_NEW_SUBFILE_TYPE = 254
 _ALPHA_MODES = frozenset({"LA", "La", "PA", "RGBA", "RGBa"})
 _FRAME_WORDS = {"png": "an animated PNG (APNG)", "webp": "an animated WebP", "tiff": "a multi-page TIFF"}
 
@@ -72,10 +74,12 @@ def read_facts(data: bytes, fmt: str) -> HeaderFacts:
     Raises the ImageError subclass that describes a bad header (CorruptImageError...).
     """
     with open_image(data, fmt) as image, pillow_errors(fmt):
-        frames = int(getattr(image, "n_frames", 1)) if fmt in MULTI_FRAME_FORMATS else 1
+        frames = int(getattr(image, "n_frames", 1)) if fmt in {"png", "webp"} else 1
         transparency = "transparency" in image.info
         alpha = image.mode in _ALPHA_MODES or transparency
         profile = embedded_profile(image) or (jp2_icc_profile(data) if fmt == "jp2" else None)
+    if fmt == "tiff":
+        frames = tiff_pages(data)
     if frames != 1:
         raise FrameCountError(fmt, frames)
     sampling = read_sampling(data) if fmt in {"jp2", "j2k"} else None
@@ -84,26 +88,13 @@ def read_facts(data: bytes, fmt: str) -> HeaderFacts:
     return HeaderFacts(size, alpha, transparency, profile, subsampled)
 
 
-def frame_count(data: bytes, fmt: str) -> int:
-    """Frames (pages) in the file, from its headers: APNG acTL, WebP ANIM/ANMF, TIFF IFD chain."""
-    if fmt not in MULTI_FRAME_FORMATS:
-        return 1
-    with open_image(data, fmt) as image, pillow_errors(fmt):
-        return int(getattr(image, "n_frames", 1))
-
-
-def check_single_frame(data: bytes, fmt: str) -> None:
-    """Raise FrameCountError unless ``data`` holds exactly one frame or page."""
-    frames = frame_count(data, fmt)
-    if frames != 1:
-        raise FrameCountError(fmt, frames)
-
-
-def expected_size(data: bytes, fmt: str) -> tuple[int, int]:
-    """(width, height) the decoded picture must have, before any EXIF rotation."""
-    if fmt in {"jp2", "j2k"}:
-        return read_sampling(data).size
-    return image_dimensions(data, fmt)
+def tiff_pages(data: bytes) -> int:
+    """Pages of a TIFF: the first image directory, plus every later one that is not a
+    reduced-resolution copy (NewSubfileType bit 0: a thumbnail or pyramid level shows the same
+    picture, so leaving it out loses nothing)."""
+    tiff, first = open_tiff(data, "tiff")
+    later = walk(tiff, first, follow_sub_ifds=False)[1:]
+    return 1 + sum(1 for page in later if not (first_value(tiff, page, _NEW_SUBFILE_TYPE, 0) or 0) & 1)
 
 
 def check_size(pixels: np.ndarray, expected: tuple[int, int], fmt: str, backend: str) -> None:

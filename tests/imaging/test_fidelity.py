@@ -125,6 +125,24 @@ def test_several_frames_are_refused_by_count(
     np.testing.assert_array_equal(single.pixels, astronaut)
 
 
+def test_tiff_thumbnails_are_not_pages(decoder: ImageDecoder, astronaut: np.ndarray) -> None:
+    """A reduced-resolution directory (NewSubfileType 1) after the first shows the same picture."""
+    import tifffile
+
+    buffer = io.BytesIO()
+    with tifffile.TiffWriter(buffer) as writer:
+        writer.write(astronaut, photometric="rgb")
+        writer.write(np.ascontiguousarray(astronaut[::4, ::4]), photometric="rgb", subfiletype=1)
+        writer.write(np.ascontiguousarray(astronaut[::-1]), photometric="rgb")  # a real second page
+    with pytest.raises(FrameCountError, match="multi-page TIFF with 2 pages"):
+        decoder.decode(buffer.getvalue())
+    buffer = io.BytesIO()
+    with tifffile.TiffWriter(buffer) as writer:
+        writer.write(astronaut, photometric="rgb")
+        writer.write(np.ascontiguousarray(astronaut[::4, ::4]), photometric="rgb", subfiletype=1)
+    np.testing.assert_array_equal(decoder.decode(buffer.getvalue()).pixels, astronaut)
+
+
 def _palette_with_transparency() -> tuple[bytes, np.ndarray]:
     """A 64x64 palette PNG: index 0 (magenta) fully transparent, index 1 (green) opaque square."""
     indices = np.zeros((64, 64), np.uint8)
