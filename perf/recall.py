@@ -38,7 +38,7 @@ from perf.recall_files import decoded, peer_startup_s, private_copy, write_input
 from perf.recall_measure import face_changes
 from perf.recall_results import JPEG_GROUP, ImageRecall, RecallRun, Throughput, save
 from perf.recall_suite import GROUPS, PHOTOS, suite
-from perf.recall_systems import PIPELINE_LABEL, FolderRun, pipeline_metadata, run_peer, run_pipeline
+from perf.recall_systems import PIPELINE_LABEL, FolderRun, Variant, pipeline_metadata, run_peer, run_pipeline
 from triton_launcher import LauncherError
 from triton_launcher.config import DEFAULT_REPOSITORY
 
@@ -57,6 +57,7 @@ class RecallConfig:
     concurrency: int = 8  # pipeline requests in flight
     peer_venv: Path | None = PEER_VENV  # None: this product only
     peer_scale: str = PEER_SCALE
+    variants: tuple[Variant, ...] = ()  # pipeline with request parameters, beside the default path
     triton_url: str | None = None  # a running Triton's gRPC host:port; None: start one on free ports
     repository: Path = DEFAULT_REPOSITORY
     out_dir: Path = ROOT / "perf" / "results"
@@ -82,7 +83,8 @@ class RecallBench:
         self.peers = self._peers()
         self.run = RecallRun(started=time.strftime("%Y-%m-%d %H:%M:%S %Z"), command=command,
                              environment=describe(self.config.peer_venv if self.peers else None),
-                             configuration=self._configuration(), systems=[p.label for p in self.peers] + [PIPELINE_LABEL])
+                             configuration=self._configuration(), systems=[p.label for p in self.peers] + [PIPELINE_LABEL]
+                             + [variant.label for variant in config.variants])
 
     def _peers(self) -> list[Peer]:
         if self.config.peer_venv is None:
@@ -125,6 +127,9 @@ class RecallBench:
         for peer in self.peers:
             runners[peer.label] = lambda folder, paths, peer=peer: run_peer(peer, folder, private_copy(paths, folder))
         runners[PIPELINE_LABEL] = lambda folder, paths: run_pipeline(url, paths, self.config.concurrency)
+        for variant in self.config.variants:
+            runners[variant.label] = lambda folder, paths, variant=variant: run_pipeline(
+                url, paths, self.config.concurrency, variant.parameters)
         return runners
 
     def _measure(self, system: str, runner: Runner, group: str, paths: list[Path], startup_s: float) -> FolderRun:
@@ -197,14 +202,21 @@ def parse_args(argv: list[str] | None) -> RecallConfig:
     parser.add_argument("--concurrency", type=int, default=defaults.concurrency, help="pipeline requests in flight (default 8)")
     parser.add_argument("--no-peer", action="store_true", help="measure this product only (no deface)")
     parser.add_argument("--peer-venv", type=Path, default=PEER_VENV, help="the peer's venv (default var/peer-venv)")
+    parser.add_argument("--variant", action="append", default=[],
+                        help="also measure pipeline with request parameters, NAME:key=value[,key=value] "
+                        "(e.g. thorough:thorough=true); repeatable")
     parser.add_argument("--triton-url", help="a running Triton's gRPC host:port (default: start one on free ports)")
     parser.add_argument("--model-repository", type=Path, default=defaults.repository)
     parser.add_argument("--out", type=Path, default=defaults.out_dir, help="results folder (default perf/results)")
     parser.add_argument("--label", default="", help="suffix of the result files, e.g. before")
     args = parser.parse_args(argv)
     groups = tuple(name.strip() for name in args.groups.split(",") if name.strip())
+    try:
+        variants = tuple(Variant.parse(raw) for raw in args.variant)
+    except ValueError as error:
+        raise ConfigError(str(error)) from error
     return RecallConfig(groups=groups, photos=args.photos, copies=args.copies, concurrency=args.concurrency,
-                        peer_venv=None if args.no_peer else args.peer_venv, triton_url=args.triton_url,
+                        peer_venv=None if args.no_peer else args.peer_venv, triton_url=args.triton_url, variants=variants,
                         repository=args.model_repository, out_dir=args.out, label=args.label)
 
 

@@ -92,7 +92,9 @@ def render(run: RecallRun, json_name: str) -> str:
         f"`--scale {config.get('peer_scale')}`. Threshold 0.2 is what its users get; the same CenterFace weights serve "
         "this product's `faces` model.",
         f"- `pipeline`: Triton gRPC, default request parameters (faces + the configured detectors, Gaussian blur), "
-        f"{config.get('concurrency')} requests in flight; served: `{config.get('pipeline')}`.",
+        f"{config.get('concurrency')} requests in flight; served: `{config.get('pipeline')}`."
+        + ("".join(f" Variant `{v['name']}`: the same with request parameters `{v['parameters']}`."
+                   for v in config.get("variants") or [])),
         f"- Suite: groups {', '.join(run.groups())}; {config.get('photos')} composed 1080p photos "
         f"(`perf/recall_suite.py`; `{PHOTOS}`); scenes and the crowd from `tests/scenes.py`, plates from "
         "`tests/plate_scenes.py`.",

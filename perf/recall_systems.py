@@ -2,7 +2,8 @@
 
 - deface (``perf.peer``): its CLI once over the folder, writing ``<name>_anonymized.<ext>``;
 - this product: every file sent to Triton's ``pipeline`` over gRPC with ``concurrency`` requests
-  in flight (asyncio tritonclient), default parameters (the output keeps the input's format).
+  in flight (asyncio tritonclient), default parameters (the output keeps the input's format), or
+  a variant's request parameters (e.g. ``thorough=true``).
 
 Both answer ``{file name: encoded output or None}`` and the wall time of the whole folder.
 """
@@ -53,17 +54,49 @@ def run_peer(peer: Peer, folder: Path, files: Sequence[Path]) -> FolderRun:
     return FolderRun(outputs, wall_s, errors)
 
 
-async def _infer(client: grpcclient.InferenceServerClient, payload: bytes, timeout_s: float) -> tuple[bytes, dict]:
+Parameters = dict[str, bool | int | str]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """``pipeline`` with request parameters, measured as one more system: ``--variant thorough:thorough=true``."""
+
+    name: str
+    parameters: Parameters
+
+    @property
+    def label(self) -> str:
+        return f"{PIPELINE} {self.name} ({', '.join(f'{key}={value}' for key, value in self.parameters.items())})"
+
+    @classmethod
+    def parse(cls, raw: str) -> Variant:
+        """'NAME:key=value,key=value'; true/false become booleans, whole numbers integers. Raises ValueError."""
+        name, _, settings = raw.partition(":")
+        pairs = [item.split("=", 1) for item in settings.split(",") if item.strip()]
+        if not name.strip() or not pairs or any(len(pair) != 2 or not pair[0].strip() for pair in pairs):
+            raise ValueError(f"a variant is NAME:key=value[,key=value], got {raw!r}")
+        return cls(name.strip(), {key.strip(): _typed(value.strip()) for key, value in pairs})
+
+
+def _typed(value: str) -> bool | int | str:
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return int(value) if value.lstrip("-").isdigit() else value
+
+
+async def _infer(client: grpcclient.InferenceServerClient, payload: bytes, timeout_s: float,
+                 parameters: Parameters | None = None) -> tuple[bytes, dict]:
     array = np.empty((1, 1), dtype=np.object_)
     array[0, 0] = payload
     image = grpcclient.InferInput("IMAGE", [1, 1], "BYTES")
     image.set_data_from_numpy(array)
     outputs = [grpcclient.InferRequestedOutput("RESULT"), grpcclient.InferRequestedOutput("METADATA")]
-    reply = await client.infer(PIPELINE, [image], outputs=outputs, client_timeout=timeout_s)
+    reply = await client.infer(PIPELINE, [image], outputs=outputs, client_timeout=timeout_s, parameters=parameters or None)
     return reply.as_numpy("RESULT")[0, 0], json.loads(reply.as_numpy("METADATA")[0, 0])
 
 
-async def _run_pipeline(url: str, files: Sequence[Path], concurrency: int, timeout_s: float) -> FolderRun:
+async def _run_pipeline(url: str, files: Sequence[Path], concurrency: int, timeout_s: float,
+                        parameters: Parameters | None) -> FolderRun:
     payloads = [path.read_bytes() for path in files]  # read before the clock starts, as deface's reads are its own
     outputs: dict[str, bytes | None] = {path.name: None for path in files}
     errors: list[str] = []
@@ -74,7 +107,7 @@ async def _run_pipeline(url: str, files: Sequence[Path], concurrency: int, timeo
         while pending:
             index = pending.pop(0)
             try:
-                outputs[files[index].name], _ = await _infer(client, payloads[index], timeout_s)
+                outputs[files[index].name], _ = await _infer(client, payloads[index], timeout_s, parameters)
             except Exception as error:  # noqa: BLE001 - a failed image is recorded, counts as not anonymised
                 errors.append(f"{files[index].name}: {type(error).__name__}: {str(error)[:200]}")
 
@@ -89,9 +122,11 @@ async def _run_pipeline(url: str, files: Sequence[Path], concurrency: int, timeo
     return FolderRun(outputs, wall_s, errors)
 
 
-def run_pipeline(url: str, files: Sequence[Path], concurrency: int, timeout_s: float = 600.0) -> FolderRun:
-    """Every file through ``pipeline`` at ``concurrency`` requests in flight; wall time from first send to last answer."""
-    return asyncio.run(_run_pipeline(url, files, concurrency, timeout_s))
+def run_pipeline(url: str, files: Sequence[Path], concurrency: int, parameters: Parameters | None = None,
+                 timeout_s: float = 600.0) -> FolderRun:
+    """Every file through ``pipeline`` (with request ``parameters``) at ``concurrency`` requests in flight;
+    wall time from first send to last answer. Raises MeasurementError when no file got an answer."""
+    return asyncio.run(_run_pipeline(url, files, concurrency, timeout_s, parameters))
 
 
 def pipeline_metadata(url: str, payload: bytes) -> dict:

@@ -30,3 +30,4 @@ def test_an_absent_peer_venv_names_the_setup_command(tmp_path: Path) -> None:
 def test_bad_options_exit_1(tmp_path: Path) -> None:
     assert main(["--groups", "faces-of-mars", "--out", str(tmp_path)]) == 1
     assert main(["--concurrency", "0", "--no-peer", "--out", str(tmp_path)]) == 1
+    assert main(["--variant", "thorough", "--no-peer", "--out", str(tmp_path)]) == 1
