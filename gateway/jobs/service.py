@@ -176,13 +176,13 @@ class JobService:
             await self.repository.finish(updated)
             self.unfinished.pop(updated.job_id, None)
             self.metrics.jobs_finished.labels(updated.status.value).inc()
+            if not self.retention.stores_originals:
+                updated = await self._drop_original_now(updated)
         else:
             await self.repository.save(updated)
         if updated.status != job.status:
             self.metrics.job_moved(job.status.value, updated.status.value)
             self.events.publish(updated.event())
-        if updated.status.finished and not self.retention.stores_originals:
-            updated = await self._drop_original_now(updated)
         return updated
 
     async def _drop_original_now(self, job: Job) -> Job:
