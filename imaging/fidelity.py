@@ -9,9 +9,13 @@
   component's size. A different size is :class:`DecodedSizeError` (``corrupt_image``, 422).
 - Floating-point samples (a 32-bit float TIFF) must lie in 0.0-1.0, the convention of every
   float image writer; they are scaled to the integer range, anything else is
-  :class:`SampleRangeError` (``unsupported_format``, 415).
-- EXIF that cannot be parsed is ignored (orientation 1) in every format, as nvImageCodec does
-  for JPEG and PNG.
+  :class:`SampleRangeError` (``unsupported_format``, 415), as is a float layout Pillow cannot
+  read (colour, 16 or 64 bits).
+- EXIF: a malformed block is refused alike in every format by the header checks
+  (:mod:`imaging.validate_header`); one that passes them but not Pillow's parser counts as
+  orientation 1, as on the nvImageCodec path.
+- Alpha and ICC profiles are read here (:class:`HeaderFacts`) for the codec to keep the alpha
+  and convert the colours (:mod:`imaging.color`).
 """
 
 from __future__ import annotations
@@ -30,9 +34,9 @@ from imaging.validate_tiff import first_value, open_tiff, values, walk
 
 logger = logging.getLogger(__name__)
 
-MULTI_FRAME_FORMATS = frozenset({"png", "webp", "tiff"})
 _SAMPLES_PER_PIXEL, _BITS_PER_SAMPLE, _SAMPLE_FORMAT, _IEEE_FLOAT = 277, 258, 339, 3
 _NEW_SUBFILE_TYPE = 254
+_ANIMATED_FORMATS = frozenset({"png", "webp"})  # APNG acTL, WebP ANIM; TIFF pages: tiff_pages
 _ALPHA_MODES = frozenset({"LA", "La", "PA", "RGBA", "RGBa"})
 _FRAME_WORDS = {"png": "an animated PNG (APNG)", "webp": "an animated WebP", "tiff": "a multi-page TIFF"}
 
@@ -54,7 +58,7 @@ class DecodedSizeError(CorruptImageError):
 
 
 class SampleRangeError(UnsupportedFormatError):
-    """Floating-point samples outside 0.0-1.0 (or not finite): no defined display range."""
+    """Floating-point samples outside 0.0-1.0 (or not finite), or a float layout not read here."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,7 @@ def read_facts(data: bytes, fmt: str) -> HeaderFacts:
     Raises the ImageError subclass that describes a bad header (CorruptImageError...).
     """
     with open_image(data, fmt) as image, pillow_errors(fmt):
-        frames = int(getattr(image, "n_frames", 1)) if fmt in {"png", "webp"} else 1
+        frames = int(getattr(image, "n_frames", 1)) if fmt in _ANIMATED_FORMATS else 1
         transparency = "transparency" in image.info
         alpha = image.mode in _ALPHA_MODES or transparency
         profile = embedded_profile(image) or (jp2_icc_profile(data) if fmt == "jp2" else None)
@@ -123,8 +127,8 @@ def refuse_float_tiff(data: bytes) -> None:
     except (CorruptImageError, IndexError):
         return  # not readable as TIFF at all: the caller's corrupt_image stands
     raise SampleRangeError(
-        f"tiff with {samples} sample{'s' if samples != 1 else ''} of {bits[0]}-bit floating point: only one-sample 32-bit "
-        f"floating-point TIFF (values 0.0-1.0) is read"
+        f"tiff with {samples} sample{'s' if samples != 1 else ''} of {bits[0]}-bit floating point: "
+        "only one-sample 32-bit floating-point TIFF (values 0.0-1.0) is read"
     )
 
 
