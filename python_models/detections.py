@@ -8,19 +8,21 @@ request parameter named by ``threshold_parameter``, e.g. `plate_threshold`, else
 ``threshold``) but at least the floor is kept and marked ``uncertain``: blurred by default,
 counted in METADATA. A detector whose ``run_when`` is ``requested`` (the person detector) runs
 only when the request's `blur_classes` names one of its classes; otherwise its record says
-``skipped`` and no ONNX session runs.
+``skipped`` and no ONNX session runs. A request's threshold below the floor lowers the score the
+detector runs at for that request; `thorough` adds the rotated passes (python_models.detectors).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from imaging.errors import InvalidOptionError
-from python_models.options import parse_class_list
+from python_models.batching import split_counts
+from python_models.options import parse_boolean, parse_class_list
 
 RUN_WHEN = ("always", "requested")
 
@@ -54,7 +56,7 @@ class DetectorSettings:
 
 
 def request_threshold(parameters: Mapping[str, object], settings: DetectorSettings) -> float:
-    """The score below which this request calls a row uncertain; `invalid_option` if out of [floor, 1]."""
+    """The score below which this request calls a row uncertain; `invalid_option` if not in (0, 1]."""
     name = settings.threshold_parameter
     if not name or parameters.get(name) is None:
         return settings.threshold
@@ -63,10 +65,8 @@ def request_threshold(parameters: Mapping[str, object], settings: DetectorSettin
         value = float(raw)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise InvalidOptionError(f"{name} must be a number, got {raw!r}") from None
-    if not settings.floor <= value <= 1:
-        raise InvalidOptionError(
-            f"{name} must lie between {settings.floor} ({settings.model}'s floor_threshold) and 1, got {raw!r}"
-        )
+    if not 0 < value <= 1:
+        raise InvalidOptionError(f"{name} must be a score in (0, 1], got {raw!r}")
     return value
 
 
@@ -76,6 +76,51 @@ def should_run(parameters: Mapping[str, object], settings: DetectorSettings) -> 
         return True
     requested = parse_class_list(str(parameters.get("blur_classes") or ""))
     return bool(requested & set(settings.class_names.values()))
+
+
+@dataclass(frozen=True)
+class DetectionPlan:
+    """What one request asks of a detector: its images (HxWx3 uint8 RGB), the threshold for
+    `uncertain`, whether the detector runs at all, and whether the rotated passes are added."""
+
+    images: list[np.ndarray]
+    threshold: float
+    run: bool
+    thorough: bool
+
+    def run_threshold(self, floor: float) -> float:
+        """The score the detector runs at: the floor, or the request's threshold if lower."""
+        return min(floor, self.threshold)
+
+
+def plan_request(parameters: Mapping[str, object], images: list[np.ndarray], settings: DetectorSettings) -> DetectionPlan:
+    """A request's plan from its parameters (`face_threshold`/`plate_threshold`, `blur_classes`,
+    `thorough`); `invalid_option` naming a bad one."""
+    return DetectionPlan(
+        images=images,
+        threshold=request_threshold(parameters, settings),
+        run=should_run(parameters, settings),
+        thorough=parse_boolean("thorough", parameters.get("thorough", False)),
+    )
+
+
+Detect = Callable[..., list[np.ndarray]]
+"""``detect(images, *, score_threshold, thorough)`` of python_models.detectors."""
+
+
+def run_plans(detect: Detect, plans: Sequence[DetectionPlan], floor: float) -> list[list[np.ndarray] | None]:
+    """Per plan, its images' rows (None for a plan that does not run), with one ``detect`` call per
+    distinct (run threshold, thorough) among the plans: usually one for the whole batch."""
+    groups: dict[tuple[float, bool], list[int]] = {}
+    for index, plan in enumerate(plans):
+        if plan.run:
+            groups.setdefault((plan.run_threshold(floor), plan.thorough), []).append(index)
+    results: list[list[np.ndarray] | None] = [None] * len(plans)
+    for (threshold, thorough), indices in groups.items():
+        found = detect([image for index in indices for image in plans[index].images], score_threshold=threshold, thorough=thorough)
+        for index, rows in zip(indices, split_counts(found, [len(plans[index].images) for index in indices])):
+            results[index] = rows
+    return results
 
 
 def describe_rows(rows: np.ndarray, threshold: float, settings: DetectorSettings) -> list[dict[str, Any]]:
@@ -96,10 +141,13 @@ def describe_rows(rows: np.ndarray, threshold: float, settings: DetectorSettings
     return described
 
 
-def detector_record(settings: DetectorSettings, rows: np.ndarray | None, threshold: float, key: str) -> dict[str, Any]:
-    """One image's answer: {"model", "version", "classes", "threshold", "floor", "skipped", key: rows}.
+def detector_record(
+    settings: DetectorSettings, rows: np.ndarray | None, threshold: float, key: str, passes: Sequence[dict[str, Any]] = ()
+) -> dict[str, Any]:
+    """One image's answer: {"model", "version", "classes", "threshold", "floor", "skipped",
+    "passes", key: rows}; ``passes`` as python_models.detectors' ``passes_for`` describes them.
 
-    ``rows`` None means the detector was skipped for this request (no rows, ``skipped`` true).
+    ``rows`` None means the detector was skipped for this request (no rows, no passes, ``skipped`` true).
     """
     return {
         "model": settings.model,
@@ -108,5 +156,6 @@ def detector_record(settings: DetectorSettings, rows: np.ndarray | None, thresho
         "threshold": threshold,
         "floor": settings.floor,
         "skipped": rows is None,
+        "passes": [] if rows is None else list(passes),
         key: [] if rows is None else describe_rows(rows, threshold, settings),
     }

@@ -96,8 +96,9 @@ def uncertain_count(detections: Record | Sequence[Record], faces: Record) -> int
 
 
 def detector_summaries(detections: Record | Sequence[Record], faces: Record) -> list[dict[str, Any]]:
-    """METADATA's `detectors`: per model its version, thresholds and whether it was skipped."""
-    keys = ("model", "version", "threshold", "floor", "skipped")
+    """METADATA's `detectors`: per model its version, thresholds, whether it was skipped and the
+    passes it ran."""
+    keys = ("model", "version", "threshold", "floor", "skipped", "passes")
     return [{key: record[key] for key in keys if key in record} for record in [*as_records(detections), faces]]
 
 

@@ -51,12 +51,13 @@ def parse_blur_options(parameters: Mapping[str, object], defaults: BlurOptions) 
         kind=kind,
         strength=strength,
         classes=chosen,
-        blur_uncertain=_boolean("blur_uncertain", parameters.get("blur_uncertain", defaults.blur_uncertain)),
-        verify=_boolean("verify", parameters.get("verify", defaults.verify)),
+        blur_uncertain=parse_boolean("blur_uncertain", parameters.get("blur_uncertain", defaults.blur_uncertain)),
+        verify=parse_boolean("verify", parameters.get("verify", defaults.verify)),
     )
 
 
-def _boolean(name: str, value: object) -> bool:
+def parse_boolean(name: str, value: object) -> bool:
+    """A boolean request parameter: true/false, 1/0, yes/no; `invalid_option` naming ``name`` otherwise."""
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()

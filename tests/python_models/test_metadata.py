@@ -14,6 +14,7 @@ PEOPLE = {
     "threshold": 0.25,
     "floor": 0.15,
     "skipped": False,
+    "passes": [{"kind": "whole", "scale": 1.0, "count": 1, "rotations": [0]}],
     "detections": [{"box": [10, 10, 50, 90], "score": 0.9, "class_id": 0, "class_name": "person", "uncertain": False}],
 }
 PLATES = {
@@ -81,4 +82,5 @@ def test_metadata_records_versions_detectors_and_uncertain_rows() -> None:
     assert metadata["blur"] == {"kind": "gaussian", "strength": 1.0}
     assert np.array(metadata["detections"][0]["box"]).tolist() == [10, 10, 50, 90]
     assert [(item["model"], item["skipped"]) for item in metadata["detectors"]] == [("detect", False), ("plates", True), ("faces", False)]
+    assert metadata["detectors"][0]["passes"] == PEOPLE["passes"]
     assert image_metadata(info, [PEOPLE, PLATES], FACES, [], blur)["uncertain"] == 1

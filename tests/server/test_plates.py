@@ -83,8 +83,17 @@ def test_faces_below_the_requested_threshold_are_blurred_and_reported_uncertain(
     assert strict["uncertain"] >= 2
     [(_, opted_out)] = run_pipeline(client, [photo_bytes("zidane.jpg")], face_threshold="0.99", blur_uncertain="false")
     assert not [region for region in opted_out["blurred"] if region["source"] == "face"]
-    with pytest.raises(InferenceServerException, match=r"invalid_option: face_threshold must lie between 0.3"):
-        run_pipeline(client, [photo_bytes("zidane.jpg")], face_threshold="0.01")
+    with pytest.raises(InferenceServerException, match=r"invalid_option: face_threshold must be a score in \(0, 1\], got '0'"):
+        run_pipeline(client, [photo_bytes("zidane.jpg")], face_threshold="0")
+
+
+def test_metadata_names_the_passes_each_detector_ran(client: grpcclient.InferenceServerClient) -> None:
+    [(_, plain)], [(_, thorough)] = (run_pipeline(client, [photo_bytes("zidane.jpg")], **extra) for extra in ({}, {"thorough": "true"}))
+    passes = {item["model"]: item["passes"] for item in plain["detectors"]}
+    assert passes["detect"] == [] and passes["plates"] and passes["faces"]
+    assert all(item["rotations"] == [0] for item in passes["faces"])
+    turned = {item["model"]: item["passes"] for item in thorough["detectors"]}
+    assert all(item["rotations"] == [0, 90, 180, 270] for item in turned["faces"] + turned["plates"])
 
 
 def test_verify_blurs_what_a_too_weak_blur_left_recognisable(client: grpcclient.InferenceServerClient) -> None:
