@@ -48,6 +48,7 @@ from imaging.native import (
     NativeImage,
     decode_pillow_native,
     encode_wide_with_opencv,
+    with_colour_key,
     fit_to_format,
     pillow_can_hold,
 )
@@ -122,7 +123,7 @@ class ImageDecoder:
             nvimgcodec_can = fmt in NVIMGCODEC_FORMATS and not facts.alpha and not facts.subsampled
             stream = code_stream(data) if nvimgcodec_can else None
             if stream is None:
-                results[index] = _decode_without_nvimgcodec(data, fmt, facts)
+                results[index] = self._decode_without_nvimgcodec(data, fmt, facts)
             else:
                 pending.append((index, fmt, facts, stream))
         self._decode_pending(items, pending, results)
@@ -172,15 +173,15 @@ class ImageDecoder:
             return image
         if reduce:
             raise InvalidOptionError(f"reduce applies only to JPEG 2000 input, not {fmt}")
-        if facts.transparency_chunk:  # nvImageCodec would drop the tRNS chunk's transparency
-            return _checked_native(decode_pillow_native(data, fmt), fmt, "pillow", facts)
+        if facts.transparency_chunk:  # nvImageCodec alone would drop the tRNS chunk's transparency
+            return _checked_native(*self._with_transparency(data, fmt, facts), fmt, facts)
         pixels = decode_nvimgcodec_native(data, self._decoder) if fmt in NVIMGCODEC_FORMATS else None
         if pixels is not None:
             try:
-                return _checked_native(pixels, fmt, self.backend, facts)
+                return _checked_native(pixels, self.backend, fmt, facts)
             except ImageError as exc:
                 logger.warning("nvImageCodec decode refused (%s); trying Pillow", exc)
-        return _checked_native(decode_pillow_native(data, fmt), fmt, "pillow", facts)
+        return _checked_native(decode_pillow_native(data, fmt), "pillow", fmt, facts)
 
     def _decode_pending(
         self,
@@ -201,7 +202,33 @@ class ImageDecoder:
                 except ImageError as exc:
                     logger.warning("nvImageCodec decode of item %d refused (%s); trying Pillow", index, exc)
             logger.debug("nvImageCodec failed on item %d (%s); trying Pillow", index, fmt)
-            results[index] = _decode_without_nvimgcodec(items[index], fmt, facts)
+            results[index] = self._decode_without_nvimgcodec(items[index], fmt, facts)
+
+    def _decode_without_nvimgcodec(self, data: bytes, fmt: str, facts: HeaderFacts) -> DecodedImage | ImageError:
+        """OpenJPEG for subsampled JPEG 2000, native depth for alpha, Pillow RGB otherwise."""
+        try:
+            if facts.subsampled:
+                samples, bits = decode_components(data, fmt)
+                return _finish(*split_alpha(samples, bits), fmt, "openjpeg", facts)
+            if facts.alpha:
+                native, backend = self._with_transparency(data, fmt, facts)
+                return _finish(*split_alpha(native, 8 * native.itemsize), fmt, backend, facts)
+            return _finish(decode_pillow(data, fmt), None, fmt, "pillow", facts)
+        except ImageError as exc:
+            return exc
+
+    def _with_transparency(self, data: bytes, fmt: str, facts: HeaderFacts) -> tuple[np.ndarray, str]:
+        """(HxWxC native samples with their alpha, backend) of a file with alpha or a tRNS chunk.
+
+        A gray or RGB colour key of 8 or 16 bits is applied to nvImageCodec's samples at their
+        depth (Pillow holds 16-bit RGB in 8 bits and compares it with the 16-bit key: no alpha);
+        palettes and the rest go through Pillow.
+        """
+        if facts.colour_key is not None and fmt in NVIMGCODEC_FORMATS:
+            pixels = decode_nvimgcodec_native(data, self._decoder)
+            if pixels is not None and pixels.shape[2] == len(facts.colour_key):
+                return with_colour_key(pixels, facts.colour_key), self.backend
+        return decode_pillow_native(data, fmt), "pillow"
 
     def _decode_streams(self, streams: list[object]) -> list[object | None]:
         try:
@@ -209,20 +236,6 @@ class ImageDecoder:
         except RuntimeError as exc:
             logger.warning("nvImageCodec batch decode failed (%s); decoding with Pillow", exc)
             return [None] * len(streams)
-
-
-def _decode_without_nvimgcodec(data: bytes, fmt: str, facts: HeaderFacts) -> DecodedImage | ImageError:
-    """OpenJPEG for subsampled JPEG 2000, Pillow at native depth for alpha, Pillow RGB otherwise."""
-    try:
-        if facts.subsampled:
-            samples, bits = decode_components(data, fmt)
-            return _finish(*split_alpha(samples, bits), fmt, "openjpeg", facts)
-        if facts.alpha:
-            native = decode_pillow_native(data, fmt)
-            return _finish(*split_alpha(native, 8 * native.itemsize), fmt, "pillow", facts)
-        return _finish(decode_pillow(data, fmt), None, fmt, "pillow", facts)
-    except ImageError as exc:
-        return exc
 
 
 def _finish(
@@ -236,7 +249,7 @@ def _finish(
     return DecodedImage(pixels, fmt, backend, alpha, color)
 
 
-def _checked_native(pixels: np.ndarray, fmt: str, backend: str, facts: HeaderFacts) -> NativeImage:
+def _checked_native(pixels: np.ndarray, backend: str, fmt: str, facts: HeaderFacts) -> NativeImage:
     check_size(pixels, facts.size, fmt, backend)
     return NativeImage(pixels, fmt, backend, 8 * pixels.itemsize)
 

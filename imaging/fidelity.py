@@ -68,6 +68,7 @@ class HeaderFacts:
     size: tuple[int, int]  # (width, height) of the decoded picture, before EXIF rotation
     alpha: bool  # an alpha channel or a transparency chunk (PNG tRNS: palette, gray or colour key)
     transparency_chunk: bool  # alpha from a tRNS chunk, not stored samples (nvImageCodec drops it)
+    colour_key: tuple[int, ...] | None  # a gray / RGB tRNS key of an 8- or 16-bit PNG, at its depth
     icc_profile: bytes | None  # the embedded ICC profile, if any
     subsampled: bool  # JPEG 2000 components stored below the reference grid's resolution
 
@@ -80,6 +81,7 @@ def read_facts(data: bytes, fmt: str) -> HeaderFacts:
     with open_image(data, fmt) as image, pillow_errors(fmt):
         frames = int(getattr(image, "n_frames", 1)) if fmt in _ANIMATED_FORMATS else 1
         transparency = "transparency" in image.info
+        colour_key = _colour_key(data, fmt, image.info.get("transparency")) if image.mode != "P" else None
         alpha = image.mode in _ALPHA_MODES or transparency
         profile = embedded_profile(image) or (jp2_icc_profile(data) if fmt == "jp2" else None)
     if fmt == "tiff":
@@ -89,7 +91,18 @@ def read_facts(data: bytes, fmt: str) -> HeaderFacts:
     sampling = read_sampling(data) if fmt in {"jp2", "j2k"} else None
     size = sampling.size if sampling is not None else image_dimensions(data, fmt)
     subsampled = sampling is not None and sampling.subsampled
-    return HeaderFacts(size, alpha, transparency, profile, subsampled)
+    return HeaderFacts(size, alpha, transparency, colour_key, profile, subsampled)
+
+
+def _colour_key(data: bytes, fmt: str, key: object) -> tuple[int, ...] | None:
+    """A PNG tRNS gray / RGB key as Pillow reads it (raw sample values), for 8 and 16-bit PNGs."""
+    if fmt != "png" or len(data) < 25 or data[24] not in (8, 16):  # IHDR bit depth
+        return None
+    if isinstance(key, int):
+        return (key,)
+    if isinstance(key, tuple) and len(key) == 3 and all(isinstance(value, int) for value in key):
+        return key
+    return None
 
 
 def tiff_pages(data: bytes) -> int:

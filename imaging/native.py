@@ -127,6 +127,17 @@ def pillow_to_native(image: Image.Image) -> np.ndarray:
     return np.ascontiguousarray(pixels if pixels.ndim == 3 else pixels[:, :, np.newaxis])
 
 
+def with_colour_key(pixels: np.ndarray, key: tuple[int, ...]) -> np.ndarray:
+    """HxWxC (C 1 or 3) samples with an alpha channel appended: 0 where every channel equals the
+    PNG tRNS colour ``key`` (given at the samples' depth), fully opaque elsewhere."""
+    if pixels.shape[2] != len(key):
+        raise InvalidArrayError(f"colour key {key} does not match {pixels.shape[2]}-channel pixels")
+    transparent = np.all(pixels == np.asarray(key, dtype=pixels.dtype), axis=2)
+    opaque = np.iinfo(pixels.dtype).max
+    alpha = np.where(transparent, 0, opaque).astype(pixels.dtype)
+    return np.ascontiguousarray(np.dstack([pixels, alpha]))
+
+
 def fit_to_format(pixels: np.ndarray, fmt: str) -> np.ndarray:
     """``pixels`` reduced to what ``fmt`` can store: JPEG and WebP are 8-bit (16-bit >> 8), JPEG
     has no alpha (dropped), WebP no grayscale (expanded to RGB). Others keep everything."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import re
 import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -170,6 +171,36 @@ def test_gray_colour_key_becomes_alpha(decoder: ImageDecoder) -> None:
     native = decoder.decode_native(data)
     assert native.channels == 2
     np.testing.assert_array_equal(native.pixels[:, :, 0], gray)
+
+
+def _png_with_colour_key(samples: np.ndarray, key: tuple[int, ...]) -> bytes:
+    """A 16-bit gray (HxW) or RGB (HxWx3) PNG with a tRNS colour key, written chunk by chunk."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    height, width = samples.shape[:2]
+    colour_type = 2 if samples.ndim == 3 else 0
+    rows = b"".join(b"\x00" + row.astype(">u2").tobytes() for row in samples)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0))
+        + chunk(b"tRNS", struct.pack(f">{len(key)}H", *key)) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_sixteen_bit_colour_key_becomes_alpha_at_depth(decoder: ImageDecoder, channels: int) -> None:
+    """On main Pillow compared its 8-bit copy with the 16-bit key: the transparency was lost."""
+    key = (1000, 2000, 3000)[:channels]
+    samples = np.tile(np.array(key, np.uint16), (12, 16, 1))
+    samples[3:9, 4:12] = (40000, 50000, 60000)[:channels]
+    data = _png_with_colour_key(samples[:, :, 0] if channels == 1 else samples, key)
+    expected_alpha = np.zeros((12, 16), np.uint16)
+    expected_alpha[3:9, 4:12] = 0xFFFF
+    native = decoder.decode_native(data)
+    assert native.pixels.dtype == np.uint16 and native.channels == channels + 1
+    np.testing.assert_array_equal(native.pixels[:, :, :channels], samples)
+    np.testing.assert_array_equal(native.pixels[:, :, channels], expected_alpha)
+    np.testing.assert_array_equal(decoder.decode(data).alpha, expected_alpha >> 8)
 
 
 @pytest.mark.parametrize(("pillow_format", "options"), [("PNG", {}), ("WEBP", {"lossless": True}), ("TIFF", {})])
