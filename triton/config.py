@@ -32,6 +32,8 @@ class ServerConfig:
     log_verbose: int = 0
     supervise_stubs: bool = True
     """Reload a model whose Python stub died (see triton_launcher.supervisor); explicit model control only."""
+    restart_on_exit: bool = True
+    """Start tritonserver again (same ports) when it dies while the launcher runs."""
     exit_timeout_s: int = 30
     """`--exit-timeout-secs`: how long a stopping server waits for in-flight requests."""
     extra_args: tuple[str, ...] = field(default_factory=tuple)
@@ -84,7 +86,7 @@ def _parse(name: str, raw: str) -> object:
         return tuple(shlex.split(raw))
     if name == "load_models":
         return tuple(part for part in raw.replace(",", " ").split() if part)
-    if name == "supervise_stubs":
+    if name in {"supervise_stubs", "restart_on_exit"}:
         return _parse_bool(name, raw)
     if name in {"http_port", "grpc_port", "metrics_port", "log_verbose", "exit_timeout_s"}:
         return int(raw)

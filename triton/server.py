@@ -7,7 +7,9 @@
 - The child runs in its own session (process group, stubs included) and gets SIGTERM when the
   thread that started it dies (PR_SET_PDEATHSIG), even if this process is killed with SIGKILL.
   stop() sends SIGINT, SIGKILL after a timeout, then SIGKILL to whatever is left of its group.
-- With explicit model control a StubSupervisor reloads models whose Python stub died.
+- A watcher thread (alive from start() to stop()) looks twice a second: a tritonserver that died
+  is started again on the same ports (``restart_on_exit``; after 1, 2, 4 ... 30 s while it keeps
+  failing), and with explicit model control a StubSupervisor reloads models whose stub died.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -41,6 +44,8 @@ logger = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
 BOUND_LINES = {"HTTP": "Started HTTPService at {}", "gRPC": "Started GRPCInferenceService at {}", "metrics": "Started Metrics Service at {}"}
 PORT_CLASH = "already in use"
+WATCH_INTERVAL_S = 0.5
+RESTART_DELAYS_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -72,7 +77,12 @@ class TritonServer:
         self._workdir: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._log_start = 0
+        self._distribution: ServerDistribution | None = None
+        self._stopping = threading.Event()
+        self._watcher: threading.Thread | None = None
         self.supervisor: StubSupervisor | None = None
+        self.restarts = 0
+        """How many times the watcher started tritonserver again after it died."""
 
     @property
     def http_url(self) -> str:
@@ -96,36 +106,48 @@ class TritonServer:
 
     def start(self) -> TritonServer:
         """Start the server and block until it reports ready; PortInUseError when a port is taken."""
-        distribution = find_distribution()
+        self._distribution = find_distribution()
         self.config = self._with_ports(self.config)
-        require_free(self._ports(), self.config.host)
         if self.config.model_config_name:
             ModelRepository(self.config.model_repository, self.config.model_config_name).refresh()
         self._workdir = Path(tempfile.mkdtemp(prefix="tritonserver-"))
-        backends = assemble_backends(distribution, self._workdir / "backends")
         if self._log_path is None:
             self._log_path = self._workdir / "tritonserver.log"
-        command = self._command(distribution, backends)
+        self._stopping.clear()
+        try:
+            self._launch()
+        except BaseException:  # a clash, a timeout, or SIGINT/SIGTERM while waiting: never leave it behind
+            self.stop()
+            raise
+        if self.config.restart_on_exit or self.supervisor is not None:
+            self._watcher = threading.Thread(target=self._watch, name="tritonserver-watcher", daemon=True)
+            self._watcher.start()
+        return self
+
+    def _launch(self) -> None:
+        """Check the ports, start the child in its own session, wait until it is ready, supervise its stubs."""
+        if self._distribution is None or self._workdir is None or self._log_path is None:
+            raise LauncherError("start() prepares the launch")
+        require_free(self._ports(), self.config.host)
+        backends = assemble_backends(self._distribution, self._workdir / "backends")
+        command = self._command(self._distribution, backends)
         logger.info("starting %s", " ".join(command))
         with open(self._log_path, "ab") as log:
             self._log_start = log.tell()
             self._process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, env=self._environment(distribution),
+                command, stdout=log, stderr=subprocess.STDOUT, env=self._environment(self._distribution),
                 start_new_session=True, preexec_fn=die_with_parent(),
             )
-        try:
-            self.wait_ready(self.config.startup_timeout_s)
-        except BaseException:  # a clash, a timeout, or SIGINT/SIGTERM while waiting: never leave it behind
-            self.stop()
-            raise
-        self._supervise()
+        self.wait_ready(self.config.startup_timeout_s)
+        self.supervisor = self._stub_supervisor(self._process.pid)
         logger.info("tritonserver ready (pid %d): http %s, grpc %s", self._process.pid, self.http_url, self.grpc_url)
-        return self
 
     def wait_ready(self, timeout_s: float) -> None:
         """Until our child bound its ports and answers ready; raise if it dies, clashes or times out."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
+            if self._stopping.is_set():
+                raise LauncherError("stopped while waiting for tritonserver")
             self._raise_if_exited()
             log = self._own_log()
             if PORT_CLASH in log:
@@ -155,9 +177,16 @@ class TritonServer:
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """SIGINT (Triton's graceful shutdown), SIGKILL after timeout_s, then SIGKILL to its leftover group."""
-        if self.supervisor is not None:
-            self.supervisor.stop()
-            self.supervisor = None
+        self._stopping.set()
+        if self._watcher is not None and self._watcher is not threading.current_thread():
+            self._watcher.join(timeout=self.config.startup_timeout_s + timeout_s)
+            self._watcher = None
+        self.supervisor = None
+        self._terminate(timeout_s)
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir / "backends", ignore_errors=True)
+
+    def _terminate(self, timeout_s: float) -> None:
         if self._process is not None:
             if self._process.poll() is None:
                 self._process.send_signal(signal.SIGINT)
@@ -169,14 +198,52 @@ class TritonServer:
                     self._process.wait()
             _kill_group(self._process.pid)
         self._process = None
-        if self._workdir is not None:
-            shutil.rmtree(self._workdir / "backends", ignore_errors=True)
 
     def wait(self) -> int:
-        """Block until the server exits (foreground use); returns its exit status."""
-        if self._process is None:
-            raise LauncherError("tritonserver is not running")
-        return self._process.wait()
+        """Block until the server exits for good (foreground use); returns its exit status.
+
+        With ``restart_on_exit`` a server that dies is started again, so this blocks until stop().
+        """
+        while True:
+            process = self._process
+            if process is None:
+                raise LauncherError("tritonserver is not running")
+            status = process.wait()
+            if not self.config.restart_on_exit or self._stopping.is_set():
+                return status
+            while self._process is process and not self._stopping.is_set():
+                time.sleep(WATCH_INTERVAL_S)
+
+    def _watch(self) -> None:
+        """Until stop(): restart a dead server, let the stub supervisor look."""
+        failures = 0
+        while not self._stopping.wait(WATCH_INTERVAL_S):
+            if self.config.restart_on_exit and not self.is_running():
+                failures = 0 if self._restart(failures) else failures + 1
+                continue
+            if self.supervisor is not None:
+                try:
+                    self.supervisor.check()
+                except Exception:  # noqa: BLE001 - the watcher must outlive any one bad look
+                    logger.exception("stub supervisor: check failed")
+
+    def _restart(self, failures: int) -> bool:
+        """Start tritonserver again after a pause; True once it is ready."""
+        status = self._process.returncode if self._process is not None else None
+        delay = RESTART_DELAYS_S[min(failures, len(RESTART_DELAYS_S) - 1)]
+        logger.error("tritonserver exited (status %s); starting it again in %.0f s on the same ports", status, delay)
+        self._terminate(timeout_s=0)
+        self.supervisor = None
+        if self._stopping.wait(delay):
+            return False
+        try:
+            self._launch()
+        except LauncherError as error:
+            logger.error("tritonserver restart failed: %s", error)
+            self._terminate(timeout_s=5)
+            return False
+        self.restarts += 1
+        return True
 
     def __enter__(self) -> TritonServer:
         return self.start()
@@ -184,9 +251,9 @@ class TritonServer:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
         self.stop()
 
-    def _supervise(self) -> None:
-        if not self.config.supervise_stubs or self.config.model_control != "explicit" or self._process is None:
-            return
+    def _stub_supervisor(self, server_pid: int) -> StubSupervisor | None:
+        if not self.config.supervise_stubs or self.config.model_control != "explicit":
+            return None
         from triton_launcher.control import ModelControl  # tritonclient: imported only when supervising
 
         settings = ControlSettings.from_env(
@@ -201,7 +268,7 @@ class TritonServer:
             control.reload(model)
             return True
 
-        self.supervisor = StubSupervisor(self._process.pid, reload).start()
+        return StubSupervisor(server_pid, reload)
 
     def _ports(self) -> dict[str, int]:
         config = self.config

@@ -2,18 +2,17 @@
 
 A crafted input can kill a stub (a segfault or a division by zero in native decoder code); from
 then on Triton answers "Stub process '<instance>' is not healthy" to every request for that
-model while reporting it ready, until the model is loaded again. ``StubSupervisor`` is a thread
-that watches the server's stubs in the process table (see triton_launcher.stubs) and, when one
-has been a zombie for two looks in a row (a stub ended by an unload is reaped within
-milliseconds), reloads its model through Triton's repository API (``ModelControl.load``: the
-ensembles using it are reloaded too and keep serving). Only the requests in the dead stub's batch
-fail. A failed reload is tried again every ``retry_s``.
+model while reporting it ready, until the model is loaded again. ``StubSupervisor`` watches the
+server's stubs in the process table (see triton_launcher.stubs; TritonServer's watcher thread
+calls check() twice a second) and, when one has been a zombie for two looks in a row (a stub
+ended by an unload is reaped within milliseconds), reloads its model through Triton's repository
+API (``ModelControl.reload``: the ensembles using it keep serving). A failed reload is tried
+again every ``retry_s``.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 
@@ -27,11 +26,10 @@ Reload = Callable[[str], bool]
 
 
 class StubSupervisor:
-    """Watch the stubs of the tritonserver ``server_pid`` every ``interval_s``; reload dead ones' models."""
+    """Reload the models of the tritonserver ``server_pid`` whose stubs died; call check() periodically."""
 
-    def __init__(self, server_pid: int, reload: Reload, interval_s: float = 0.5, retry_s: float = 5.0) -> None:
+    def __init__(self, server_pid: int, reload: Reload, retry_s: float = 5.0) -> None:
         self.server_pid = server_pid
-        self.interval_s = interval_s
         self.retry_s = retry_s
         self.reloaded: list[str] = []
         """Models reloaded so far, in order (for logs and tests)."""
@@ -39,17 +37,6 @@ class StubSupervisor:
         self._known: dict[int, StubProcess] = {}
         self._zombies: set[int] = set()
         self._pending: dict[str, float] = {}  # model -> when to try reloading it
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"stub-supervisor-{server_pid}", daemon=True)
-
-    def start(self) -> StubSupervisor:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopped.set()
-        if self._thread.is_alive() and threading.current_thread() is not self._thread:
-            self._thread.join(timeout=30)
 
     def check(self) -> None:
         """One look at the process table, then the reloads that are due."""
@@ -84,10 +71,3 @@ class StubSupervisor:
             logger.warning("model %s reloaded after its stub died", model)
         else:
             logger.info("model %s is no longer served; not reloaded", model)
-
-    def _run(self) -> None:
-        while not self._stopped.wait(self.interval_s):
-            try:
-                self.check()
-            except Exception:  # noqa: BLE001 - the watcher must outlive any one bad look
-                logger.exception("stub supervisor: check failed")

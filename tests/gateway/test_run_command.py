@@ -1,0 +1,85 @@
+"""`python -m gateway` owns its ports and its Triton: a second instance prints one line naming
+what holds the port and exits 1; SIGTERM (systemd, Kubernetes) and SIGINT stop the gateway and
+its tritonserver with its stubs; kill -9 of the gateway takes them down too (PR_SET_PDEATHSIG)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.gateway.conftest import free_port
+from tests.gateway.test_main import lines_of, wait_for_url
+from triton_launcher.ports import command_line
+from triton_launcher.stubs import is_dead, process_state, stub_processes
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield int(sock.getsockname()[1])
+
+
+def environment(tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ, "GATEWAY_PORT": str(free_port()), "GATEWAY_STORAGE_URL": str(tmp_path / "storage"),
+        "TRITON_HTTP_PORT": str(free_port()), "TRITON_GRPC_PORT": str(free_port()), "TRITON_METRICS_PORT": str(free_port()),
+        **extra,
+    }
+
+
+def run_once(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gateway"], cwd=ROOT, env=env, text=True, capture_output=True, timeout=60)
+
+
+@pytest.mark.parametrize("variable", ["GATEWAY_PORT", "TRITON_HTTP_PORT", "TRITON_GRPC_PORT"])
+def test_a_taken_port_is_one_line_naming_its_holder(tmp_path: Path, taken_port: int, variable: str) -> None:
+    done = run_once(environment(tmp_path, **{variable: str(taken_port)}))
+    output = (done.stdout + done.stderr).strip().splitlines()
+    assert done.returncode == 1
+    assert len(output) == 1, output
+    assert f"127.0.0.1:{taken_port} is already in use by pid {os.getpid()} (" in output[0]
+    assert output[0].startswith("cannot start: ")
+
+
+def children(pid: int, name: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and process_state(int(entry))[1] == pid and name in command_line(int(entry)):
+            found.append(int(entry))
+    return found
+
+
+@pytest.mark.server
+@pytest.mark.parametrize(("signal_number", "status"), [(signal.SIGTERM, 0), (signal.SIGKILL, -signal.SIGKILL)])
+def test_the_gateway_takes_its_triton_and_stubs_with_it(tmp_path: Path, signal_number: int, status: int) -> None:
+    env = environment(tmp_path, TRITON_LOAD_MODELS="decode")  # one model: a fast start is enough here
+    gateway = subprocess.Popen(
+        [sys.executable, "-m", "gateway"], cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for_url(lines_of(gateway), timeout_s=120)
+        [triton] = children(gateway.pid, "tritonserver")
+        stubs = [stub.pid for stub in stub_processes(triton)]
+        assert len(stubs) == 1
+        gateway.send_signal(signal_number)
+        assert gateway.wait(timeout=60) == status
+        deadline = time.monotonic() + 30
+        while not all(is_dead(pid) for pid in [triton, *stubs]) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert all(is_dead(pid) for pid in [triton, *stubs]), "tritonserver or a stub outlived the gateway"
+    finally:
+        if gateway.poll() is None:
+            gateway.kill()
+            gateway.wait()

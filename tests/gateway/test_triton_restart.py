@@ -1,0 +1,59 @@
+"""kill -9 of tritonserver behind a running gateway: readiness goes false at once, a job accepted
+meanwhile waits and retries, the launcher starts Triton again on the same ports, the job succeeds
+and readiness comes back, with no operator."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.gateway.conftest import GatewayFactory
+from tests.photos import photo_bytes
+from triton_launcher import ServerConfig, TritonServer
+from triton_launcher.stubs import is_dead, stub_processes
+
+pytestmark = pytest.mark.server
+
+REPOSITORY = Path(__file__).resolve().parents[2] / "model_repository"
+
+
+@pytest.fixture(scope="module")
+def own_triton(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonServer]:
+    """A Triton of this module only (it gets killed); the launcher restarts it."""
+    config = ServerConfig.from_env(model_repository=REPOSITORY, exit_timeout_s=3, restart_on_exit=True)
+    with TritonServer(config, log_path=tmp_path_factory.mktemp("triton") / "tritonserver.log") as server:
+        yield server
+
+
+def test_killed_triton_is_restarted_and_the_job_waiting_for_it_succeeds(
+    gateway_factory: GatewayFactory, own_triton: TritonServer
+) -> None:
+    gateway = gateway_factory(triton_url=own_triton.grpc_url, canary_interval_s=1)
+    old_pid = own_triton.pid
+    assert old_pid is not None
+    old_stubs = [stub.pid for stub in stub_processes(old_pid)]
+    with gateway.client() as client:
+        deadline = time.monotonic() + 60
+        while client.get("/readyz").status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert client.get("/readyz").status_code == 200
+
+        os.kill(old_pid, signal.SIGKILL)
+        time.sleep(0.5)
+        down = client.get("/readyz")
+        assert down.status_code == 503 and "triton" in down.json()["detail"], down.text
+        job = client.post("/v1/jobs", files={"file": ("zidane.jpg", photo_bytes("zidane.jpg"))})
+        assert job.status_code == 202, job.text
+        finished = client.get(job.json()["status_url"], params={"wait": 60}).json()
+        assert finished["status"] == "succeeded", finished
+        deadline = time.monotonic() + 30
+        while client.get("/readyz").status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert client.get("/readyz").status_code == 200
+    assert own_triton.restarts == 1 and own_triton.pid not in (None, old_pid)
+    assert all(is_dead(pid) for pid in old_stubs), "the dead server's stubs were left running"
