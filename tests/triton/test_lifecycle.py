@@ -108,3 +108,13 @@ def test_tritonserver_and_its_stubs_die_when_the_launcher_is_killed() -> None:
     finally:
         launcher.kill()
         launcher.wait()
+
+
+def test_launcher_command_with_a_taken_port_says_who_holds_it(listener: int) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "triton_launcher", "--http-port", str(listener)], cwd=ROOT, text=True,
+        capture_output=True, timeout=60,
+    )
+    assert done.returncode == 1
+    assert f"error: Triton HTTP port 127.0.0.1:{listener} is already in use by pid {os.getpid()} (" in done.stderr
+    assert "Triton ready" not in done.stdout
