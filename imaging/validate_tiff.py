@@ -139,6 +139,8 @@ def exif_orientation(data: bytes | memoryview, fmt: str) -> int | None:
     if bytes(data[:6]) == b"Exif\x00\x00":  # the APP1 identifier, which some PNG and WebP writers keep
         data = data[6:]
     tiff, first = open_tiff(data, f"{fmt} EXIF", block=True)
+    if first == 0:
+        raise tiff.reader.fail("block has no first image directory (IFD0 offset 0)")
     ifds = walk(tiff, first, follow_sub_ifds=True, max_ifds=64)
     return first_value(tiff, ifds[0], ORIENTATION)
 
