@@ -15,6 +15,7 @@ from gateway.core.errors import InvalidRequestError
 # Options a client may pass; Triton's models validate the values (invalid_option errors).
 OPTION_NAMES = (
     "format", "quality", "lossless", "compression_ratio", "blur_kind", "blur_strength", "blur_classes",
+    "face_threshold", "plate_threshold", "blur_uncertain", "verify", "thorough",  # detection: fail closed by choice
     "psnr", "tile_size", "resolutions", "reduce",  # JPEG 2000 encode / reduced-resolution decode
     "detect_version",  # pins the detector version (the gateway routes it; not sent to Triton)
 )
