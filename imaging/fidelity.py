@@ -10,7 +10,8 @@
 - Floating-point samples (a 32-bit float TIFF) must lie in 0.0-1.0, the convention of every
   float image writer; they are scaled to the integer range, anything else is
   :class:`SampleRangeError` (``unsupported_format``, 415), as is a float layout Pillow cannot
-  read (colour, 16 or 64 bits).
+  read (colour, 16 or 64 bits) and 32-bit integer samples outside 0-65535 (clipping them would
+  show another picture).
 - EXIF: a malformed block is refused alike in every format by the header checks
   (:mod:`imaging.validate_header`); one that passes them but not Pillow's parser counts as
   orientation 1, as on the nvImageCodec path.
@@ -155,6 +156,17 @@ def unit_float_samples(samples: np.ndarray, top: int) -> np.ndarray:
             f"range {low:g} to {high:g}"
         )
     return np.rint(samples.astype(np.float64) * top).astype(np.uint8 if top == 0xFF else np.uint16)
+
+
+def sixteen_bit_samples(samples: np.ndarray) -> np.ndarray:
+    """Integer samples (Pillow mode I: 32-bit) as uint16; SampleRangeError outside 0-65535, where
+    clipping would show another picture."""
+    low, high = (int(samples.min()), int(samples.max())) if samples.size else (0, 0)
+    if low < 0 or high > 0xFFFF:
+        raise SampleRangeError(
+            f"32-bit integer samples must lie in 0-65535 to be read as 16-bit; this image has range {low} to {high}"
+        )
+    return samples.astype(np.uint16)
 
 
 def load_upright(image: Image.Image) -> None:

@@ -2,11 +2,11 @@
 
 The anonymisation pipeline normalises everything to 8-bit RGB; a transcode must not: a 16-bit
 grayscale scan or an RGBA PNG stays what it is. Here pixels are HxWxC arrays, C in 1-4
-(gray, gray+alpha, RGB, RGBA), uint8 or uint16. Pillow modes map as follows: 1 -> L; P -> RGB or
-RGBA (transparency kept); PA -> RGBA; CMYK, YCbCr, LAB, HSV -> RGB; I;16 -> 16-bit gray; a tRNS chunk
-(palette, gray or RGB colour key) -> an alpha channel;
-I (32-bit) -> 16-bit gray, clipped to 0-65535; F (32-bit float, 0.0-1.0) -> 16-bit gray, scaled
-(outside that range: :class:`imaging.fidelity.SampleRangeError`).
+(gray, gray+alpha, RGB, RGBA), uint8 or uint16. Pillow modes map as follows: 1 -> L; P -> RGB
+or RGBA; PA -> RGBA; a tRNS chunk (palette, gray or RGB colour key) -> an alpha channel; CMYK,
+YCbCr, LAB, HSV -> RGB; I;16 -> 16-bit gray; I (32-bit integer, 0-65535) -> 16-bit gray; F
+(32-bit float, 0.0-1.0) -> 16-bit gray, scaled. Samples outside those ranges are refused
+(:class:`imaging.fidelity.SampleRangeError`) rather than clipped into another picture.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, ImageFile
 
 from imaging.errors import CorruptImageError, EncodeError, InvalidArrayError
-from imaging.fidelity import load_upright, unit_float_samples
+from imaging.fidelity import load_upright, sixteen_bit_samples, unit_float_samples
 from imaging.formats import open_image, pillow_errors
 from imaging.jpeg2000_header import reduced_size
 
@@ -112,7 +112,7 @@ def pillow_to_native(image: Image.Image) -> np.ndarray:
     if image.mode == "F":
         return np.ascontiguousarray(unit_float_samples(np.asarray(image), 0xFFFF)[:, :, np.newaxis])
     if image.mode in _WIDE_MODES:
-        wide = np.clip(np.asarray(image), 0, 0xFFFF).astype(np.uint16)
+        wide = sixteen_bit_samples(np.asarray(image))
         return np.ascontiguousarray(wide[:, :, np.newaxis])
     if "transparency" in image.info and image.mode in {"1", "L", "RGB", "P"}:
         # a tRNS chunk (palette alpha, or a gray / RGB colour key) becomes an alpha channel

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from imaging.errors import EncodeError
-from imaging.fidelity import load_upright, unit_float_samples
+from imaging.fidelity import load_upright, sixteen_bit_samples, unit_float_samples
 from imaging.formats import open_image, pillow_errors
 from imaging.native import to_pillow
 from imaging.options import EncodeOptions
@@ -48,7 +48,7 @@ def to_rgb(image: Image.Image) -> np.ndarray:
         gray = unit_float_samples(np.asarray(image), 0xFF)
         return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
     if image.mode in _WIDE_MODES:
-        wide = np.clip(np.asarray(image), 0, 0xFFFF).astype(np.uint16)
+        wide = sixteen_bit_samples(np.asarray(image))
         gray = (wide >> 8).astype(np.uint8)
         return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
     if image.mode == "P" and "transparency" in image.info:

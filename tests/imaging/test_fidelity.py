@@ -233,6 +233,16 @@ def test_float_tiff_out_of_range_is_refused_by_name(decoder: ImageDecoder, sampl
         assert caught.value.code == "unsupported_format"
 
 
+def test_integer_tiff_beyond_sixteen_bits_is_refused_not_clipped(decoder: ImageDecoder) -> None:
+    within = np.linspace(0, 65535, 32 * 32).astype(np.int32).reshape(32, 32)
+    native = decoder.decode_native(pillow_bytes(Image.fromarray(within, "I"), "TIFF"))
+    np.testing.assert_array_equal(native.pixels[:, :, 0], within.astype(np.uint16))
+    beyond = pillow_bytes(Image.fromarray(within * 3, "I"), "TIFF")
+    for decode in (decoder.decode, decoder.decode_native):
+        with pytest.raises(SampleRangeError, match="range 0 to 196605"):
+            decode(beyond)
+
+
 @pytest.mark.parametrize(
     ("samples", "words"),
     [(np.random.default_rng(1).random((16, 24, 3), dtype=np.float32), "3 samples of 32-bit"),

@@ -8,6 +8,7 @@ from PIL import Image
 
 from imaging.codec import ImageDecoder
 from imaging.errors import CorruptImageError
+from imaging.fidelity import SampleRangeError
 from imaging.formats import sniff_format
 from imaging.options import EncodeOptions
 from imaging.pillow_codec import decode_pillow, encode_pillow, jpeg2000_psnr, to_rgb
@@ -34,9 +35,11 @@ def test_16_bit_samples_are_scaled_not_clipped() -> None:
     assert pixels.shape == (1, 5, 3) and pixels.flags.c_contiguous
 
 
-def test_32_bit_integers_are_clipped_to_the_16_bit_range() -> None:
-    wide = np.array([[-5, 0, 65535, 70000]], dtype=np.int32)
-    np.testing.assert_array_equal(to_rgb(Image.fromarray(wide))[0, :, 0], [0, 0, 255, 255])
+def test_32_bit_integers_in_the_16_bit_range_are_scaled_and_beyond_it_refused() -> None:
+    wide = np.array([[0, 256, 65535]], dtype=np.int32)
+    np.testing.assert_array_equal(to_rgb(Image.fromarray(wide))[0, :, 0], [0, 1, 255])
+    with pytest.raises(SampleRangeError, match="range -5 to 70000"):  # clipping would be another picture
+        to_rgb(Image.fromarray(np.array([[-5, 0, 65535, 70000]], dtype=np.int32)))
 
 
 def test_16_bit_tiff_goes_through_pillow_and_is_scaled(decoder: ImageDecoder) -> None:
