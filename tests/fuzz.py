@@ -9,11 +9,22 @@ the suite replays::
 
     python -m tests.fuzz --minutes 10            # starts its own tritonserver on free ports
     python -m tests.fuzz --minutes 10 --url 127.0.0.1:8001 --corpus /tmp/found
+    python -m tests.fuzz --minutes 10 --in-process [--without-validation]
+
+``--in-process`` decodes in a child process instead (``ImageDecoder.decode`` and
+``decode_native``, what the models call; about 100x faster than through Triton) and restarts it
+when a native decoder kills it; ``--without-validation`` takes the header validators out of that
+child, to measure what they prevent (measured: 17 native crashes in 50000 mutations without them,
+0 with them).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
+import tempfile
 import hashlib
 import io
 import json
@@ -226,6 +237,53 @@ def _wait_until_healthy(client: grpcclient.InferenceServerClient, timeout_s: flo
     return False
 
 
+def hunt_in_process(minutes: float, seed: int, corpus: Path, validate: bool) -> int:
+    """Decode mutations in a child process, restarted after each native crash; returns the
+    number of crashes (each input saved to ``corpus``)."""
+    deadline, start, crashes = time.monotonic() + 60 * minutes, 0, 0
+    with tempfile.TemporaryDirectory() as folder:
+        progress = Path(folder) / "progress"
+        while time.monotonic() < deadline:
+            command = [sys.executable, "-m", "tests.fuzz", "--child", str(progress), "--seed", str(seed), "--start", str(start),
+                       "--minutes", str((deadline - time.monotonic()) / 60)]
+            child = subprocess.run([*command, *([] if validate else ["--without-validation"])], env=os.environ | {"PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+            if child.returncode == 0:
+                break
+            index = int(progress.read_text())
+            _, _, data = next(case for number, case in enumerate(cases(index + 1, seed)) if number == index)
+            crashes += 1
+            note = f"decoder process died with signal {-child.returncode} (validation {'on' if validate else 'off'})"
+            path = save_finding(corpus, Target("decode (in-process)"), data, note)
+            logger.warning("crash %d at mutation %d (signal %d) -> %s", crashes, index, -child.returncode, path)
+            start = index + 1
+    logger.info("in-process: %d native crashes (validation %s)", crashes, "on" if validate else "off")
+    return crashes
+
+
+def _child(progress: Path, seed: int, start: int, minutes: float, validate: bool) -> int:
+    """Decode every mutation from ``start`` on; ``progress`` names the one being decoded."""
+    import imaging.codec
+
+    logging.disable(logging.CRITICAL)
+    if not validate:
+        imaging.codec.validate_header = lambda data, fmt: None  # type: ignore[assignment]
+    decoder = imaging.codec.ImageDecoder(device="cpu")
+    deadline = time.monotonic() + 60 * minutes
+    for index, (_, _, data) in enumerate(cases(10**9, seed)):
+        if time.monotonic() > deadline:
+            return 0
+        if index < start:
+            continue
+        progress.write_text(str(index))
+        for decode in (decoder.decode, decoder.decode_native):
+            try:
+                decode(data)
+            except errors.ImageError:
+                pass
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.fuzz", description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=10.0)
@@ -233,9 +291,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="where findings are written (default: the suite's corpus)")
     parser.add_argument("--url", help="gRPC address of a running tritonserver (default: start one on free ports)")
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--in-process", action="store_true", help="decode in a child process instead of sending to Triton")
+    parser.add_argument("--without-validation", action="store_true", help="in-process: without the header validators")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--start", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child:
+        return _child(args.child, args.seed, args.start, args.minutes, not args.without_validation)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logger.info("seed %d", args.seed)
+    if args.in_process:
+        return 1 if hunt_in_process(args.minutes, args.seed, args.corpus, not args.without_validation) else 0
     if args.url:
         return 1 if run(args.url, args.minutes, args.seed, args.corpus, args.workers) else 0
     from tests.conftest import REPOSITORY
