@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test models perf perf-recall
+.PHONY: run test models perf perf-recall fuzz
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ run: models
 
 test: models
 	$(BIN)/python -m pytest
+
+# Ten minutes of seeded mutations against a real tritonserver; findings go to tests/fuzz_corpus/.
+fuzz: models
+	$(BIN)/python -m tests.fuzz --minutes 10
 
 perf: models
 	$(BIN)/python -m perf
