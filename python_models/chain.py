@@ -28,7 +28,7 @@ from imaging.operations import (
     tile,
 )
 from imaging.tiling import grid
-from python_models.metadata import blur_plan, check_classes, detector_summaries, uncertain_count
+from python_models.metadata import blur_plan, check_classes, detector_summaries, residual_plan, uncertain_count
 from python_models.operation_specs import PixelBudget, Step
 from python_models.options import BlurOptions, parse_blur_options
 
@@ -193,4 +193,19 @@ async def _anonymize(pieces: list[Piece], step: Step, find_regions: RegionFinder
             "versions": {**{record["model"]: record["version"] for record in detections}, "faces": faces["version"]},
         }
         result.append(Piece(blurred, piece.tiles, (*piece.anonymized, record)))
-    return result
+    return await _verify(result, find_regions, options) if options.verify else result
+
+
+async def _verify(pieces: list[Piece], find_regions: RegionFinder, options: BlurOptions) -> list[Piece]:
+    """`verify`: faces and plates looked for again on the anonymised pieces; what is found is
+    blurred again, added to the step's `blurred` (marked `residual`) and counted in `residual`."""
+    found = await find_regions([piece.pixels for piece in pieces], replace(options, classes=frozenset()))
+    verified = []
+    for piece, (detections, faces) in zip(pieces, found):
+        height, width = piece.pixels.shape[:2]
+        boxes, residual = residual_plan(detections, faces, options, width, height)
+        pixels = blur_regions(piece.pixels, boxes, kind=options.kind, strength=options.strength) if len(boxes) else piece.pixels
+        *earlier, record = piece.anonymized
+        record = {**record, "blurred": [*record["blurred"], *residual], "residual": len(residual)}
+        verified.append(Piece(pixels, piece.tiles, (*earlier, record)))
+    return verified

@@ -56,6 +56,13 @@ def parse_blur_options(parameters: Mapping[str, object], defaults: BlurOptions) 
     )
 
 
+def fail_closed_options(parameters: Mapping[str, object], configured: BlurOptions) -> BlurOptions:
+    """``configured`` with the request's `verify` and `blur_uncertain` (for `process`, whose steps
+    set the rest); `invalid_option` as parse_blur_options."""
+    asked = parse_blur_options(parameters, configured)
+    return replace(configured, verify=asked.verify, blur_uncertain=asked.blur_uncertain)
+
+
 def parse_boolean(name: str, value: object) -> bool:
     """A boolean request parameter: true/false, 1/0, yes/no; `invalid_option` naming ``name`` otherwise."""
     if isinstance(value, bool):

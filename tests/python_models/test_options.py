@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from imaging.errors import InvalidOptionError
-from python_models.options import BlurOptions, parse_blur_options, parse_class_list, parse_parameters
+from python_models.options import BlurOptions, fail_closed_options, parse_blur_options, parse_class_list, parse_parameters
 
 
 def test_parameters_json() -> None:
@@ -38,3 +38,9 @@ def test_booleans_and_configured_always_blurred_classes_are_kept() -> None:
     assert (options.verify, options.blur_uncertain, options.always) == (True, False, frozenset({"license_plate"}))
     assert options.blurred_classes == frozenset({"person", "license_plate"})
     assert parse_blur_options({"verify": "0", "blur_uncertain": 1}, defaults) == defaults
+
+
+def test_process_takes_only_the_fail_closed_switches_from_the_request() -> None:
+    configured = BlurOptions(kind="box", always=frozenset({"license_plate"}))
+    options = fail_closed_options({"verify": "true", "blur_uncertain": False, "blur_kind": "median"}, configured)
+    assert options == BlurOptions(kind="box", always=frozenset({"license_plate"}), verify=True, blur_uncertain=False)

@@ -116,3 +116,13 @@ def test_process_anonymize_blurs_plates(client: grpcclient.InferenceServerClient
     assert_plates_blurred(scene, bytes(reply.as_numpy("RESULT")[0, 0]), record)
     assert {item["model"] for item in record["detectors"]} == {"detect", "plates", "faces"}
     assert set(metadata["versions"]) >= {"process", "detect", "plates", "faces"}
+
+
+def test_process_verify_counts_and_blurs_the_residual(client: grpcclient.InferenceServerClient) -> None:
+    scene = bus_with_plates()
+    chain = [{"op": "anonymize", "blur_kind": "box", "blur_strength": 0.02}, {"op": "format", "format": "png"}]
+    parameters = {"operations": json.dumps(chain), "verify": "true"}
+    reply = client.infer("process", [image_input([scene.png()])], outputs=outputs(), parameters=parameters)
+    [record] = json.loads(reply.as_numpy("METADATA")[0, 0])["outputs"][0]["anonymized"]
+    assert record["residual"] == sum(1 for region in record["blurred"] if region.get("residual")) > 0
+    assert_plates_blurred(scene, bytes(reply.as_numpy("RESULT")[0, 0]), record)

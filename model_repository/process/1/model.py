@@ -18,13 +18,13 @@ import triton_python_backend_utils as pb_utils
 from imaging.formats import default_output_format
 from python_models.chain import Regions, run_steps
 from python_models.operation_specs import PixelBudget, encode_options, parse_operations
-from python_models.options import BlurOptions
+from python_models.options import BlurOptions, fail_closed_options
 from python_models.model_config import config_parameter, configured_blur, configured_decoder, configured_encoder
 from python_models.processing import DEFAULT_OPERATIONS, check_chain, describe_outputs, encode_pieces
 from python_models.tensors import bytes_matrix_tensor, error_response, infer_json, input_bytes, json_tensor, request_parameters
 
 
-THRESHOLD_PARAMETERS = ("face_threshold", "plate_threshold")
+DETECTION_PARAMETERS = ("face_threshold", "plate_threshold", "thorough")  # passed on to the detectors
 
 
 class TritonPythonModel:
@@ -50,13 +50,14 @@ class TritonPythonModel:
     async def _process(self, request: Any) -> Any:
         parameters = request_parameters(request)
         steps = parse_operations(parameters.get("operations", DEFAULT_OPERATIONS), self.max_outputs)
+        blur_defaults = fail_closed_options(parameters, self.blur_defaults)
         results, metadata = [], []
         for data in input_bytes(request, "IMAGE"):
             decoded = self.decoder.decode(data)
             options = encode_options(steps, parameters, default_output_format(decoded.source_format))
             check_chain(steps, options, decoded.width, decoded.height)
             find_regions = functools.partial(self._find_regions, parameters)
-            pieces = await run_steps(decoded.pixels, steps, find_regions, self.blur_defaults, self.pixel_budget)
+            pieces = await run_steps(decoded.pixels, steps, find_regions, blur_defaults, self.pixel_budget)
             encoded = encode_pieces(pieces, options, self.encoder)
             results.append([item.data for item in encoded])
             metadata.append(describe_outputs(decoded, steps, pieces, encoded, options, self.version))
@@ -64,7 +65,7 @@ class TritonPythonModel:
 
     async def _find_regions(self, parameters: dict[str, object], images: list[np.ndarray], options: BlurOptions) -> list[Regions]:
         """detect, plates and faces at once (BLS) with the request's thresholds and the step's classes."""
-        passed = {key: str(value) for key, value in parameters.items() if key in THRESHOLD_PARAMETERS}
+        passed = {key: str(value) for key, value in parameters.items() if key in DETECTION_PARAMETERS}
         passed["blur_classes"] = ",".join(sorted(options.classes))  # `detect` runs only when asked for `person`
         detect, plates, faces = self.models
         people, found_plates, found_faces = await asyncio.gather(
