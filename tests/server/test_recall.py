@@ -16,7 +16,7 @@ import pytest
 import tritonclient.grpc as grpcclient
 
 from tests.imaging.conftest import pillow_bytes
-from tests.scenes import Scene, crowd, tight_crop
+from tests.scenes import Scene, crowd, portrait, rotated, tight_crop
 from tests.server.client import decode_reference, run_pipeline
 
 pytestmark = pytest.mark.server
@@ -37,20 +37,32 @@ def blurred_mask(metadata: dict, shape: tuple[int, int]) -> np.ndarray:
     return mask
 
 
+def assert_every_face_blurred(scene: Scene, result: bytes, metadata: dict) -> None:
+    assert (metadata["width"], metadata["height"]) == scene.size
+    assert len(metadata["faces"]) >= len(scene.boxes), scene.name
+    processed = decode_reference(result).astype(np.int16)
+    mask = blurred_mask(metadata, processed.shape[:2])
+    for x1, y1, x2, y2 in np.round(scene.boxes).astype(int):
+        inside = (slice(y1, y2), slice(x1, x2))
+        grow_x, grow_y = (x2 - x1) // 10, (y2 - y1) // 10
+        core = (slice(y1 + grow_y, y2 - grow_y), slice(x1 + grow_x, x2 - grow_x))
+        assert mask[core].all() and mask[inside].mean() >= 0.8, f"{scene.name}: face at {(x1, y1, x2, y2)} not covered"
+        changed = np.abs(processed[inside] - scene.pixels[inside]).mean()
+        assert changed > 3, f"{scene.name}: face at {(x1, y1, x2, y2)} left sharp ({changed:.1f})"
+    np.testing.assert_array_equal(processed[~mask], scene.pixels[~mask])  # nothing else touched
+
+
 def test_every_face_at_every_size_is_blurred(client: grpcclient.InferenceServerClient) -> None:
     scenes: list[Scene] = [crowd(4000, 3000, 12, 12, 225), crowd(1920, 1080, 8, 16, 48), tight_crop(1024)]
     payloads = [pillow_bytes(scene.pixels, "PNG", compress_level=1) for scene in scenes]
-    answers = run_pipeline(client, payloads, format="png")
-    for scene, (result, metadata) in zip(scenes, answers):
-        assert (metadata["width"], metadata["height"]) == scene.size
-        assert len(metadata["faces"]) >= len(scene.boxes), scene.name
-        processed = decode_reference(result).astype(np.int16)
-        mask = blurred_mask(metadata, processed.shape[:2])
-        for x1, y1, x2, y2 in np.round(scene.boxes).astype(int):
-            inside = (slice(y1, y2), slice(x1, x2))
-            grow_x, grow_y = (x2 - x1) // 10, (y2 - y1) // 10
-            core = (slice(y1 + grow_y, y2 - grow_y), slice(x1 + grow_x, x2 - grow_x))
-            assert mask[core].all() and mask[inside].mean() >= 0.8, f"{scene.name}: face at {(x1, y1, x2, y2)} not covered"
-            changed = np.abs(processed[inside] - scene.pixels[inside]).mean()
-            assert changed > 3, f"{scene.name}: face at {(x1, y1, x2, y2)} left sharp ({changed:.1f})"
-        np.testing.assert_array_equal(processed[~mask], scene.pixels[~mask])  # nothing else touched
+    for scene, (result, metadata) in zip(scenes, run_pipeline(client, payloads, format="png")):
+        assert_every_face_blurred(scene, result, metadata)
+
+
+def test_thorough_blurs_sideways_and_upside_down_faces(client: grpcclient.InferenceServerClient) -> None:
+    scenes = [rotated(portrait("zidane.jpg", 640), 270), rotated(portrait("zidane.jpg", 640), 180), rotated(portrait("grace_hopper.jpg", 640), 90)]
+    payloads = [pillow_bytes(scene.pixels, "PNG", compress_level=1) for scene in scenes]
+    for scene, (result, metadata) in zip(scenes, run_pipeline(client, payloads, format="png", thorough=True)):
+        [faces] = [detector for detector in metadata["detectors"] if detector["model"] == "faces"]
+        assert all(item["rotations"] == [0, 90, 180, 270] for item in faces["passes"])
+        assert_every_face_blurred(scene, result, metadata)
