@@ -6,6 +6,8 @@ odd-ratio upsamplers were a source of memory errors), a table (DQT, DHT) with a 
 or length, a Huffman table whose codes oversubscribe, a scan (SOS) naming a component or table
 that is not defined, and EXIF blocks (APP1) that are malformed or disagree on the orientation:
 nvImageCodec sizes its output from the first and rotates by the last (measured: a segfault).
+Quantisation tables the frame uses must be defined (DQT); Huffman tables (DHT) may be absent:
+libjpeg-turbo's standard tables stand in, as for Motion JPEG frames (measured: decoded).
 """
 
 from __future__ import annotations
