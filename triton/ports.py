@@ -17,6 +17,13 @@ _LISTEN = "0A"
 _PROC = Path("/proc")
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
 def is_free(host: str, port: int) -> bool:
     """True when nothing listens on ``host:port``: a plain bind (no SO_REUSEPORT) succeeds.
 

@@ -14,12 +14,10 @@
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,7 +25,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
@@ -35,37 +32,17 @@ from types import TracebackType
 from triton_launcher.config import ControlSettings, ServerConfig
 from triton_launcher.distribution import ServerDistribution, assemble_backends, find_distribution
 from triton_launcher.errors import LauncherError, PortInUseError, ServerExitedError, ServerStartTimeout
-from triton_launcher.ports import holder, require_free
+from triton_launcher.ports import free_port, holder, require_free
+from triton_launcher.process import ServerLog, die_with_parent, kill_group
 from triton_launcher.repository import ModelRepository
 from triton_launcher.supervisor import StubSupervisor
 
 logger = logging.getLogger(__name__)
 
-PR_SET_PDEATHSIG = 1
-BOUND_LINES = {"HTTP": "Started HTTPService at {}", "gRPC": "Started GRPCInferenceService at {}", "metrics": "Started Metrics Service at {}"}
-PORT_CLASH = "already in use"
+__all__ = ["TritonServer", "free_port"]
+
 WATCH_INTERVAL_S = 0.5
 RESTART_DELAYS_S = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
-
-
-def die_with_parent(signal_number: int = signal.SIGTERM) -> Callable[[], None]:
-    """A ``preexec_fn``: the child gets ``signal_number`` when its parent thread dies (Linux prctl)."""
-    prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved before the fork
-    parent = os.getpid()
-
-    def in_child() -> None:
-        prctl(PR_SET_PDEATHSIG, signal_number)
-        if os.getppid() != parent:  # the parent died before prctl took effect
-            os._exit(1)
-
-    return in_child
 
 
 class TritonServer:
@@ -76,7 +53,7 @@ class TritonServer:
         self._log_path = log_path
         self._workdir: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
-        self._log_start = 0
+        self._log: ServerLog | None = None
         self._distribution: ServerDistribution | None = None
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -132,8 +109,8 @@ class TritonServer:
         backends = assemble_backends(self._distribution, self._workdir / "backends")
         command = self._command(self._distribution, backends)
         logger.info("starting %s", " ".join(command))
+        self._log = ServerLog(self._log_path)
         with open(self._log_path, "ab") as log:
-            self._log_start = log.tell()
             self._process = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, env=self._environment(self._distribution),
                 start_new_session=True, preexec_fn=die_with_parent(),
@@ -149,10 +126,10 @@ class TritonServer:
             if self._stopping.is_set():
                 raise LauncherError("stopped while waiting for tritonserver")
             self._raise_if_exited()
-            log = self._own_log()
-            if PORT_CLASH in log:
-                raise self._clash(log)
-            if self._bound(log) and self.is_ready():
+            clash = self._log.clash() if self._log is not None else None
+            if clash is not None:
+                raise self._clash(clash)
+            if self._bound() and self.is_ready():
                 return
             time.sleep(0.25)
         raise ServerStartTimeout(f"tritonserver not ready after {timeout_s:.0f} s; log: {self._log_path}\n{self.log_tail()}")
@@ -196,7 +173,7 @@ class TritonServer:
                     logger.warning("tritonserver ignored SIGINT for %.0f s; killing it", timeout_s)
                     self._process.kill()
                     self._process.wait()
-            _kill_group(self._process.pid)
+            kill_group(self._process.pid)
         self._process = None
 
     def wait(self) -> int:
@@ -274,24 +251,15 @@ class TritonServer:
         config = self.config
         return {"Triton HTTP": config.http_port, "Triton gRPC": config.grpc_port, "Triton metrics": config.metrics_port}
 
-    def _own_log(self) -> str:
-        """What our child wrote to the log (a reused log file may hold earlier runs)."""
-        if self._log_path is None or not self._log_path.exists():
-            return ""
-        with open(self._log_path, "rb") as log:
-            log.seek(self._log_start)
-            return log.read().decode(errors="replace")
-
-    def _bound(self, log: str) -> bool:
+    def _bound(self) -> bool:
         config = self.config
         ports = {"HTTP": config.http_port, "gRPC": config.grpc_port, "metrics": config.metrics_port}
-        return all(BOUND_LINES[name].format(f"{config.host}:{port}") in log for name, port in ports.items())
+        return self._log is not None and self._log.bound(config.host, ports)
 
-    def _clash(self, log: str) -> PortInUseError:
-        line = next(line for line in log.splitlines() if PORT_CLASH in line)
+    def _clash(self, line: str) -> PortInUseError:
         taken = [(label, port) for label, port in self._ports().items() if str(port) in line] or list(self._ports().items())
         label, port = taken[0]
-        return PortInUseError(f"{label} port {self.config.host}:{port} is already in use by {holder(port)}: {line.strip()}", port)
+        return PortInUseError(f"{label} port {self.config.host}:{port} is already in use by {holder(port)}: {line}", port)
 
     def _raise_if_exited(self) -> None:
         if self._process is not None and self._process.poll() is not None:
@@ -332,10 +300,3 @@ class TritonServer:
             command.append(f"--model-config-name={config.model_config_name}")
         return command + list(config.extra_args)
 
-
-def _kill_group(group: int) -> None:
-    """SIGKILL what is left of the server's process group (stubs that outlived it)."""
-    try:
-        os.killpg(group, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
