@@ -6,6 +6,7 @@ reads the same knob the same way.
 
 from __future__ import annotations
 
+import re
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -71,18 +72,27 @@ def tile_settings(model_config: ModelConfig) -> TileSettings:
     return TileSettings.from_parameters(partial(config_parameter, model_config))
 
 
+PINNED_COPY = re.compile(r"\.v\d+$")
+"""Suffix of the copies `python -m triton_launcher models pin N` generates (`detect.v2`)."""
+
+
+def base_model_name(name: str) -> str:
+    """`detect.v2` -> `detect`: a pinned copy reports under the model it copies."""
+    return PINNED_COPY.sub("", name)
+
+
 def configured_detector(
     model_config: ModelConfig, model: str, version: str, class_names: Mapping[int, str]
 ) -> DetectorSettings:
     """A detector model's `score_threshold` (rows below it are uncertain), `floor_threshold` (the
     score it runs at; defaults to score_threshold), `threshold_parameter` (the request parameter
     overriding score_threshold) and `run_when` (`always`, or `requested`: only for requests whose
-    blur_classes name one of its classes)."""
+    blur_classes name one of its classes). A pinned copy (`detect.v2`) is named as its model."""
     from python_models.detections import DetectorSettings
 
     threshold = config_parameter(model_config, "score_threshold", "0.25")
     return DetectorSettings(
-        model=model,
+        model=base_model_name(model),
         version=version,
         class_names=class_names,
         threshold=float(threshold),

@@ -35,3 +35,4 @@ def test_configured_detector_reads_thresholds_and_when_it_runs() -> None:
     assert floor_threshold(config, "0.9") == 0.3
     assert floor_threshold(parameters(score_threshold="0.4"), "0.9") == 0.4, "no floor: the detector runs at its threshold"
     assert configured_detector({}, "detect", "1", {0: "person"}).floor == 0.25
+    assert configured_detector({}, "detect.v12", "12", {0: "person"}).model == "detect", "a pinned copy reports as its model"
