@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.gateway.conftest import GatewayFactory, RunningGateway
+from tests.gateway.conftest import GatewayFactory
 from tests.photos import photo_bytes
 
 
