@@ -6,14 +6,12 @@ import io
 import json
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import datetime
 from typing import Any, BinaryIO
 
-from gateway.core.errors import GatewayError, JobNotFinishedError, JobRunningError, QueueFullError, StorageError
+from gateway.core.errors import GatewayError, JobNotFinishedError, StorageError
 from gateway.core.metrics import GatewayMetrics
 from gateway.inference.triton import Processed
+from gateway.jobs.admission import Admission
 from gateway.jobs.archive import output_names, zip_outputs
 from gateway.jobs.events import JobEvents
 from gateway.jobs.models import Job, JobError, JobReference, JobStatus, OptionValue, Priority, StoredObject, now
@@ -32,9 +30,8 @@ logger = logging.getLogger(__name__)
 class JobService:
     """The job life cycle; every state change is saved, counted and published.
 
-    ``unfinished`` holds (priority, created_at) of every job this process has queued and not yet
-    seen end: its size is what GATEWAY_MAX_QUEUED_JOBS bounds. A job being run (by a worker) or
-    deleted is *claimed*: nobody else touches it meanwhile.
+    ``unfinished`` (see :class:`Admission`) holds every job queued here and not yet ended; a job
+    being run, deleted or expired is claimed, so nobody else touches it meanwhile.
     """
 
     def __init__(
@@ -57,16 +54,14 @@ class JobService:
         self.access = access
         self.max_upload_bytes = max_upload_bytes
         self.max_pixels = max_pixels
-        self.max_queued_jobs = max_queued_jobs
+        self.admission = Admission(max_queued_jobs)
+        self.unfinished = self.admission.unfinished
         self.retention = retention or Retention(repository)
-        self.unfinished: dict[str, tuple[Priority, datetime]] = {}
-        self._reserved = 0
-        self._claimed: set[str] = set()
 
     async def submit_upload(
         self, source: BinaryIO, filename: str | None, priority: Priority, options: dict[str, OptionValue], model: str = "pipeline"
     ) -> Job:
-        with self._intake(1):
+        with self.admission.intake(1):
             fmt, _ = inspect_upload(source, self.max_upload_bytes, self.max_pixels, options)
             return await self._accept_upload(source, fmt, filename, priority, options, model)
 
@@ -74,7 +69,7 @@ class JobService:
         self, uploads: list[tuple[BinaryIO, str | None]], priority: Priority, options: dict[str, OptionValue], model: str = "pipeline"
     ) -> list[Job]:
         """Check every file first, so a bad one (or a full queue) refuses the batch before anything is queued."""
-        with self._intake(len(uploads)):
+        with self.admission.intake(len(uploads)):
             return await self._submit_checked(uploads, priority, options, model)
 
     async def _submit_checked(
@@ -97,7 +92,7 @@ class JobService:
         source = self.access.resolve(request.input_image)
         if request.output_image:
             self.access.resolve(request.output_image)
-        with self._intake(1):
+        with self.admission.intake(1):
             data = await self.access.read(source, self.max_upload_bytes)
             fmt = sniff_format(data[:SNIFF_BYTES])
             check_pixels(data, fmt, self.max_pixels, options)
@@ -194,23 +189,11 @@ class JobService:
             return job
 
     def claim(self, job_id: str) -> bool:
-        """Take ``job_id`` for a worker or a deletion; False when someone else holds it."""
-        if job_id in self._claimed:
-            return False
-        self._claimed.add(job_id)
-        return True
+        """Take ``job_id`` for a worker; False when someone else holds it."""
+        return self.admission.claim(job_id)
 
     def release(self, job_id: str) -> None:
-        self._claimed.discard(job_id)
-
-    @contextmanager
-    def _claimed_for(self, job_id: str, what: str) -> Iterator[None]:
-        if not self.claim(job_id):
-            raise JobRunningError(f"job {job_id} is running: {what} it once it has finished")
-        try:
-            yield
-        finally:
-            self.release(job_id)
+        self.admission.release(job_id)
 
     async def delete(self, job_id: str) -> list[str]:
         """Remove a queued or finished job: original, results, metadata and record; the keys removed.
@@ -218,7 +201,7 @@ class JobService:
         A running job raises JobRunningError (its worker is writing its outputs).
         """
         job = await self.get(job_id)
-        with self._claimed_for(job_id, "delete"):
+        with self.admission.claimed(job_id, "delete"):
             job = await self.get(job_id)
             keys = await self.repository.delete(job)
         self.unfinished.pop(job_id, None)
@@ -227,32 +210,17 @@ class JobService:
 
     async def expire_original(self, job_id: str) -> None:
         """Retention: delete a finished job's original (an unfinished one keeps it)."""
-        with self._claimed_for(job_id, "expire"):
+        with self.admission.claimed(job_id, "expire"):
             job = await self.get(job_id)
             if job.status.finished:
                 await self.retention.drop_original(job)
 
     async def expire_job(self, job_id: str) -> None:
         """Retention: delete a finished job entirely (an unfinished one is left alone)."""
-        with self._claimed_for(job_id, "expire"):
+        with self.admission.claimed(job_id, "expire"):
             job = await self.get(job_id)
             if job.status.finished:
                 await self.repository.delete(job)
-
-    @contextmanager
-    def _intake(self, count: int) -> Iterator[None]:
-        """Room for ``count`` new jobs under GATEWAY_MAX_QUEUED_JOBS, held while they are stored."""
-        waiting = len(self.unfinished) + self._reserved
-        if waiting + count > self.max_queued_jobs:
-            raise QueueFullError(
-                f"{waiting} job(s) queued or running; {count} more would pass the limit of "
-                f"{self.max_queued_jobs} (GATEWAY_MAX_QUEUED_JOBS): retry later"
-            )
-        self._reserved += count
-        try:
-            yield
-        finally:
-            self._reserved -= count
 
     async def get(self, job_id: str) -> Job:
         return await self.repository.get(job_id)
