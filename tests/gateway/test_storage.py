@@ -77,3 +77,25 @@ def test_local_keys_cannot_escape_the_folder(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="escapes"):
         asyncio.run(store.put_bytes("../outside.jpg", b"x", "image/jpeg"))
     assert store.location("jobs/a.json").startswith("file:///")
+
+
+def test_retention_markers_come_back_earliest_first_and_bounded(store: Store) -> None:
+    """The sweep's bounded read: the first ``limit`` markers in due order, only those already due."""
+    from datetime import datetime, timezone
+
+    from gateway.jobs.repository import JobRepository
+
+    repository = JobRepository(store)
+    dues = {f"{index:032x}": datetime.fromtimestamp(1_000_000 + 10 * index, timezone.utc) for index in (5, 1, 3, 2, 4)}
+
+    async def scenario() -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[str]]:
+        for job_id, due in dues.items():
+            await repository.mark_due("originals", job_id, due)
+        first_two = await repository.due("originals", at=2_000_000, limit=2)
+        due_by = await repository.due("originals", at=1_000_025, limit=10)
+        return first_two, due_by, await store.list_keys("retention/originals/", limit=3)
+
+    first_two, due_by, listed = asyncio.run(scenario())
+    assert [job_id for _, job_id in first_two] == [f"{1:032x}", f"{2:032x}"]
+    assert [job_id for _, job_id in due_by] == [f"{index:032x}" for index in (1, 2)]
+    assert len(listed) == 3 and listed == sorted(listed)
