@@ -25,6 +25,8 @@ from python_models.batching import split_counts
 from python_models.options import parse_boolean, parse_class_list
 
 RUN_WHEN = ("always", "requested")
+DETECTION_PARAMETERS = ("face_threshold", "plate_threshold", "thorough")
+"""Request parameters the detector models read: what a BLS caller passes on to them."""
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import numpy as np
 import triton_python_backend_utils as pb_utils
 
 from imaging.blur import blur_regions
+from python_models.detections import DETECTION_PARAMETERS
 from python_models.metadata import blur_plan, check_classes, image_metadata, residual_plan
 from python_models.model_config import config_parameter, configured_blur
 from python_models.options import BlurOptions, parse_blur_options
@@ -66,7 +67,7 @@ class TritonPythonModel:
         """Faces and plates detected again on the anonymised images; what they find is blurred again
         and counted in METADATA's `residual` (the records in `blurred` say `residual: true`)."""
         faces_model, plates_model = self.verify_models
-        passed = {key: str(value) for key, value in parameters.items() if key in {"face_threshold", "plate_threshold"}}
+        passed = {key: str(value) for key, value in parameters.items() if key in DETECTION_PARAMETERS}
         faces, plates = await asyncio.gather(
             infer_json(faces_model, images, "faces", parameters=passed), infer_json(plates_model, images, "detections", parameters=passed)
         )

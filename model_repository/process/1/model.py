@@ -17,14 +17,12 @@ import triton_python_backend_utils as pb_utils
 
 from imaging.formats import default_output_format
 from python_models.chain import Regions, run_steps
+from python_models.detections import DETECTION_PARAMETERS
 from python_models.operation_specs import PixelBudget, encode_options, parse_operations
 from python_models.options import BlurOptions, fail_closed_options
 from python_models.model_config import config_parameter, configured_blur, configured_decoder, configured_encoder
 from python_models.processing import DEFAULT_OPERATIONS, check_chain, describe_outputs, encode_pieces
 from python_models.tensors import bytes_matrix_tensor, error_response, infer_json, input_bytes, json_tensor, request_parameters
-
-
-DETECTION_PARAMETERS = ("face_threshold", "plate_threshold", "thorough")  # passed on to the detectors
 
 
 class TritonPythonModel:
