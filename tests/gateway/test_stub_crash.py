@@ -103,3 +103,20 @@ def test_killed_transcode_stub_is_healed_by_the_canary(gateway: RunningGateway, 
     assert ready.status_code == 200, ready.text
     assert reply.status_code == 200, reply.text
     assert [stub.model for stub in stub_processes(own_triton.pid or 0)].count("transcode") == 1
+
+
+def test_killed_detect_stub_behind_process_bls_is_named_and_healed(gateway: RunningGateway, own_triton: TritonServer) -> None:
+    """`process` calls detect through BLS: the dead stub is found in its error text all the same."""
+    operations = {"operations": '[{"op": "anonymize"}]'}
+    photo = {"file": ("zidane.jpg", photo_bytes("zidane.jpg"))}
+    assert wait_ready(gateway, RECOVERY_S)
+    kill_stub(own_triton, "detect")
+    started = time.monotonic()
+    with gateway.client() as client:
+        caught = client.post("/v1/process", files=photo, data=operations)
+        later = client.post("/v1/process", files=photo, data=operations)
+    assert caught.status_code == 502 and caught.json()["error"] == "model_crashed", caught.text
+    assert "detect_0_0" in caught.json()["detail"]
+    assert later.status_code == 200, later.text
+    assert time.monotonic() - started < RECOVERY_S
+    assert wait_ready(gateway, RECOVERY_S)
