@@ -92,7 +92,7 @@ class JobRepository:
             self._cache.move_to_end(job_id)
             return self._cache[job_id]
         if not JOB_ID.match(job_id):
-            raise JobNotFoundError(f"no job {job_id!r}: job ids are 32 hex digits")
+            raise JobNotFoundError(f"no job {job_id[:40]!r}: job ids are 32 hex digits")
         try:
             raw = await self.store.get_bytes(_record_key(job_id))
         except ObjectMissingError:
