@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (process, jobs, models, events, stats, health, web):
         app.include_router(module.router)
+    app.include_router(models.classes_router)
     app.add_middleware(UploadLimitMiddleware, settings=settings)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
     return app

@@ -24,7 +24,7 @@ def gateway(gateway_factory: GatewayFactory, triton_server: Any) -> RunningGatew
 
 def test_classes_are_listed_by_model_and_in_the_models_listing(gateway: RunningGateway) -> None:
     with gateway.client() as client:
-        classes = client.get("/v1/models/classes")
+        classes = client.get("/v1/classes")
         models = client.get("/v1/models")
     assert classes.status_code == 200 and models.status_code == 200, (classes.text, models.text)
     assert classes.json() == {

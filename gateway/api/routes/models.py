@@ -1,5 +1,5 @@
-"""Model versions: `GET /v1/models` and `GET /v1/models/classes` for everyone with access; load / swap /
-rollback / pin need an API key."""
+"""Model versions: `GET /v1/models` for everyone with access; load / swap / rollback / pin need an API
+key. `GET /v1/classes` (``classes_router``): the detector classes served."""
 
 from __future__ import annotations
 
@@ -49,7 +49,10 @@ async def list_models(models: AdminDep) -> dict[str, Any]:
     return {"models": [{**entry, "classes": classes.get(entry["name"], [])} for entry in listed]}
 
 
-@router.get("/classes", summary="The classes the served detectors find: what blur_classes may name")
+classes_router = APIRouter(prefix="/v1/classes", tags=["models"], dependencies=Authenticated)
+
+
+@classes_router.get("", summary="The classes the served detectors find: what blur_classes may name")
 async def list_classes(models: AdminDep) -> dict[str, Any]:
     by_model = await asyncio.to_thread(served_classes, models.control.repository, await models.models())
     return {"classes": sorted({name for names in by_model.values() for name in names}), "models": by_model}
