@@ -145,6 +145,8 @@ def _read_file(path: Path, max_bytes: int) -> bytes:
 
 
 def _write_file(path: Path, data: bytes) -> None:
+    """Atomically (temporary file, fsync, rename); a folder, FIFO or device at ``path`` is NotAFileError."""
+    _require_regular(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")

@@ -190,3 +190,10 @@ def test_an_unexpected_exception_is_json_500(gateway: RunningGateway, monkeypatc
     with client(gateway) as http:
         reply = http.get(f"/v1/jobs/{'0' * 32}")
     assert "RuntimeError" in assert_named(reply, 500, "internal_error")["detail"]
+
+
+def test_output_image_that_is_a_folder_or_fifo_is_refused_before_queueing(gateway: RunningGateway, root: Path) -> None:
+    with client(gateway) as http:
+        for name in ("folder.jpg", "pipe.jpg"):
+            reply = http.post("/v1/jobs", json={"input_image": str(root / "zidane.jpg"), "output_image": str(root / name)})
+            assert_named(reply, 422, "not_a_regular_file")
