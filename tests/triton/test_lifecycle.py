@@ -118,3 +118,11 @@ def test_launcher_command_with_a_taken_port_says_who_holds_it(listener: int) -> 
     assert done.returncode == 1
     assert f"error: Triton HTTP port 127.0.0.1:{listener} is already in use by pid {os.getpid()} (" in done.stderr
     assert "Triton ready" not in done.stdout
+
+
+def test_supervision_and_restart_switches_from_the_environment() -> None:
+    config = ServerConfig.from_env({"TRITON_SUPERVISE_STUBS": "false", "TRITON_RESTART_ON_EXIT": "0", "TRITON_EXIT_TIMEOUT_S": "5"})
+    assert (config.supervise_stubs, config.restart_on_exit, config.exit_timeout_s) == (False, False, 5)
+    assert ServerConfig.from_env({}).supervise_stubs and ServerConfig.from_env({}).restart_on_exit
+    with pytest.raises(ValueError, match="TRITON_RESTART_ON_EXIT must be true or false"):
+        ServerConfig.from_env({"TRITON_RESTART_ON_EXIT": "maybe"})
