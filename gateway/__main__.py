@@ -72,6 +72,14 @@ def triton(settings: Settings) -> Iterator[str]:
         yield server.grpc_url
 
 
+def own_triton(settings: Settings) -> dict[str, bool]:
+    """Settings for a Triton started here: its launcher reloads crashed models, so the gateway only
+    holds requests and waits (one reload instead of two)."""
+    if settings.start_triton and triton_config().supervise_stubs:
+        return {"reload_crashed_models": False}
+    return {}
+
+
 def interrupt(signal_number: int, frame: object) -> None:
     """SIGTERM (systemd, Kubernetes, `kill`) unwinds like Ctrl-C, so Triton is stopped too.
 
@@ -115,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     try:
         with triton(settings) as triton_url:
-            asyncio.run(serve(settings.model_copy(update={"triton_url": triton_url})))
+            asyncio.run(serve(settings.model_copy(update={"triton_url": triton_url, **own_triton(settings)})))
     except KeyboardInterrupt:
         return 0
     except Exception as error:  # noqa: BLE001 - a launcher or settings failure, said in one line

@@ -29,7 +29,9 @@ class Settings(BaseSettings):
     canary_interval_s: float = Field(10.0, gt=0, description="how often the readiness canary runs a tiny PNG through each model")
     canary_timeout_s: float = Field(30.0, gt=0, description="longest wait for one canary answer; then not ready")
     readiness_timeout_s: float = Field(3.0, gt=0, description="longest wait of /readyz for Triton's and storage's answers")
-    reload_crashed_models: bool = Field(True, description="reload a model whose stub died (needs explicit model control)")
+    reload_crashed_models: bool = Field(
+        True, description="reload a model whose stub died (explicit model control); false: wait for whoever supervises Triton"
+    )
     recovery_wait_s: float = Field(30.0, gt=0, description="longest a request waits for a model being reloaded after a stub crash")
     model_repository: Path | None = Field(None, description="Triton's model repository, for model swaps; empty = the launcher's")
     # HTTP

@@ -5,8 +5,9 @@ The canary sends a tiny generated PNG through each model the gateway calls (``pi
 ``transcode``, ``process``: every step of each runs), every ``interval_s`` (every second while one
 fails), bounded by ``timeout_s``; /readyz reads the cached result, it never runs inference itself.
 When any request (or the canary) meets a dead stub, the healer reloads that model through
-Triton's repository API, then runs the canary through the model that was called until it passes,
-and only then lets the held requests go (see gateway.inference.recovery).
+Triton's repository API (unless reloading is left to the launcher that supervises that Triton),
+then runs the canary through the model that was called until it passes, and only then lets the
+held requests go (see gateway.inference.recovery).
 """
 
 from __future__ import annotations
@@ -74,9 +75,9 @@ class TritonHealth:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
-        """Run the canary loop; with a ``reload``, heal crashed models and hold requests meanwhile."""
-        if self._reload is not None:
-            self.pipeline.crashes.on_crash(self._on_crash, self._recovery_wait_s)
+        """Run the canary loop; heal crashed models (reloading them when ``reload`` is given) and hold
+        requests meanwhile."""
+        self.pipeline.crashes.on_crash(self._on_crash, self._recovery_wait_s)
         self._spawn(self._loop(), "triton-canary")
 
     async def stop(self) -> None:
@@ -122,18 +123,14 @@ class TritonHealth:
         self._spawn(self._heal(called, error.model), f"heal-{called}")
 
     async def _heal(self, called: str, model: str) -> None:
-        """Reload ``model`` until a canary through ``called`` passes; then release the held requests."""
-        reload = self._reload
-        if reload is None:
-            return
+        """Reload ``model`` until a canary through ``called`` passes; then release the held requests.
+
+        Without ``reload`` (the launcher supervising that Triton reloads it) only the canary runs.
+        """
         started, attempt = time.monotonic(), 0
         while True:
             attempt += 1
-            logger.warning("reloading %s (attempt %d) after its stub crashed", model, attempt)
-            try:
-                await reload(model)
-            except (LauncherError, GatewayError) as error:
-                logger.error("reloading %s after its stub crashed failed (attempt %d): %s", model, attempt, error)
+            await self._reload_once(model, attempt)
             detail = await self.canary(called)
             self.results[called] = CanaryResult(detail, time.monotonic())
             if detail == OK:
@@ -141,7 +138,16 @@ class TritonHealth:
                 logger.warning("%s serves again: %s reloaded after a stub crash in %.1f s", called, model, time.monotonic() - started)
                 self._wake.set()
                 return
-            await asyncio.sleep(min(1.0 * attempt, 10.0))
+            await asyncio.sleep(min(1.0 * attempt, 10.0) if self._reload is not None else 0.5)
+
+    async def _reload_once(self, model: str, attempt: int) -> None:
+        if self._reload is None:
+            return
+        logger.warning("reloading %s (attempt %d) after its stub crashed", model, attempt)
+        try:
+            await self._reload(model)
+        except (LauncherError, GatewayError) as error:
+            logger.error("reloading %s after its stub crashed failed (attempt %d): %s", model, attempt, error)
 
     def _spawn(self, work: Awaitable[None], name: str) -> None:
         task = asyncio.ensure_future(work)
@@ -151,7 +157,7 @@ class TritonHealth:
 
 
 def start_health(settings: Settings, pipeline: TritonPipeline, admin: ModelAdmin) -> TritonHealth:
-    """The canary over every model the gateway calls, healing through ``admin`` unless turned off."""
+    """The canary over every model the gateway calls, reloading through ``admin`` unless turned off."""
     models = [settings.model_name, settings.transcode_model, settings.process_model]
     reload = admin.reload if settings.reload_crashed_models else None
     health = TritonHealth(

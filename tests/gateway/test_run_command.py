@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from gateway.__main__ import own_triton
+from gateway.core.config import Settings
 from tests.gateway.conftest import free_port
 from tests.gateway.test_main import lines_of, wait_for_url
 from triton_launcher.ports import command_line
@@ -51,6 +53,14 @@ def test_a_taken_port_is_one_line_naming_its_holder(tmp_path: Path, taken_port: 
     assert len(output) == 1, output
     assert f"127.0.0.1:{taken_port} is already in use by pid {os.getpid()} (" in output[0]
     assert output[0].startswith("cannot start: ")
+
+
+def test_the_launcher_it_starts_reloads_crashed_models_not_the_gateway(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRITON_SUPERVISE_STUBS", raising=False)
+    assert own_triton(Settings(start_triton=True)) == {"reload_crashed_models": False}
+    assert own_triton(Settings(start_triton=False)) == {}  # a Triton started elsewhere: the gateway reloads
+    monkeypatch.setenv("TRITON_SUPERVISE_STUBS", "false")
+    assert own_triton(Settings(start_triton=True)) == {}
 
 
 def children(pid: int, name: str) -> list[int]:

@@ -1,6 +1,7 @@
-"""kill -9 of tritonserver behind a running gateway: readiness goes false at once, a job accepted
-meanwhile waits and retries, the launcher starts Triton again on the same ports, the job succeeds
-and readiness comes back, with no operator."""
+"""A Triton the launcher supervises, behind a running gateway (as `python -m gateway` runs them):
+kill -9 of a stub is healed by the launcher alone while the gateway holds requests; kill -9 of
+tritonserver makes readiness false at once, a job accepted meanwhile waits and retries, the
+launcher starts Triton again on the same ports, the job succeeds and readiness comes back."""
 
 from __future__ import annotations
 
@@ -28,6 +29,23 @@ def own_triton(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonServe
     config = ServerConfig.from_env(model_repository=REPOSITORY, exit_timeout_s=3, restart_on_exit=True)
     with TritonServer(config, log_path=tmp_path_factory.mktemp("triton") / "tritonserver.log") as server:
         yield server
+
+
+def test_killed_stub_is_reloaded_once_by_the_launcher_while_the_gateway_holds_requests(
+    gateway_factory: GatewayFactory, own_triton: TritonServer
+) -> None:
+    gateway = gateway_factory(triton_url=own_triton.grpc_url, canary_interval_s=1, reload_crashed_models=False)
+    photo = {"file": ("zidane.jpg", photo_bytes("zidane.jpg"))}
+    assert own_triton.pid is not None and own_triton.supervisor is not None
+    with gateway.client() as client:
+        assert client.post("/v1/process", files=photo).status_code == 200
+        [stub] = [stub for stub in stub_processes(own_triton.pid) if stub.model == "decode"]
+        os.kill(stub.pid, signal.SIGKILL)
+        caught = client.post("/v1/process", files=photo)
+        held = client.post("/v1/process", files=photo)
+    assert caught.status_code == 502 and caught.json()["error"] == "model_crashed", caught.text
+    assert held.status_code == 200, held.text
+    assert own_triton.supervisor.reloaded == ["decode"]  # the gateway did not reload it a second time
 
 
 def test_killed_triton_is_restarted_and_the_job_waiting_for_it_succeeds(
