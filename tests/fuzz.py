@@ -88,6 +88,9 @@ def seed_files() -> dict[str, bytes]:
     crop = Image.fromarray(photo_pixels("astronaut.png")[20:100, 180:276])
     exif = Image.Exif()
     exif[0x0112] = 6
+    exif[0x010F] = "fuzz"  # Make, an out-of-line ASCII value
+    exif.get_ifd(0x8769)[0x9003] = "2026:11:30 00:00:00"  # DateTimeOriginal, in the Exif sub-IFD
+    exif.get_ifd(0x8825)[0x0001] = "N"  # GPSLatitudeRef, in the GPS sub-IFD
     return {
         "baseline.jpg": _encode(crop, "JPEG", quality=85, exif=exif.tobytes()),
         "progressive.jpg": _encode(crop, "JPEG", progressive=True),
@@ -257,7 +260,8 @@ def hunt_in_process(minutes: float, seed: int, corpus: Path, validate: bool) -> 
             path = save_finding(corpus, Target("decode (in-process)"), data, note)
             logger.warning("crash %d at mutation %d (signal %d) -> %s", crashes, index, -child.returncode, path)
             start = index + 1
-    logger.info("in-process: %d native crashes (validation %s)", crashes, "on" if validate else "off")
+        sent = int(progress.read_text()) + 1 if progress.exists() else 0
+    logger.info("in-process: %d mutations, %d native crashes (validation %s)", sent, crashes, "on" if validate else "off")
     return crashes
 
 
