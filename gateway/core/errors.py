@@ -130,6 +130,12 @@ class StorageError(GatewayError):
     code = "storage_error"
 
 
+class CorruptRecordError(GatewayError):
+    """A stored job record that is not a job record (edited or damaged by hand)."""
+
+    code = "corrupt_record"
+
+
 class ObjectMissingError(StorageError):
     """A key that should exist in the store does not."""
 

@@ -19,8 +19,10 @@ import re
 from collections import OrderedDict
 from datetime import datetime
 
-from gateway.core.errors import JobNotFoundError, ObjectMissingError
-from gateway.jobs.models import Job
+from pydantic import ValidationError
+
+from gateway.core.errors import CorruptRecordError, JobNotFoundError, ObjectMissingError
+from gateway.jobs.models import Job, JobError, JobStatus, now
 from gateway.storage import Store
 
 logger = logging.getLogger(__name__)
@@ -97,7 +99,10 @@ class JobRepository:
             raw = await self.store.get_bytes(_record_key(job_id))
         except ObjectMissingError:
             raise JobNotFoundError(f"no job {job_id!r}") from None
-        job = Job.model_validate_json(raw)
+        try:
+            job = Job.model_validate_json(raw)
+        except ValidationError as error:
+            raise CorruptRecordError(f"the record of job {job_id} is unreadable: {error.errors()[0]['msg']}") from None
         self._remember(job)
         return job
 
@@ -134,6 +139,11 @@ class JobRepository:
             except JobNotFoundError:
                 logger.warning("dropping pending marker %s: the job record was never written", key)
                 await self.store.delete(key)
+                continue
+            except CorruptRecordError as error:  # one damaged record must not stop the gateway
+                logger.error("%s; the job is recorded as failed", error)
+                await self.finish(Job(job_id=job_id, status=JobStatus.failed, finished_at=now(),
+                                      error=JobError(error=error.code, detail=str(error))))
                 continue
             if job.status.finished:
                 await self.store.delete(key)

@@ -102,3 +102,17 @@ def test_kept_originals_have_a_due_date(gateway_factory: GatewayFactory, storage
     assert job["original"] is not None and job["original_expires_at"] is not None and job["expires_at"] is None
     markers = [name for name in files_of(storage) if name.startswith("retention/")]
     assert len(markers) == 1 and markers[0].startswith("retention/originals/") and markers[0].endswith(job["job_id"])
+
+
+def test_a_damaged_job_record_does_not_stop_the_next_start(gateway_factory: GatewayFactory, storage: Path) -> None:
+    first = gateway_factory(storage)
+    with first.client() as client:
+        damaged, kept = (upload(client).json()["job_id"] for _ in range(2))
+    first.stop()
+    (storage / "jobs" / f"{damaged}.json").write_text('{"job_id": "not a record"')
+    second = gateway_factory(storage)
+    with second.client() as client:
+        job = client.get(f"/v1/jobs/{damaged}").json()
+        assert job["status"] == "failed" and job["error"]["error"] == "corrupt_record", job
+        assert client.get(f"/v1/jobs/{kept}").json()["status"] == "queued"
+    assert sorted(path.name for path in (storage / "pending").iterdir()) == [kept]
