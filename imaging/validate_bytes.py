@@ -48,6 +48,11 @@ class Bytes:
     def fail(self, problem: str) -> CorruptImageError:
         return CorruptImageError(f"{self.fmt} {problem}")
 
+    def past_end(self, problem: str) -> CorruptImageError:
+        """``problem`` (something the header points at lies past the data) as the right error:
+        HeaderTruncatedError for a file (the data may be its first bytes), corruption in a block."""
+        return self.fail(problem) if self.block else HeaderTruncatedError(f"{self.fmt} {problem}")
+
     def need(self, offset: int, size: int, what: str) -> None:
         if offset < 0 or size < 0 or offset + size > len(self.data):
             if self.block:

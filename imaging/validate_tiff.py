@@ -109,7 +109,7 @@ def _read_entry(tiff: Tiff, at: int) -> Entry:
         return Entry(tag, kind, count, value_at)
     position = reader.u64(value_at, "an IFD entry") if big else reader.u32(value_at, "an IFD entry")
     if position + size > len(reader):
-        raise reader.fail(f"IFD entry for tag {tag} has {size} bytes of values at offset {position}, outside the {len(reader)} bytes")
+        raise reader.past_end(f"IFD entry for tag {tag} has {size} bytes of values at offset {position}, outside the {len(reader)} bytes")
     return Entry(tag, kind, count, position)
 
 
@@ -183,7 +183,7 @@ def _check_page(tiff: Tiff, number: int, page: dict[int, Entry]) -> Header:
         raise fail(f"page {number} needs {parts} {kind} but lists {len(offsets)} offsets and {len(counts)} byte counts")
     for offset, count in zip(offsets, counts):
         if offset + count > len(tiff.reader):
-            raise fail(f"page {number} has {kind} at bytes {offset}-{offset + count}, beyond the {len(tiff.reader)}-byte file")
+            raise tiff.reader.past_end(f"page {number} has {kind} at bytes {offset}-{offset + count}, beyond the {len(tiff.reader)}-byte file")
     return Header(width, height, *budget(first_value(tiff, page, 259, 1) or 1, width * height * sum(bits) // 8))
 
 

@@ -9,6 +9,7 @@ import pytest
 from gateway.core.errors import UploadTooLargeError
 from gateway.jobs.uploads import check_pixels, inspect_upload
 from imaging.errors import ImageTooLargeError, UnsupportedFormatError
+from imaging.formats import sniff_format
 from tests.gateway.images import j2k_header, jpeg_claiming, png_header
 from tests.photos import photo_bytes
 
@@ -87,3 +88,24 @@ def test_only_the_header_is_read_of_a_large_upload() -> None:
     assert source.largest <= HEADER_BYTES  # the route reads the upload itself, once
     with pytest.raises(ImageTooLargeError, match="1600x1200"):
         inspect_upload(CountingReader(payload), 10**8, 1_000_000)
+
+
+def test_the_gateway_refuses_only_what_the_decoder_refuses() -> None:
+    """Seeded mutations of real photos: whatever the upload check refuses, from the whole file or
+    from its first bytes only, the models' decoder refuses with the same code."""
+    from imaging.codec import ImageDecoder
+    from imaging.errors import ImageError
+    from tests.fuzz import cases
+
+    decoder = ImageDecoder(max_pixels=LIMIT, device="cpu")
+    refused = 0
+    for _, _, data in cases(3000, seed=5):
+        for head in (data, data[:512]):
+            try:
+                check_pixels(head, sniff_format(data), LIMIT, size=len(data)) if data else None
+            except ImageError as gateway_error:
+                refused += 1
+                with pytest.raises(ImageError) as model_error:
+                    decoder.inspect(data)
+                assert model_error.value.code == gateway_error.code
+    assert refused > 500
