@@ -48,7 +48,7 @@ def assert_all_found(scene: Scene, found: np.ndarray, **match: float) -> None:
 
 
 @pytest.mark.parametrize(
-    "layout", [(4000, 3000, 12, 12, 225), (4000, 3000, 16, 16, 160), (1920, 1080, 8, 16, 48)], ids=lambda layout: "x".join(map(str, layout))
+    "layout", [(4000, 3000, 12, 12, 225), (4000, 3000, 16, 16, 160), (1920, 1080, 8, 16, 45)], ids=lambda layout: "x".join(map(str, layout))
 )
 def test_every_face_of_a_crowd_is_found_once(faces: CenterFaceDetector, layout: tuple[int, ...]) -> None:
     scene = crowd(*layout)
@@ -83,7 +83,7 @@ def test_thorough_turns_every_pass(faces: CenterFaceDetector) -> None:
 
 
 def test_the_pyramid_finds_what_one_whole_view_misses(faces: CenterFaceDetector) -> None:
-    scene = crowd(1920, 1080, 8, 16, 48)  # faces at the promised 48 px
+    scene = crowd(1920, 1080, 8, 16, 45)  # faces of 40-50 px: at or above the promised 40 px
     whole_only = CenterFaceDetector(FACES_DIR / "model.onnx", 640, faces.thresholds, faces.settings, TileSettings())
     assert missed(scene, whole_only.detect([scene.pixels])[0])
     assert not missed(scene, faces.detect([scene.pixels])[0])
