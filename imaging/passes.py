@@ -1,9 +1,9 @@
 """Detection passes chosen from the image size, so that objects are found at every size.
 
 A detector finds objects reliably only within a band of sizes in its own input pixels
-(CenterFace at score 0.5: faces from about 40 to 240 px tall; smaller ones fade out, larger ones
-are missed, and a face that fills the frame is never seen without some margin around it). One
-640 px view of a 4000x3000 photo shrinks a 48 px face to 8 px. So the image is looked at several
+(CenterFace: faces from about 32 px tall at score 0.3, 48 px at 0.5, up to about 240 px; larger
+ones are missed, and a face that fills the frame is never seen without some margin around it).
+One 640 px view of a 4000x3000 photo shrinks a 48 px face to 8 px. So the image is looked at several
 times, each view scaled to put a band of sizes inside the detector's band:
 
 - ``frame``: the whole image shrunk to ``frame_size`` px (longer side), with ``frame_pad`` of that
