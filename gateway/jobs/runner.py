@@ -23,6 +23,7 @@ from datetime import timedelta
 
 from gateway.core.errors import (
     BusyError,
+    CorruptRecordError,
     GatewayError,
     InferenceTimeoutError,
     JobNotFoundError,
@@ -100,20 +101,24 @@ class JobRunner:
 
     async def _run(self, job_id: str) -> None:
         try:
+            await self._settle(job_id)
+        except StorageError as error:  # the outcome itself could not be written: try again later
+            self._requeue_later(job_id, str(error))
+
+    async def _settle(self, job_id: str) -> None:
+        try:
             job = await self.service.get(job_id)
         except JobNotFoundError:
             self._forget(job_id)  # deleted while queued
             return
-        except StorageError as error:
-            self._requeue_later(job_id, str(error))
+        except CorruptRecordError as error:  # unreadable: it ends here, as failed
+            job = Job(job_id=job_id, last_retry_reason=self._reasons.get(job_id))
+            await self._fail(job, error.code, str(error))
             return
         if job.status.finished:
             self._forget(job_id)
             return
-        try:
-            await self._attempt(job)
-        except StorageError as error:  # the outcome itself could not be written: try again later
-            self._requeue_later(job_id, str(error))
+        await self._attempt(job)
 
     async def _attempt(self, job: Job) -> None:
         if self._expired(job):

@@ -116,3 +116,14 @@ def test_a_damaged_job_record_does_not_stop_the_next_start(gateway_factory: Gate
         assert job["status"] == "failed" and job["error"]["error"] == "corrupt_record", job
         assert client.get(f"/v1/jobs/{kept}").json()["status"] == "queued"
     assert sorted(path.name for path in (storage / "pending").iterdir()) == [kept]
+
+
+def test_a_record_damaged_while_queued_ends_the_job_as_failed(gateway_factory: GatewayFactory, storage: Path) -> None:
+    gateway = gateway_factory(storage, job_deadline_s=1.0)
+    with gateway.client() as client:
+        job_id = upload(client).json()["job_id"]
+        (storage / "jobs" / f"{job_id}.json").write_text("[]")
+        gateway.server.config.app.state.services.jobs.repository._cache.clear()  # as if evicted (the cache is bounded)
+        job = wait_for(client, job_id, "failed", timeout_s=10)
+    assert job["error"]["error"] == "corrupt_record" and job_id in job["error"]["detail"]
+    assert not (storage / "pending" / job_id).exists()
