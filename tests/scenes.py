@@ -10,6 +10,7 @@ deterministic, and every scene is cached read-only (copy before editing).
 
 - :func:`crowd`: ``rows`` x ``cols`` faces of about ``face_height`` px on a grid (the issue's
   144 faces of ~225 px on 4000x3000 is ``crowd(4000, 3000, 12, 12, 225)``).
+- :func:`lone_face`: one face of a given height centred on a background of a given size.
 - :func:`tight_crop`: a face cropped eyes-to-mouth, scaled to fill a ``size`` px frame; its
   ground truth is the whole frame.
 - :func:`portrait`: one photo scaled so its longer side is ``size`` px.
@@ -123,6 +124,14 @@ def crowd(width: int, height: int, rows: int, cols: int, face_height: int) -> Sc
         size = face_height * (0.9 + 0.2 * ((index * 7) % 11) / 10)
         boxes.append(_paste(canvas, FACES[index % len(FACES)], size, centre, cell))
     return _frozen(f"crowd-{width}x{height}-{rows * cols}x{face_height}px", canvas, boxes)
+
+
+@cache
+def lone_face(width: int, height: int, face_height: int, face: int = 0) -> Scene:
+    """One face of :data:`FACES` (by index) ``face_height`` px tall, centred on a ``width`` x ``height`` background."""
+    canvas = background(width, height)
+    box = _paste(canvas, FACES[face], face_height, (width / 2, height / 2), (0, 0, width, height))
+    return _frozen(f"lone-{FACES[face].photo.split('.')[0]}{face}-{face_height}px-on-{width}x{height}", canvas, [box])
 
 
 @cache

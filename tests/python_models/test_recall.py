@@ -17,7 +17,7 @@ from imaging.errors import InvalidOptionError
 from python_models.detectors import CenterFaceDetector, TileSettings, YoloDetector
 from python_models.model_config import configured_centerface, configured_yolo
 from tests.photos import photo_pixels
-from tests.scenes import Scene, background, covered, crowd, missed, portrait, rotated, tight_crop
+from tests.scenes import Scene, background, covered, crowd, lone_face, missed, portrait, rotated, tight_crop
 
 REPOSITORY = Path(__file__).resolve().parents[2] / "model_repository"
 FACES_DIR = next(iter(sorted(path.parent for path in REPOSITORY.glob("faces/*/model.onnx"))), None)
@@ -58,6 +58,21 @@ def test_every_face_of_a_crowd_is_found_once(faces: CenterFaceDetector, layout: 
         assert sum(covered(truth, box[None]) for box in found) == 1, f"{truth.round()} found more than once"
     for box in found:
         assert sum(covered(truth, box[None]) for truth in scene.boxes) <= 1, f"{box[:4].round()} spans faces"
+
+
+@pytest.mark.parametrize("face", [0, 1, 3, 4], ids=["astronaut", "grace_hopper", "zidane-bald", "bus-small-upscaled"])
+def test_one_face_is_found_once_at_every_size_from_the_promise_to_the_frame_at_1080p(faces: CenterFaceDetector, face: int) -> None:
+    for height in (40, 60, 100, 160, 260, 420, 680, 1000):
+        scene = lone_face(1920, 1080, height, face)
+        [found] = faces.detect([scene.pixels])
+        assert_all_found(scene, found)
+        assert len(found) == 1, f"{scene.name}: {len(found)} boxes"
+
+
+def test_one_face_is_found_at_every_size_on_4000x3000(faces: CenterFaceDetector) -> None:
+    for height in (40, 150, 500, 1500, 2900):
+        scene = lone_face(4000, 3000, height, 1)
+        assert_all_found(scene, faces.detect([scene.pixels])[0])
 
 
 @pytest.mark.parametrize("size", [512, 1024, 1536, 2048])
