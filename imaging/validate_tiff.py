@@ -181,9 +181,10 @@ def _check_page(tiff: Tiff, number: int, page: dict[int, Entry]) -> Header:
     offsets, counts = values(tiff, page[offsets_tag]), values(tiff, page[counts_tag])
     if len(offsets) < parts or len(counts) < parts:
         raise fail(f"page {number} needs {parts} {kind} but lists {len(offsets)} offsets and {len(counts)} byte counts")
-    for offset, count in zip(offsets, counts):
+    for offset, count in zip(offsets[:parts], counts[:parts], strict=True):
         if offset + count > len(tiff.reader):
-            raise tiff.reader.past_end(f"page {number} has {kind} at bytes {offset}-{offset + count}, beyond the {len(tiff.reader)}-byte file")
+            where = f"bytes {offset}-{offset + count}"
+            raise tiff.reader.past_end(f"page {number} has {kind} at {where}, beyond the {len(tiff.reader)}-byte file")
     return Header(width, height, *budget(first_value(tiff, page, 259, 1) or 1, width * height * sum(bits) // 8))
 
 

@@ -67,8 +67,8 @@ def planned_sizes(steps: list[Step], width: int, height: int) -> list[tuple[int,
     """The (width, height) of every output, from the sizes alone; refuses what would fail on pixels:
     a crop outside the image, a grid that does not fit, a resize beyond the side limit."""
     sizes = [(width, height)]
-    for _, sizes in _sizes_after_each_step(steps, width, height):
-        pass
+    for _, after in _sizes_after_each_step(steps, width, height):
+        sizes = after
     return sizes
 
 

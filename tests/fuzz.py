@@ -21,6 +21,7 @@ child, to measure what they prevent (measured: 17 native crashes in 50000 mutati
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -249,8 +250,10 @@ def hunt_in_process(minutes: float, seed: int, corpus: Path, validate: bool) -> 
         while time.monotonic() < deadline:
             command = [sys.executable, "-m", "tests.fuzz", "--child", str(progress), "--seed", str(seed), "--start", str(start),
                        "--minutes", str((deadline - time.monotonic()) / 60)]
-            child = subprocess.run([*command, *([] if validate else ["--without-validation"])], env=os.environ | {"PYTHONPATH": str(Path(__file__).resolve().parents[1])},
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+            if not validate:
+                command.append("--without-validation")
+            environment = os.environ | {"PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+            child = subprocess.run(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
             if child.returncode == 0:
                 break
             index = int(progress.read_text())
@@ -281,10 +284,8 @@ def _child(progress: Path, seed: int, start: int, minutes: float, validate: bool
             continue
         progress.write_text(str(index))
         for decode in (decoder.decode, decoder.decode_native):
-            try:
+            with contextlib.suppress(errors.ImageError):
                 decode(data)
-            except errors.ImageError:
-                pass
     return 0
 
 
