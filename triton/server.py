@@ -117,6 +117,8 @@ class TritonServer:
             )
         self.wait_ready(self.config.startup_timeout_s)
         self.supervisor = self._stub_supervisor(self._process.pid)
+        if self.supervisor is not None:
+            self.supervisor.check()  # learn the stubs now: one killed before the watcher's first look counts too
         logger.info("tritonserver ready (pid %d): http %s, grpc %s", self._process.pid, self.http_url, self.grpc_url)
 
     def wait_ready(self, timeout_s: float) -> None:
