@@ -158,8 +158,8 @@ def _siz(reader: Bytes, siz: Bytes) -> Size:
     if xsiz <= x0 or ysiz <= y0:
         raise reader.fail(f"SIZ declares an empty image ({xsiz - x0}x{ysiz - y0})")
     if not tile_w or not tile_h or tile_x0 > x0 or tile_y0 > y0 or tile_x0 + tile_w <= x0 or tile_y0 + tile_h <= y0:
-        tiles = f"tiles of {tile_w}x{tile_h} at ({tile_x0}, {tile_y0})"
-        raise reader.fail(f"SIZ declares {tiles} that do not cover the image origin ({x0}, {y0})")
+        grid = f"tiles of {tile_w}x{tile_h} at ({tile_x0}, {tile_y0})"
+        raise reader.fail(f"SIZ declares {grid} that do not cover the image origin ({x0}, {y0})")
     if not 1 <= count <= MAX_COMPONENTS or len(siz) != 36 + 3 * count:
         raise reader.fail(f"SIZ declares {count} components in {len(siz) + 2} bytes (1-{MAX_COMPONENTS} are decoded)")
     for index in range(count):

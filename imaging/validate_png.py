@@ -47,7 +47,7 @@ def _ihdr(reader: Bytes) -> Header:
 
 
 def _walk_chunks(reader: Bytes, colour_type: int) -> None:
-    offset, seen = 33, set()
+    offset, seen = 33, set[bytes]()
     while True:
         length, kind = reader.u32(offset, "a chunk length"), reader.take(offset + 4, 4, "a chunk type")
         if length > MAX_SIDE:
