@@ -51,12 +51,17 @@ class StubSupervisor:
             elif state == "":
                 del self._known[pid]
         self._zombies &= set(self._known)
+        self._learn()
+        now = time.monotonic()
+        due = [model for model, when in self._pending.items() if when <= now]
+        for model in due:
+            self._try_reload(model, now)
+        if due:
+            self._learn()  # the new stubs, before anything can kill them unseen
+
+    def _learn(self) -> None:
         for stub in stub_processes(self.server_pid):
             self._known.setdefault(stub.pid, stub)
-        now = time.monotonic()
-        for model, due in list(self._pending.items()):
-            if due <= now:
-                self._try_reload(model, now)
 
     def _try_reload(self, model: str, now: float) -> None:
         try:
