@@ -86,15 +86,21 @@ class TritonHealth:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def checks(self) -> dict[str, str]:
-        """Model -> ``ok`` or why not, for /readyz; a model never checked yet is not ready."""
+        """Model -> ``ok`` or why not, for /readyz; a model never checked yet, or not for longer than
+        a round of canaries can take, is not ready."""
         healing = set(self.pipeline.crashes.healing)
+        stale_after = len(self.models) * self.timeout_s + self.interval_s + 5
         checks = {}
         for model in self.models:
             result = self.results.get(model)
             if model in healing:
                 checks[model] = "a stub crashed; reloading"
+            elif result is None:
+                checks[model] = "canary not run yet"
+            elif time.monotonic() - result.at > stale_after:
+                checks[model] = f"no canary result for {time.monotonic() - result.at:.0f} s"
             else:
-                checks[model] = result.detail if result is not None else "canary not run yet"
+                checks[model] = result.detail
         return checks
 
     async def canary(self, model: str) -> str:
@@ -105,6 +111,9 @@ class TritonHealth:
             return f"canary got no answer within {self.timeout_s:g} s"
         except (ImageError, GatewayError) as error:
             return f"canary failed: {error.code}: {error}"
+        except Exception as error:  # noqa: BLE001 - fail closed: an unexpected answer is not a pass
+            logger.exception("canary through %s failed unexpectedly", model)
+            return f"canary failed: {type(error).__name__}: {error}"
         return OK
 
     async def _loop(self) -> None:

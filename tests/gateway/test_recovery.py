@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import time
 
 import pytest
 from PIL import Image
@@ -95,3 +96,20 @@ def test_canary_is_a_valid_small_png() -> None:
     image = Image.open(io.BytesIO(canary_png()))
     image.load()
     assert (image.format, image.size, image.mode) == ("PNG", (64, 48), "L")
+
+
+def test_an_old_canary_result_is_not_ready() -> None:
+    from gateway.inference.health import CanaryResult, TritonHealth
+    from gateway.inference.triton import TritonPipeline
+    from tests.gateway.conftest import dead_triton_url
+
+    async def scenario() -> dict[str, str]:
+        pipeline = TritonPipeline(dead_triton_url(), "pipeline")
+        health = TritonHealth(pipeline, ["pipeline", "transcode"], None, interval_s=1, timeout_s=1, recovery_wait_s=1)
+        now = time.monotonic()
+        health.results = {"pipeline": CanaryResult("ok", now - 60), "transcode": CanaryResult("ok", now)}
+        await pipeline.close()
+        return health.checks()
+
+    checks = asyncio.run(scenario())
+    assert checks["transcode"] == "ok" and checks["pipeline"].startswith("no canary result for 6")
