@@ -19,6 +19,7 @@ from dataclasses import replace
 import uvicorn
 
 from gateway.core.config import Settings
+from gateway.inference.health import OK, TritonHealth
 from gateway.main import create_app
 from triton_launcher import PortInUseError, ServerConfig, TritonServer
 from triton_launcher.ports import require_free
@@ -98,17 +99,35 @@ def banner(settings: Settings) -> str:
 
 
 async def serve(settings: Settings) -> None:
+    """Serve until stopped; the ready banner only once the canary passed through every model."""
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings), host=settings.host, port=settings.port,
-        log_level=settings.log_level.lower(), timeout_graceful_shutdown=5,
+        app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(), timeout_graceful_shutdown=5,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started and not task.done():
         await asyncio.sleep(0.1)
     if server.started:
-        print(banner(settings), flush=True)
+        failing = await first_canary(app.state.health, settings.canary_timeout_s * 2, task)
+        if failing is None:
+            print(banner(settings), flush=True)
+        else:
+            logger.error("gateway listening on %s:%d but NOT READY: %s (see /readyz)", settings.host, settings.port, failing)
     await task
+
+
+async def first_canary(health: TritonHealth, timeout_s: float, serving: asyncio.Task[None]) -> str | None:
+    """None once every model passed the canary; else what still fails after ``timeout_s``."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not serving.done():
+        failing = {model: detail for model, detail in health.checks().items() if detail != OK}
+        if not failing:
+            return None
+        if asyncio.get_running_loop().time() > deadline:
+            return "; ".join(f"{model}: {detail}" for model, detail in failing.items())
+        await asyncio.sleep(0.1)
+    return "stopped"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,10 +1,13 @@
 """`python -m gateway` owns its ports and its Triton: a second instance prints one line naming
-what holds the port and exits 1; SIGTERM (systemd, Kubernetes) and SIGINT stop the gateway and
-its tritonserver with its stubs; kill -9 of the gateway takes them down too (PR_SET_PDEATHSIG)."""
+what holds the port and exits 1; it claims ready only once the canary passed (here the pipeline
+is not loaded, so it says NOT READY instead); SIGTERM (systemd, Kubernetes) and SIGINT stop the
+gateway and its tritonserver with its stubs; kill -9 of the gateway takes them down too
+(PR_SET_PDEATHSIG)."""
 
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import socket
 import subprocess
@@ -18,7 +21,7 @@ import pytest
 from gateway.__main__ import own_triton
 from gateway.core.config import Settings
 from tests.gateway.conftest import free_port
-from tests.gateway.test_main import lines_of, wait_for_url
+from tests.gateway.test_main import lines_of
 from triton_launcher.ports import command_line
 from triton_launcher.stubs import is_dead, process_state, stub_processes
 
@@ -63,6 +66,19 @@ def test_the_launcher_it_starts_reloads_crashed_models_not_the_gateway(monkeypat
     assert own_triton(Settings(start_triton=True)) == {}
 
 
+def wait_for_line(lines: queue.Queue[str], text: str, timeout_s: float) -> list[str]:
+    """The lines up to and including the first that holds ``text``."""
+    deadline, seen = time.monotonic() + timeout_s, []
+    while time.monotonic() < deadline:
+        try:
+            seen.append(lines.get(timeout=1))
+        except queue.Empty:
+            continue
+        if text in seen[-1]:
+            return seen
+    raise AssertionError(f"no line with {text!r}:\n" + "".join(seen[-30:]))
+
+
 def children(pid: int, name: str) -> list[int]:
     found = []
     for entry in os.listdir("/proc"):
@@ -74,12 +90,13 @@ def children(pid: int, name: str) -> list[int]:
 @pytest.mark.server
 @pytest.mark.parametrize(("signal_number", "status"), [(signal.SIGTERM, 0), (signal.SIGKILL, -signal.SIGKILL)])
 def test_the_gateway_takes_its_triton_and_stubs_with_it(tmp_path: Path, signal_number: int, status: int) -> None:
-    env = environment(tmp_path, TRITON_LOAD_MODELS="decode")  # one model: a fast start is enough here
+    env = environment(tmp_path, TRITON_LOAD_MODELS="decode", GATEWAY_CANARY_TIMEOUT_S="1")  # one model: a fast start
     gateway = subprocess.Popen(
         [sys.executable, "-m", "gateway"], cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     try:
-        wait_for_url(lines_of(gateway), timeout_s=120)
+        seen = wait_for_line(lines_of(gateway), "NOT READY", timeout_s=120)
+        assert "pipeline: canary failed" in seen[-1] and not any("Gateway ready" in line for line in seen), seen[-3:]
         [triton] = children(gateway.pid, "tritonserver")
         stubs = [stub.pid for stub in stub_processes(triton)]
         assert len(stubs) == 1
