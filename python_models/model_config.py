@@ -48,7 +48,7 @@ def configured_blur(model_config: ModelConfig) -> BlurOptions:
         kind=config_parameter(model_config, "kind", "gaussian"),
         strength=float(config_parameter(model_config, "strength", "1.0")),
         classes=parse_class_list(config_parameter(model_config, "blur_classes", "")),
-        margin=float(config_parameter(model_config, "margin", "0.1")),
+        margin=float(config_parameter(model_config, "margin", "0.3")),
         always=parse_class_list(config_parameter(model_config, "always_blur", "license_plate")),
     )
 

@@ -27,7 +27,7 @@ class BlurOptions:
     kind: str = "gaussian"
     strength: float = 1.0
     classes: frozenset[str] = frozenset()
-    margin: float = 0.1
+    margin: float = 0.3
     always: frozenset[str] = frozenset()
     blur_uncertain: bool = True
     verify: bool = False
