@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from imaging.errors import CorruptImageError
+from imaging.validate_bmp import validate_bmp
 from imaging.validate_bytes import Header, HeaderTruncatedError
 from imaging.validate_jpeg import validate_jpeg
 from imaging.validate_jpeg2000 import validate_jpeg2000
@@ -35,6 +36,7 @@ VALIDATORS: dict[str, Callable[[bytes | memoryview], Header]] = {
     "j2k": lambda data: validate_jpeg2000(data, "j2k"),
     "tiff": validate_tiff,
     "webp": validate_webp,
+    "bmp": validate_bmp,
 }
 
 
@@ -44,7 +46,7 @@ def validate_header(data: bytes | memoryview, fmt: str, total_size: int | None =
     ``data``: the whole file, or its first bytes when ``total_size`` (the whole file's length,
     in bytes) is larger; a header that runs past such a prefix raises HeaderTruncatedError, which
     the caller may treat as "cannot tell yet". Returns the validated :class:`Header` (None for a
-    format without a validator: BMP, which only Pillow decodes).
+    format without a validator).
 
     Raises CorruptImageError naming the problem: a malformed header, or a file smaller than the
     fewest bytes that can encode the size its header claims.

@@ -103,6 +103,7 @@ def seed_files() -> dict[str, bytes]:
         "lossless.webp": _encode(crop.convert("RGBA"), "WEBP", lossless=True),
         "lzw.tif": _encode(crop, "TIFF", compression="tiff_lzw"),
         "raw.tif": _encode(crop, "TIFF"),
+        "rgb.bmp": _encode(crop, "BMP"),
     }
 
 

@@ -11,8 +11,8 @@ from PIL import Image
 
 from imaging.codec import ImageDecoder
 from imaging.errors import CorruptImageError
-from imaging.formats import sniff_format
-from imaging.validate_header import HeaderTruncatedError, validate_header
+from imaging.formats import CONTENT_TYPES, sniff_format
+from imaging.validate_header import VALIDATORS, HeaderTruncatedError, validate_header
 from tests.crashers import CRASHERS, j2k_zero_tile_width, jpeg_conflicting_exif
 from tests.gateway.images import jpeg_claiming, png_header
 from tests.photos import photo_bytes, photo_pixels
@@ -99,6 +99,7 @@ def test_a_prefix_is_told_apart_from_a_short_file() -> None:
     assert validate_header(data, "png", total_size=len(data)) is not None
 
 
-def test_formats_without_a_validator_pass_through() -> None:
+def test_every_readable_format_has_a_validator() -> None:
+    assert set(VALIDATORS) == set(CONTENT_TYPES)
     data = encoded(Image.fromarray(np.zeros((4, 4, 3), np.uint8)), "BMP")
-    assert validate_header(data, "bmp") is None
+    assert validate_header(data, "bmp") is not None
