@@ -75,7 +75,7 @@ async def open_services(settings: Settings, metrics: GatewayMetrics) -> Services
     )
     runner = JobRunner(
         jobs, inference, settings.workers, Backoff(settings.retry_initial_s, settings.retry_max_s),
-        settings.job_deadline_s, settings.job_max_timeouts,
+        settings.job_deadline_s, settings.job_max_timeouts, settings.job_max_crashes,
     )
     sweeper = RetentionSweeper(jobs, settings.retention_sweep_s, settings.retention_sweep_limit)
     services = Services(settings, metrics, store, pipeline, admin, inference, events, jobs, runner, s3_client, sweeper)

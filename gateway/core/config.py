@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     max_queued_jobs: int = Field(1000, gt=0, description="unfinished jobs at once; beyond it new jobs get 429 queue_full")
     job_deadline_s: float = Field(3600.0, gt=0, description="a job not finished this long after acceptance fails (job_expired)")
     job_max_timeouts: int = Field(3, ge=1, description="attempts outlasting triton_timeout_s before a job fails (inference_timeout)")
+    job_max_crashes: int = Field(
+        2, ge=1, description="attempts ending in a model crash before a job fails (model_crashed); earlier ones are retried"
+    )
     max_wait_s: float = Field(60.0, ge=0, description="cap of ?wait= long polls")
     log_level: str = "INFO"
 

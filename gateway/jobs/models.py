@@ -217,6 +217,7 @@ class Job(BaseModel):
     processing_ms: float | None = Field(None, description="time inside Triton for the last attempt")
     attempts: int = 0
     timeouts: int = Field(0, description="attempts that outlasted GATEWAY_TRITON_TIMEOUT_S")
+    crashes: int = Field(0, description="attempts that ended in a model crash (model_crashed)")
     original: StoredObject | None = None
     result: StoredObject | None = Field(None, description="the processed photo; a zip of every output when there are several")
     outputs: list[StoredObject] | None = Field(None, description="each output image, when the model made several (tiles)")

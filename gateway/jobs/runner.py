@@ -27,6 +27,7 @@ from gateway.core.errors import (
     GatewayError,
     InferenceTimeoutError,
     JobNotFoundError,
+    ModelCrashedError,
     ObjectMissingError,
     StorageError,
     TritonUnavailableError,
@@ -56,7 +57,7 @@ class Backoff:
 class JobRunner:
     def __init__(
         self, service: JobService, inference: Inference, workers: int, backoff: Backoff,
-        deadline_s: float = 3600.0, max_timeouts: int = 3,
+        deadline_s: float = 3600.0, max_timeouts: int = 3, max_crashes: int = 2,
     ) -> None:
         self.service = service
         self.inference = inference
@@ -64,6 +65,7 @@ class JobRunner:
         self.backoff = backoff
         self.deadline = timedelta(seconds=deadline_s)
         self.max_timeouts = max_timeouts
+        self.max_crashes = max_crashes
         self._triton_ok = False
         self._gate = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
@@ -135,6 +137,8 @@ class JobRunner:
             self._forget(job.job_id)
         except InferenceTimeoutError as error:
             await self._timed_out(job, error)
+        except ModelCrashedError as error:
+            await self._crashed(job, error)
         except ObjectMissingError as error:
             await self._fail(job, "original_missing", f"the stored original is gone: {error}")
         except RETRIED as error:
@@ -149,6 +153,16 @@ class JobRunner:
         job = job.model_copy(update={"timeouts": job.timeouts + 1})
         if job.timeouts >= self.max_timeouts:
             detail = f"{job.timeouts} attempt(s) outlasted the inference deadline (GATEWAY_TRITON_TIMEOUT_S): {error}"
+            await self._fail(job, error.code, detail)
+        else:
+            await self._retry_later(job, error)
+
+    async def _crashed(self, job: Job, error: ModelCrashedError) -> None:
+        """A stub died in this job's batch: an innocent neighbour of the crashing photo succeeds on its
+        retry once the model is back; a photo that crashes it ``max_crashes`` times fails, named."""
+        job = job.model_copy(update={"crashes": job.crashes + 1})
+        if job.crashes >= self.max_crashes:
+            detail = f"{job.crashes} attempt(s) ended in a model crash (GATEWAY_JOB_MAX_CRASHES): {error}"
             await self._fail(job, error.code, detail)
         else:
             await self._retry_later(job, error)

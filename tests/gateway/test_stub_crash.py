@@ -120,3 +120,16 @@ def test_killed_detect_stub_behind_process_bls_is_named_and_healed(gateway: Runn
     assert later.status_code == 200, later.text
     assert time.monotonic() - started < RECOVERY_S
     assert wait_ready(gateway, RECOVERY_S)
+
+
+def test_a_job_in_a_crashed_batch_is_retried_and_succeeds(gateway: RunningGateway, own_triton: TritonServer) -> None:
+    """The first request to meet the dead stub is a job's: it is not failed for the crash (its photo
+    is innocent until it crashes GATEWAY_JOB_MAX_CRASHES times); it runs again once decode is back."""
+    assert wait_ready(gateway, RECOVERY_S)
+    kill_stub(own_triton, "decode")
+    job = post(gateway, "/v1/jobs").json()
+    with gateway.client() as client:
+        finished = client.get(job["status_url"], params={"wait": 3 * RECOVERY_S}).json()
+    assert finished["status"] == "succeeded", finished
+    assert finished["crashes"] == 1 and finished["attempts"] == 2, finished
+    assert "decode" in finished["last_retry_reason"], finished
