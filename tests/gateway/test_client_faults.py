@@ -132,7 +132,7 @@ def test_a_fifo_swapped_in_after_the_check_does_not_block_the_read(root: Path) -
     started = time.monotonic()
     with pytest.raises(NotAFileError, match="FIFO"):
         _read_file(root / "pipe.jpg", 1000)
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < 5, "a blocking open would never return"
 
 
 def test_a_device_in_an_allowed_root_is_refused(gateway: RunningGateway, root: Path) -> None:
