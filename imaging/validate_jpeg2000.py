@@ -19,7 +19,13 @@ from dataclasses import dataclass
 from imaging.validate_bytes import Bytes, Header
 
 SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
-SOC, SIZ, COD, COC, QCD, SOT, EOC = 0xFF4F, 0xFF51, 0xFF52, 0xFF53, 0xFF5C, 0xFF90, 0xFFD9
+SOC, SIZ, COD, COC, QCD, SOT, SOD, EOC = 0xFF4F, 0xFF51, 0xFF52, 0xFF53, 0xFF5C, 0xFF90, 0xFF93, 0xFFD9
+# Markers each header may carry (15444-1 Table A.2, with Part 2's MCT/MCC/MCO/NLT/CBD and Part 15's
+# CAP/CPF): OpenJPEG skips others with "Unknown marker", a path a fuzzed JP2 crashed nvImageCodec
+# through (SIGSEGV in its OpenCV extension, measured).
+SHARED_MARKERS = frozenset({COD, COC, QCD, 0xFF5D, 0xFF5E, 0xFF5F, 0xFF64, 0xFF74, 0xFF75, 0xFF76, 0xFF77})  # QCC RGN POC COM MCT MCC NLT MCO
+MAIN_MARKERS = SHARED_MARKERS | {SIZ, 0xFF50, 0xFF55, 0xFF57, 0xFF59, 0xFF60, 0xFF63, 0xFF78}  # CAP TLM PLM CPF PPM CRG CBD
+TILE_MARKERS = SHARED_MARKERS | {0xFF58, 0xFF61}  # PLT PPT
 MAX_COMPONENTS = 4
 MAX_TILES = 65_535
 MAX_LEVELS = 32
@@ -136,7 +142,7 @@ def _codestream(reader: Bytes) -> Size:
         marker, length = reader.u16(offset, "a marker"), reader.u16(offset + 2, "a marker length")
         if marker == SOT:
             break
-        if marker >> 8 != 0xFF or length < 2:
+        if marker not in MAIN_MARKERS or length < 2:
             raise reader.fail(f"main header has a bad marker {marker:04x} (length {length}) at byte {offset}")
         segment = Bytes(reader.take(offset + 4, length - 2, f"marker {marker:04x}"), reader.fmt, block=True)
         if marker == SIZ:
@@ -213,6 +219,21 @@ def _tile_parts(reader: Bytes, offset: int, size: Size) -> None:
         tile, length = reader.u16(offset + 4, "SOT"), reader.u32(offset + 6, "SOT")
         if tile >= size.tiles or (length and length < 14):
             raise reader.fail(f"tile-part at byte {offset} names tile {tile} of {size.tiles} with length {length}")
+        _tile_part_header(reader, offset + 12, offset + length if length else len(reader), size)
         if not length:
             return  # the last tile-part runs to EOC
         offset += length
+
+
+def _tile_part_header(reader: Bytes, offset: int, end: int, size: Size) -> None:
+    """The markers between SOT and SOD: allowed in a tile-part header, inside the tile-part."""
+    while offset + 2 <= min(end, len(reader)):
+        marker = reader.u16(offset, "a tile-part header marker")
+        if marker == SOD:
+            return
+        length = reader.u16(offset + 2, "a marker length") if offset + 4 <= len(reader) else 2
+        if marker not in TILE_MARKERS or length < 2 or offset + 2 + length > end:
+            raise reader.fail(f"tile-part header has a bad marker {marker:04x} (length {length}) at byte {offset}")
+        if marker in (COD, COC) and offset + 2 + length <= len(reader):
+            _coding_style(reader, marker, Bytes(reader.take(offset + 4, length - 2, "a coding style"), reader.fmt, block=True), size)
+        offset += 2 + length

@@ -9,6 +9,7 @@ import pytest
 from imaging.errors import CorruptImageError
 from imaging.validate_jpeg2000 import validate_jpeg2000
 from tests.crashers import j2k_zero_tile_width
+from tests.fuzz import CORPUS
 from tests.photos import photo_bytes
 
 
@@ -84,3 +85,21 @@ def test_real_files_pass_and_their_damaged_boxes_do_not(name: str) -> None:
     if fmt == "jp2":
         with pytest.raises(CorruptImageError, match="has length 3"):
             validate_jpeg2000(data[:12] + struct.pack(">I", 3) + data[16:], fmt)
+
+
+def test_markers_a_header_may_not_carry_are_refused() -> None:
+    stream = codestream()
+    comment = b"\xff\x64" + struct.pack(">H", 6) + b"\x00\x01hi"
+    at_sot = stream.index(b"\xff\x90")
+    validate_jpeg2000(stream[:at_sot] + comment + stream[at_sot:], "j2k")  # COM: allowed
+    with pytest.raises(CorruptImageError, match="main header has a bad marker ff6c"):
+        validate_jpeg2000(stream[:at_sot] + b"\xff\x6c" + comment[2:] + stream[at_sot:], "j2k")
+    tile_part = b"\xff\x90" + struct.pack(">HHIBB", 10, 0, 20, 0, 1) + b"\xff\x6c" + comment[2:4] + b"\x00\x00\xff\x93"
+    with pytest.raises(CorruptImageError, match="tile-part header has a bad marker ff6c"):
+        validate_jpeg2000(stream[:at_sot] + tile_part + b"\xff\xd9", "j2k")
+
+
+def test_the_fuzzed_jp2_that_killed_a_transcode_stub_is_refused() -> None:
+    data = (CORPUS / "9c5a533bb6c84440.jp2").read_bytes()  # COM (ff64) turned into ff6c: OpenJPEG "Unknown marker"
+    with pytest.raises(CorruptImageError, match="bad marker ff6c"):
+        validate_jpeg2000(data, "jp2")
