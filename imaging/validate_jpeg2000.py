@@ -23,7 +23,8 @@ SOC, SIZ, COD, COC, QCD, SOT, SOD, EOC = 0xFF4F, 0xFF51, 0xFF52, 0xFF53, 0xFF5C,
 # Markers each header may carry (15444-1 Table A.2, with Part 2's MCT/MCC/MCO/NLT/CBD and Part 15's
 # CAP/CPF): OpenJPEG skips others with "Unknown marker", a path a fuzzed JP2 crashed nvImageCodec
 # through (SIGSEGV in its OpenCV extension, measured).
-SHARED_MARKERS = frozenset({COD, COC, QCD, 0xFF5D, 0xFF5E, 0xFF5F, 0xFF64, 0xFF74, 0xFF75, 0xFF76, 0xFF77})  # QCC RGN POC COM MCT MCC NLT MCO
+# QCC, RGN, POC, COM, MCT, MCC, NLT, MCO:
+SHARED_MARKERS = frozenset({COD, COC, QCD, 0xFF5D, 0xFF5E, 0xFF5F, 0xFF64, 0xFF74, 0xFF75, 0xFF76, 0xFF77})
 MAIN_MARKERS = SHARED_MARKERS | {SIZ, 0xFF50, 0xFF55, 0xFF57, 0xFF59, 0xFF60, 0xFF63, 0xFF78}  # CAP TLM PLM CPF PPM CRG CBD
 TILE_MARKERS = SHARED_MARKERS | {0xFF58, 0xFF61}  # PLT PPT
 MAX_COMPONENTS = 4

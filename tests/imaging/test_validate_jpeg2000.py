@@ -49,7 +49,8 @@ def test_the_minimal_codestream_passes() -> None:
         (codestream(sot_tile=1), "names tile 1 of 1"),
         (codestream()[:30], "truncated"),
     ],
-    ids=["zero-tile", "empty", "no-components", "5-components", "zero-subsampling", "depth", "tiles", "levels", "code-block", "progression", "layers", "precincts", "no-qcd", "tile-index", "cut"],
+    ids=["zero-tile", "empty", "no-components", "5-components", "zero-subsampling", "depth", "tiles", "levels",
+         "code-block", "progression", "layers", "precincts", "no-qcd", "tile-index", "cut"],
 )
 def test_bad_codestreams_are_named(data: bytes, named: str) -> None:
     with pytest.raises(CorruptImageError, match=named):
