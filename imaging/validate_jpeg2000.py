@@ -20,6 +20,7 @@ from imaging.validate_bytes import Bytes, Header
 
 SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
 SOC, SIZ, COD, COC, QCD, SOT, SOD, EOC = 0xFF4F, 0xFF51, 0xFF52, 0xFF53, 0xFF5C, 0xFF90, 0xFF93, 0xFFD9
+PPM = 0xFF60
 # Markers each header may carry (15444-1 Table A.2, with Part 2's MCT/MCC/MCO/NLT/CBD and Part 15's
 # CAP/CPF): OpenJPEG skips others with "Unknown marker", a path a fuzzed JP2 crashed nvImageCodec
 # through (SIGSEGV in its OpenCV extension, measured).
@@ -139,6 +140,7 @@ def _codestream(reader: Bytes) -> Size:
     if reader.u16(2, "SIZ") != SIZ:
         raise reader.fail(f"main header lacks its SIZ or COD segment: SIZ must follow SOC, found {reader.u16(2, 'SIZ'):04x}")
     size, offset, seen = None, 2, set()
+    packed: list[tuple[int, memoryview]] = []
     while True:
         marker, length = reader.u16(offset, "a marker"), reader.u16(offset + 2, "a marker length")
         if marker == SOT:
@@ -150,12 +152,32 @@ def _codestream(reader: Bytes) -> Size:
             size = _siz(reader, segment)
         elif marker in (COD, COC):
             _coding_style(reader, marker, segment, size)
+        elif marker == PPM:
+            packed.append((segment.u8(0, "Zppm"), segment.data[1:]))
         seen.add(marker)
         offset += 2 + length
     if size is None or COD not in seen or QCD not in seen:
         raise reader.fail("main header lacks SIZ, COD or QCD")
+    _packed_headers(reader, packed)
     _tile_parts(reader, offset, size)
     return size
+
+
+def _packed_headers(reader: Bytes, packed: list[tuple[int, memoryview]]) -> None:
+    """PPM segments (A.7.4): distinct indices, and their data, joined in index order, exactly a run
+    of (Nppm, Nppm bytes) records. A PPM that fails OpenJPEG's merge leaves nvImageCodec's JPEG
+    2000 decoder broken: the next JPEG 2000 decode in that process segfaults (measured)."""
+    if not packed:
+        return
+    indices = [index for index, _ in packed]
+    if len(set(indices)) != len(indices):
+        raise reader.fail(f"main header repeats a PPM index: {sorted(indices)}")
+    data = b"".join(bytes(chunk) for _, chunk in sorted(packed, key=lambda item: item[0]))
+    joined, at = Bytes(data, reader.fmt, block=True), 0
+    while at < len(data):
+        at += 4 + joined.u32(at, "a PPM record length (Nppm)")
+    if at != len(data):
+        raise reader.fail(f"PPM packet headers run {at - len(data)} bytes past their {len(data)} bytes")
 
 
 def _siz(reader: Bytes, siz: Bytes) -> Size:

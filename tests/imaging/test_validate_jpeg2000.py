@@ -104,3 +104,18 @@ def test_the_fuzzed_jp2_that_killed_a_transcode_stub_is_refused() -> None:
     data = (CORPUS / "9c5a533bb6c84440.jp2").read_bytes()  # COM (ff64) turned into ff6c: OpenJPEG "Unknown marker"
     with pytest.raises(CorruptImageError, match="bad marker ff6c"):
         validate_jpeg2000(data, "jp2")
+
+
+def test_packed_packet_headers_must_hold_their_own_lengths() -> None:
+    stream = codestream()
+    at_sot = stream.index(b"\xff\x90")
+
+    def with_ppm(body: bytes) -> bytes:
+        return stream[:at_sot] + b"\xff\x60" + struct.pack(">H", 2 + len(body)) + body + stream[at_sot:]
+
+    validate_jpeg2000(with_ppm(b"\x00" + struct.pack(">I", 2) + b"\x80\x00"), "j2k")  # Zppm 0, one record of 2 bytes
+    with pytest.raises(CorruptImageError, match="PPM packet headers run 1 bytes past"):
+        validate_jpeg2000(with_ppm(b"\x00" + struct.pack(">I", 3) + b"\x80\x00"), "j2k")
+    data = (CORPUS / "576fe3d5957af15c.jp2").read_bytes()  # a COM turned into PPM: broke nvImageCodec's next JPEG 2000 decode
+    with pytest.raises(CorruptImageError, match="PPM packet headers"):
+        validate_jpeg2000(data, "jp2")
