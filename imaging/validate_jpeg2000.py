@@ -21,12 +21,14 @@ from imaging.validate_bytes import Bytes, Header
 SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
 SOC, SIZ, COD, COC, QCD, SOT, SOD, EOC = 0xFF4F, 0xFF51, 0xFF52, 0xFF53, 0xFF5C, 0xFF90, 0xFF93, 0xFFD9
 PPM = 0xFF60
-# Markers each header may carry (15444-1 Table A.2, with Part 2's MCT/MCC/MCO/NLT/CBD and Part 15's
-# CAP/CPF): OpenJPEG skips others with "Unknown marker", a path a fuzzed JP2 crashed nvImageCodec
-# through (SIGSEGV in its OpenCV extension, measured).
-# QCC, RGN, POC, COM, MCT, MCC, NLT, MCO:
-SHARED_MARKERS = frozenset({COD, COC, QCD, 0xFF5D, 0xFF5E, 0xFF5F, 0xFF64, 0xFF74, 0xFF75, 0xFF76, 0xFF77})
-MAIN_MARKERS = SHARED_MARKERS | {SIZ, 0xFF50, 0xFF55, 0xFF57, 0xFF59, 0xFF60, 0xFF63, 0xFF78}  # CAP TLM PLM CPF PPM CRG CBD
+QCC, RGN, CRG = 0xFF5D, 0xFF5E, 0xFF63
+# Markers each header may carry (15444-1 Table A.2, with Part 15's CAP/CPF): OpenJPEG skips others
+# with "Unknown marker", and a segment it fails to read leaves nvImageCodec's JPEG 2000 decoder
+# broken, so that the next JPEG 2000 decode in the process segfaults in its OpenCV extension
+# (measured with every marker code in place of a COM). Part 2's multi-component transform markers
+# (MCT, MCC, NLT, MCO, CBD: ff74-ff78), which no decoder here applies, are refused with them.
+SHARED_MARKERS = frozenset({COD, COC, QCD, QCC, RGN, 0xFF5F, 0xFF64})  # ... POC, COM
+MAIN_MARKERS = SHARED_MARKERS | {SIZ, 0xFF50, 0xFF55, 0xFF57, 0xFF59, 0xFF60, CRG}  # CAP TLM PLM CPF PPM
 TILE_MARKERS = SHARED_MARKERS | {0xFF58, 0xFF61}  # PLT PPT
 MAX_COMPONENTS = 4
 MAX_TILES = 65_535
@@ -154,6 +156,8 @@ def _codestream(reader: Bytes) -> Size:
             _coding_style(reader, marker, segment, size)
         elif marker == PPM:
             packed.append((segment.u8(0, "Zppm"), segment.data[1:]))
+        else:
+            _segment_shape(reader, marker, segment, size)
         seen.add(marker)
         offset += 2 + length
     if size is None or COD not in seen or QCD not in seen:
@@ -161,6 +165,26 @@ def _codestream(reader: Bytes) -> Size:
     _packed_headers(reader, packed)
     _tile_parts(reader, offset, size)
     return size
+
+
+def _segment_shape(reader: Bytes, marker: int, segment: Bytes, size: Size | None) -> None:
+    """QCD/QCC (A.6.4-5): style 0-2 and one value per subband of 0-32 levels (one for style 1);
+    RGN (A.6.3): an existing component, the implicit style 0; CRG (A.9.1): 4 bytes a component."""
+    if size is None:
+        raise reader.fail(f"main header has marker {marker:04x} before SIZ")
+    if marker in (QCD, QCC):
+        first = 1 if marker == QCC else 0
+        if first and segment.u8(0, "Cqcc") >= size.components:
+            raise reader.fail(f"QCC names component {segment.u8(0, 'Cqcc')} of {size.components}")
+        style, values = segment.u8(first, "Sqcd") & 0x1F, len(segment) - first - 1
+        counts = {0: values, 1: 1 if values == 2 else 0, 2: values // 2 if values % 2 == 0 else 0}.get(style, 0)
+        if counts % 3 != 1 or counts > 3 * MAX_LEVELS + 1:
+            raise reader.fail(f"quantisation segment {marker:04x} has style {style} with {values} bytes of values")
+    elif marker == RGN:
+        if len(segment) != 3 or segment.u8(0, "Crgn") >= size.components or segment.u8(1, "Srgn"):
+            raise reader.fail(f"RGN of {len(segment) + 2} bytes names component {segment.u8(0, 'Crgn')} with style {segment.u8(1, 'Srgn')}")
+    elif marker == CRG and len(segment) != 4 * size.components:
+        raise reader.fail(f"CRG is {len(segment) + 2} bytes for {size.components} components")
 
 
 def _packed_headers(reader: Bytes, packed: list[tuple[int, memoryview]]) -> None:
@@ -257,6 +281,8 @@ def _tile_part_header(reader: Bytes, offset: int, end: int, size: Size) -> None:
         length = reader.u16(offset + 2, "a marker length") if offset + 4 <= len(reader) else 2
         if marker not in TILE_MARKERS or length < 2 or offset + 2 + length > end:
             raise reader.fail(f"tile-part header has a bad marker {marker:04x} (length {length}) at byte {offset}")
-        if marker in (COD, COC) and offset + 2 + length <= len(reader):
-            _coding_style(reader, marker, Bytes(reader.take(offset + 4, length - 2, "a coding style"), reader.fmt, block=True), size)
+        if offset + 2 + length <= len(reader):
+            segment = Bytes(reader.take(offset + 4, length - 2, f"marker {marker:04x}"), reader.fmt, block=True)
+            check = _coding_style if marker in (COD, COC) else _segment_shape
+            check(reader, marker, segment, size)
         offset += 2 + length

@@ -119,3 +119,29 @@ def test_packed_packet_headers_must_hold_their_own_lengths() -> None:
     data = (CORPUS / "576fe3d5957af15c.jp2").read_bytes()  # a COM turned into PPM: broke nvImageCodec's next JPEG 2000 decode
     with pytest.raises(CorruptImageError, match="PPM packet headers"):
         validate_jpeg2000(data, "jp2")
+
+
+@pytest.mark.parametrize(
+    ("marker", "body", "named"),
+    [
+        (b"\xff\x5d", b"\x00\x40\x40", None),  # QCC: component 0, no quantisation, 1 subband
+        (b"\xff\x5d", b"\x00\x41\x40\x00", None),  # QCC: scalar derived, one value
+        (b"\xff\x5d", b"\x05\x40\x40", "QCC names component 5 of 1"),
+        (b"\xff\x5d", b"\x00\x40\x40\x40", "style 0 with 2 bytes of values"),
+        (b"\xff\x5e", b"\x00\x00\x05", None),  # RGN: component 0, style 0, shift 5
+        (b"\xff\x5e", b"\x00\x01\x05", "RGN of 5 bytes names component 0 with style 1"),
+        (b"\xff\x63", b"\x00\x00\x00\x00", None),  # CRG: one component
+        (b"\xff\x63", b"Created by a fuzzer", "CRG is 21 bytes for 1 components"),
+        (b"\xff\x74", b"\x00\x00", "bad marker ff74"),  # Part 2 MCT: not decoded here
+    ],
+    ids=["qcc", "qcc-derived", "qcc-component", "qcc-length", "rgn", "rgn-style", "crg", "crg-length", "mct"],
+)
+def test_segments_have_the_shape_their_marker_defines(marker: bytes, body: bytes, named: str | None) -> None:
+    stream = codestream()
+    at_sot = stream.index(b"\xff\x90")
+    data = stream[:at_sot] + marker + struct.pack(">H", 2 + len(body)) + body + stream[at_sot:]
+    if named is None:
+        validate_jpeg2000(data, "j2k")
+        return
+    with pytest.raises(CorruptImageError, match=named):
+        validate_jpeg2000(data, "j2k")
