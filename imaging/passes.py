@@ -38,7 +38,7 @@ from imaging.errors import InvalidOptionError
 from imaging.tiling import tiles_for_size
 
 ROTATIONS = (90, 180, 270)
-NEXT_LEVEL_MARGIN = 1.5  # a level this close to the whole pass's scale is left to the whole pass
+NEXT_LEVEL_MARGIN = 1.0  # a level is added whenever the whole pass is coarser than the promise needs
 
 
 @dataclass(frozen=True)

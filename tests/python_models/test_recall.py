@@ -60,6 +60,18 @@ def test_every_face_of_a_crowd_is_found_once(faces: CenterFaceDetector, layout: 
         assert sum(covered(truth, box[None]) for truth in scene.boxes) <= 1, f"{box[:4].round()} spans faces"
 
 
+@pytest.mark.parametrize("size", [(810, 1080), (1000, 750), (1150, 860), (1200, 900)], ids=lambda size: "x".join(map(str, size)))
+def test_faces_at_the_promise_are_found_where_the_whole_pass_is_nearly_fine_enough(
+    faces: CenterFaceDetector, size: tuple[int, int]
+) -> None:
+    """Between ~800 and ~1200 px the whole pass (0.53-0.8) is a little coarser than the 0.8 the
+    promise needs: a pyramid level must still run (a 1.5x allowance missed 1-2 of 50-70 faces)."""
+    width, height = size
+    scene = crowd(width, height, height // 120, width // 120, 40)
+    [found] = faces.detect([scene.pixels])
+    assert_all_found(scene, found)
+
+
 @pytest.mark.parametrize("face", [0, 1, 3, 4], ids=["astronaut", "grace_hopper", "zidane-bald", "bus-small-upscaled"])
 def test_one_face_is_found_once_at_every_size_from_the_promise_to_the_frame_at_1080p(faces: CenterFaceDetector, face: int) -> None:
     for height in (40, 60, 100, 160, 260, 420, 680, 1000):
