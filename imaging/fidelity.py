@@ -79,20 +79,39 @@ def read_facts(data: bytes, fmt: str) -> HeaderFacts:
 
     Raises the ImageError subclass that describes a bad header (CorruptImageError...).
     """
+    check_single_frame(data, fmt)
     with open_image(data, fmt) as image, pillow_errors(fmt):
-        frames = int(getattr(image, "n_frames", 1)) if fmt in _ANIMATED_FORMATS else 1
         transparency = "transparency" in image.info
         colour_key = _colour_key(data, fmt, image.info.get("transparency")) if image.mode != "P" else None
         alpha = image.mode in _ALPHA_MODES or transparency
         profile = embedded_profile(image) or (jp2_icc_profile(data) if fmt == "jp2" else None)
-    if fmt == "tiff":
-        frames = tiff_pages(data)
-    if frames != 1:
-        raise FrameCountError(fmt, frames)
     sampling = read_sampling(data) if fmt in {"jp2", "j2k"} else None
     size = sampling.size if sampling is not None else image_dimensions(data, fmt)
     subsampled = sampling is not None and sampling.subsampled
     return HeaderFacts(size, alpha, transparency, colour_key, profile, subsampled)
+
+
+def frame_count(data: bytes, fmt: str) -> int:
+    """Frames of an APNG or animated WebP, pages of a TIFF (:func:`tiff_pages`); 1 for other formats.
+
+    Raises the ImageError subclass that describes a header it cannot read (CorruptImageError...).
+    """
+    if fmt == "tiff":
+        return tiff_pages(data)
+    if fmt not in _ANIMATED_FORMATS:
+        return 1
+    with open_image(data, fmt) as image, pillow_errors(fmt):
+        return int(getattr(image, "n_frames", 1))
+
+
+def check_single_frame(data: bytes, fmt: str) -> None:
+    """FrameCountError (``unsupported_format``, 415) naming the count for several frames or pages.
+
+    The one check of it: decode (through :func:`read_facts`) and the gateway's upload check call it.
+    """
+    frames = frame_count(data, fmt)
+    if frames != 1:
+        raise FrameCountError(fmt, frames)
 
 
 def _colour_key(data: bytes, fmt: str, key: object) -> tuple[int, ...] | None:

@@ -80,7 +80,8 @@ class JobService:
             try:
                 formats.append(inspect_upload(source, self.max_upload_bytes, self.max_pixels, options)[0])
             except (ImageError, GatewayError) as error:
-                raise type(error)(f"file {position} ({filename}): {error}") from None
+                error.args = (f"file {position} ({filename}): {error}",)  # same class and fields, whatever its __init__
+                raise error from None
         return [
             await self._accept_upload(source, fmt, filename, priority, options, model)
             for (source, filename), fmt in zip(uploads, formats)

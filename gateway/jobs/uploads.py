@@ -18,6 +18,7 @@ from typing import BinaryIO
 from gateway.core.errors import UploadTooLargeError
 from gateway.jobs.models import OptionValue
 from imaging.errors import ImageError, ImageTooLargeError
+from imaging.fidelity import FrameCountError, check_single_frame
 from imaging.formats import image_dimensions, sniff_format
 from imaging.validate_header import HeaderTruncatedError, validate_header
 
@@ -49,7 +50,8 @@ def check_pixels(
     data: bytes, fmt: str, max_pixels: int, options: Mapping[str, OptionValue] | None = None, size: int | None = None
 ) -> None:
     """Refuse an image whose header announces more than ``max_pixels`` pixels (ImageTooLargeError),
-    then one whose header the models' validator refuses (CorruptImageError, named).
+    then one whose header the models' validator refuses (CorruptImageError, named), then one of
+    several frames or pages (FrameCountError, 415 naming the count), as decode would.
 
     ``data``: the file, or its first bytes when ``size`` (the file's length) is larger. What they
     cannot tell passes, for Triton to judge: a header running past ``data``, a header the pixel
@@ -62,6 +64,12 @@ def check_pixels(
     except HeaderTruncatedError:
         if size is None or len(data) >= size:
             raise
+    try:
+        check_single_frame(data, fmt)
+    except FrameCountError:
+        raise
+    except ImageError:
+        pass  # a frame count it cannot read from these bytes: decode reads the whole file
 
 
 def _check_limit(data: bytes, fmt: str, max_pixels: int, options: Mapping[str, OptionValue] | None) -> None:

@@ -50,6 +50,22 @@ def test_an_animated_webp_is_a_415_naming_the_frames(gateway: RunningGateway) ->
     assert reply.json()["error"] == "unsupported_format" and "animated WebP with 3 frames" in reply.json()["detail"]
 
 
+def test_an_animated_png_job_is_refused_at_upload_and_nothing_is_stored(gateway: RunningGateway) -> None:
+    """The upload check calls decode's frame check: a job that could only fail later is never accepted."""
+    frames = [Image.fromarray(np.full((32, 32, 3), value, np.uint8)) for value in (0, 80, 160, 240)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="PNG", save_all=True, append_images=frames[1:])
+    with gateway.client() as client:
+        before = client.get("/v1/stats").json()
+        reply = client.post("/v1/jobs", files={"file": ("a.png", buffer.getvalue())})
+        batch = client.post("/v1/jobs/batch", files=[("files", ("b.png", buffer.getvalue()))])
+        after = client.get("/v1/stats").json()
+    for answer in (reply, batch):
+        assert answer.status_code == 415, answer.text
+        assert "animated PNG (APNG) with 4 frames" in answer.json()["detail"]
+    assert after["jobs"] == before["jobs"], "no job accepted"
+
+
 def test_float_counts_are_a_415_naming_the_range(gateway: RunningGateway) -> None:
     counts = np.linspace(0, 4095, 64 * 64, dtype=np.float32).reshape(64, 64)
     with gateway.client() as client:
