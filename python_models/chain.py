@@ -30,7 +30,7 @@ from imaging.operations import (
 from imaging.tiling import grid
 from python_models.metadata import blur_plan, check_classes, detector_summaries, residual_plan, uncertain_count
 from python_models.operation_specs import PixelBudget, Step
-from python_models.options import BlurOptions, parse_blur_options
+from python_models.options import BlurOptions, parse_blur_options, residual_blur
 
 Regions = tuple[list[dict[str, Any]], dict[str, Any]]  # (detector records, faces record) of one image
 RegionFinder = Callable[[list[np.ndarray], BlurOptions], Awaitable[list[Regions]]]
@@ -204,7 +204,8 @@ async def _verify(pieces: list[Piece], find_regions: RegionFinder, options: Blur
     for piece, (detections, faces) in zip(pieces, found):
         height, width = piece.pixels.shape[:2]
         boxes, residual = residual_plan(detections, faces, options, width, height)
-        pixels = blur_regions(piece.pixels, boxes, kind=options.kind, strength=options.strength) if len(boxes) else piece.pixels
+        kind, strength = residual_blur(options)
+        pixels = blur_regions(piece.pixels, boxes, kind=kind, strength=strength) if len(boxes) else piece.pixels
         *earlier, record = piece.anonymized
         record = {**record, "blurred": [*record["blurred"], *residual], "residual": len(residual)}
         verified.append(Piece(pixels, piece.tiles, (*earlier, record)))

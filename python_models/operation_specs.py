@@ -25,6 +25,7 @@ from imaging.blur import BLUR_KINDS
 from imaging.errors import InvalidOptionError
 from imaging.operations import FITS, INTERPOLATIONS
 from imaging.options import EncodeOptions, parse_encode_options
+from python_models.options import ANONYMISING_KINDS
 
 MAX_STEPS = 32
 REGIONS = ("image", "detected")
@@ -139,7 +140,7 @@ SCHEMAS: dict[str, tuple[frozenset[str], dict[str, Check]]] = {
     ),
     "anonymize": (
         frozenset(),
-        {"blur_kind": _choice(*BLUR_KINDS), "blur_strength": _number(0, 100, open_low=True), "blur_classes": _names},
+        {"blur_kind": _choice(*ANONYMISING_KINDS), "blur_strength": _number(0, 100, open_low=True), "blur_classes": _names},
     ),
     "format": (frozenset({"format"}), {}),  # checked by imaging.options
 }
@@ -217,6 +218,8 @@ def _check_combination(op: str, args: dict[str, Any], fail: Callable[[str], Inva
         detected = args.get("region") == "detected"
         if detected and "size" in args:
             raise fail('size is for region "image"; detected regions take strength')
+        if detected and args.get("kind") == "bilateral":
+            raise fail(f"kind bilateral leaves faces recognisable; detected regions take one of {', '.join(ANONYMISING_KINDS)}")
         if not detected and ("strength" in args or "classes" in args):
             raise fail('strength and classes are for region "detected"; the whole image takes size')
 

@@ -10,6 +10,32 @@ from imaging.blur import BLUR_KINDS
 from imaging.errors import InvalidOptionError
 
 
+# Blurs that anonymise a face or a plate at strength 1 and above. The bilateral filter is
+# edge-preserving by design: at the default strength eyes, mouth and hair stay readable, so it is
+# offered for whole-image blurs only (a `process` blur step with region "image").
+ANONYMISING_KINDS = tuple(kind for kind in BLUR_KINDS if kind != "bilateral")
+# `verify`: what the detectors still find on the anonymised image is blurred again with this,
+# whatever blur the request asked for (it has just been shown not to be enough there).
+RESIDUAL_KIND, RESIDUAL_MIN_STRENGTH = "gaussian", 2.0
+
+
+def check_anonymising_kind(kind: str, name: str = "blur_kind") -> str:
+    """``kind`` if it anonymises; `invalid_option` naming ``name`` and the kinds that do otherwise."""
+    if kind == "bilateral":
+        raise InvalidOptionError(
+            f"{name} bilateral is edge-preserving and leaves faces recognisable; "
+            f"faces and plates take one of {', '.join(ANONYMISING_KINDS)}"
+        )
+    if kind not in ANONYMISING_KINDS:
+        raise InvalidOptionError(f"{name} must be one of {', '.join(ANONYMISING_KINDS)}, got {kind!r}")
+    return kind
+
+
+def residual_blur(options: BlurOptions) -> tuple[str, float]:
+    """(kind, strength) for what `verify` still finds: a Gaussian at least twice the default's sigma."""
+    return RESIDUAL_KIND, max(RESIDUAL_MIN_STRENGTH, options.strength)
+
+
 def parse_parameters(raw: str | None) -> dict[str, object]:
     """The request's parameters as a dict (Triton hands them over as a JSON string)."""
     if not raw:
@@ -40,9 +66,7 @@ class BlurOptions:
 def parse_blur_options(parameters: Mapping[str, object], defaults: BlurOptions) -> BlurOptions:
     """Override the model's configured defaults with `blur_kind`, `blur_strength`, `blur_classes`,
     `blur_uncertain` and `verify` (booleans: true/false, 1/0)."""
-    kind = str(parameters.get("blur_kind", defaults.kind))
-    if kind not in BLUR_KINDS:
-        raise InvalidOptionError(f"blur_kind must be one of {', '.join(BLUR_KINDS)}, got {kind!r}")
+    kind = check_anonymising_kind(str(parameters.get("blur_kind", defaults.kind)))
     strength = _positive_float("blur_strength", parameters.get("blur_strength", defaults.strength))
     classes = parameters.get("blur_classes")
     chosen = defaults.classes if classes is None else parse_class_list(str(classes))

@@ -14,7 +14,7 @@ CHAIN = [
     {"op": "crop", "x": 0, "y": 0, "width": 800, "height": 600},
     {"op": "rotate", "angle": 90, "fill": [0, 0, 0]},
     {"op": "blur", "kind": "median", "size": 3},
-    {"op": "blur", "kind": "bilateral", "region": "detected", "strength": 2, "classes": ["Normal"]},
+    {"op": "blur", "kind": "median", "region": "detected", "strength": 2, "classes": ["Normal"]},
     {"op": "anonymize", "blur_kind": "pixelate"},
     {"op": "tile", "rows": 2, "cols": 2, "overlap": 16},
     {"op": "format", "format": "webp", "quality": 80},
@@ -59,3 +59,16 @@ def test_format_step_sets_the_encoding_else_the_request_does() -> None:
 def test_bad_chains_name_the_step(chain: object, message: str) -> None:
     with pytest.raises(InvalidOptionError, match=message):
         parse_operations(chain if isinstance(chain, str) else json.dumps(chain), max_outputs=64)
+
+
+@pytest.mark.parametrize(
+    "step",
+    [{"op": "anonymize", "blur_kind": "bilateral"}, {"op": "blur", "kind": "bilateral", "region": "detected"}],
+)
+def test_bilateral_is_refused_where_faces_are_blurred(step: dict) -> None:
+    with pytest.raises(InvalidOptionError, match="bilateral"):
+        parse_operations(json.dumps([step]), max_outputs=16)
+
+
+def test_bilateral_stays_for_a_whole_image_blur() -> None:
+    parse_operations(json.dumps([{"op": "blur", "kind": "bilateral", "region": "image"}]), max_outputs=16)

@@ -3,7 +3,14 @@ from __future__ import annotations
 import pytest
 
 from imaging.errors import InvalidOptionError
-from python_models.options import BlurOptions, fail_closed_options, parse_blur_options, parse_class_list, parse_parameters
+from python_models.options import (
+    BlurOptions,
+    fail_closed_options,
+    parse_blur_options,
+    parse_class_list,
+    parse_parameters,
+    residual_blur,
+)
 
 
 def test_parameters_json() -> None:
@@ -44,3 +51,13 @@ def test_process_takes_only_the_fail_closed_switches_from_the_request() -> None:
     configured = BlurOptions(kind="box", always=frozenset({"license_plate"}))
     options = fail_closed_options({"verify": "true", "blur_uncertain": False, "blur_kind": "median"}, configured)
     assert options == BlurOptions(kind="box", always=frozenset({"license_plate"}), verify=True, blur_uncertain=False)
+
+
+def test_bilateral_is_not_an_anonymising_blur() -> None:
+    with pytest.raises(InvalidOptionError, match="bilateral is edge-preserving"):
+        parse_blur_options({"blur_kind": "bilateral"}, BlurOptions())
+
+
+def test_the_residual_blur_is_a_gaussian_at_least_twice_the_default() -> None:
+    assert residual_blur(BlurOptions(kind="box", strength=0.02)) == ("gaussian", 2.0)
+    assert residual_blur(BlurOptions(kind="pixelate", strength=3.0)) == ("gaussian", 3.0)

@@ -105,6 +105,17 @@ def test_verify_blurs_what_a_too_weak_blur_left_recognisable(client: grpcclient.
     assert verified["residual"] == len(residual) > 0
     assert set(verified["verify"]) == {"faces", "plates"}
     assert_plates_blurred(scene, result, verified)
+    processed = decode_reference(result).astype(np.int16)
+    for region in residual:  # blurred again with a Gaussian of at least strength 2, not the weak box
+        x1, y1, x2, y2 = (int(value) for value in region["detected_box"])
+        changed = np.abs(processed[y1:y2, x1:x2] - scene.pixels[y1:y2, x1:x2].astype(np.int16)).mean()
+        assert changed > 8, f"residual {region['source']} at {(x1, y1, x2, y2)} changed by only {changed:.1f}"
+
+
+def test_bilateral_is_refused_for_faces_and_plates(client: grpcclient.InferenceServerClient) -> None:
+    """Edge-preserving: at the default strength it left eyes and mouth readable with 200."""
+    with pytest.raises(InferenceServerException, match="bilateral is edge-preserving and leaves faces recognisable"):
+        run_pipeline(client, [photo_bytes("zidane.jpg")], blur_kind="bilateral")
 
 
 def test_process_anonymize_blurs_plates(client: grpcclient.InferenceServerClient) -> None:
