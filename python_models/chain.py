@@ -29,7 +29,7 @@ from imaging.operations import (
 )
 from imaging.tiling import grid
 from python_models.metadata import blur_plan, check_classes, detector_summaries, residual_plan, uncertain_count
-from python_models.operation_specs import PixelBudget, Step
+from python_models.operation_specs import PixelBudget, Step, detects
 from python_models.options import BlurOptions, parse_blur_options, residual_blur
 
 Regions = tuple[list[dict[str, Any]], dict[str, Any]]  # (detector records, faces record) of one image
@@ -131,7 +131,7 @@ def naming(step: Step) -> Iterator[None]:
 async def _run_step(pieces: list[Piece], step: Step, find_regions: RegionFinder, defaults: BlurOptions) -> list[Piece]:
     if step.op == "format":
         return pieces
-    if step.op == "anonymize" or (step.op == "blur" and step.args.get("region") == "detected"):
+    if detects(step):
         return await _anonymize(pieces, step, find_regions, defaults)
     if step.op == "tile":
         args = step.args

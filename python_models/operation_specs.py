@@ -65,6 +65,25 @@ class Step:
         return {"op": self.op, **self.args}
 
 
+IMPLICIT_ANONYMIZE = Step(0, "anonymize", {})
+"""Step 0: the `anonymize` put first in a chain that has no detecting step of its own."""
+
+
+def detects(step: Step) -> bool:
+    """An `anonymize` step, or a `blur` of the detected regions: faces and plates get blurred."""
+    return step.op == "anonymize" or (step.op == "blur" and step.args.get("region") == "detected")
+
+
+def anonymizing(steps: list[Step]) -> list[Step]:
+    """``steps`` when one of them detects, else :data:`IMPLICIT_ANONYMIZE` followed by them.
+
+    Fail closed: whatever `process` answers is anonymised, so a chain of only geometry, whole-image
+    blurs and a format (a resize, a crop, a tile grid) still has its faces and plates blurred, at
+    full resolution before any step shrinks or cuts them.
+    """
+    return steps if any(detects(step) for step in steps) else [IMPLICIT_ANONYMIZE, *steps]
+
+
 Check = Callable[[Any], Any]  # returns the value (normalised) or raises ValueError naming the rule
 
 

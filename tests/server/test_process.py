@@ -62,6 +62,33 @@ def test_without_operations_it_anonymises_like_pipeline(client: grpcclient.Infer
     assert len([face for face in metadata["outputs"][0]["anonymized"][0]["faces"] if not face["uncertain"]]) == 1
 
 
+@pytest.mark.parametrize(
+    "chain",
+    [
+        [{"op": "format", "format": "png"}],
+        [{"op": "resize", "scale": 0.5}, {"op": "format", "format": "png"}],
+        [{"op": "rotate", "angle": 90}, {"op": "blur", "region": "image", "kind": "bilateral"}, {"op": "format", "format": "png"}],
+    ],
+    ids=["format-only", "resize", "rotate-and-whole-image-bilateral"],
+)
+def test_a_chain_without_anonymize_is_anonymised_first(client: grpcclient.InferenceServerClient, chain: list) -> None:
+    """Fail closed: whatever `process` answers is anonymised; step 0 is the implicit anonymize."""
+    [(images, metadata)] = run_process(client, [photo_bytes("zidane.jpg")], operations=chain)
+    [record] = metadata["outputs"][0]["anonymized"]
+    assert record["step"] == 0
+    faces = [region for region in record["blurred"] if region["source"] == "face"]
+    assert len(faces) >= 2
+    anonymised = decode_reference(images[0])
+    resized = {"format": 1, "resize": 2, "rotate": 1}[chain[0]["op"]]
+    original = photo_pixels("zidane.jpg")
+    if chain[0]["op"] == "rotate":
+        return  # rotated and blurred all over: the record is the proof; pixels below for the others
+    expected = original[::resized, ::resized]
+    for face in faces:  # boxes in the original's pixels (detected before any resize)
+        x1, y1, x2, y2 = (int(value) // resized for value in face["box"])
+        assert np.abs(anonymised[y1:y2, x1:x2].astype(int) - expected[y1:y2, x1:x2]).mean() > 3
+
+
 def test_a_batch_of_images_with_tiles(client: grpcclient.InferenceServerClient) -> None:
     answers = run_process(client, [photo_bytes("astronaut.png"), photo_bytes("coffee.png")], operations=[{"op": "tile", "rows": 2, "cols": 2}])
     assert [len(images) for images, _ in answers] == [4, 4]

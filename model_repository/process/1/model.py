@@ -18,7 +18,7 @@ import triton_python_backend_utils as pb_utils
 from imaging.formats import default_output_format
 from python_models.chain import Regions, run_steps
 from python_models.detections import DETECTION_PARAMETERS
-from python_models.operation_specs import PixelBudget, encode_options, parse_operations
+from python_models.operation_specs import PixelBudget, anonymizing, encode_options, parse_operations
 from python_models.options import BlurOptions, fail_closed_options
 from python_models.model_config import config_parameter, configured_blur, configured_decoder, configured_encoder
 from python_models.processing import DEFAULT_OPERATIONS, check_chain, describe_outputs, encode_pieces
@@ -47,7 +47,7 @@ class TritonPythonModel:
 
     async def _process(self, request: Any) -> Any:
         parameters = request_parameters(request)
-        steps = parse_operations(parameters.get("operations", DEFAULT_OPERATIONS), self.max_outputs)
+        steps = anonymizing(parse_operations(parameters.get("operations", DEFAULT_OPERATIONS), self.max_outputs))
         blur_defaults = fail_closed_options(parameters, self.blur_defaults)
         results, metadata = [], []
         for data in input_bytes(request, "IMAGE"):
