@@ -32,10 +32,12 @@ class GatewayMetrics:
         self.in_flight = Gauge("gateway_triton_in_flight", "Triton calls in flight", registry=self.registry)
         self.queue_depth = Gauge("gateway_job_queue_depth", "Jobs waiting in the local queue", registry=self.registry)
 
-    def job_moved(self, old: str | None, new: str) -> None:
+    def job_moved(self, old: str | None, new: str | None) -> None:
+        """A job left state ``old`` (None: it is new) for ``new`` (None: it was deleted)."""
         if old is not None:
             self.jobs.labels(old).dec()
-        self.jobs.labels(new).inc()
+        if new is not None:
+            self.jobs.labels(new).inc()
 
 
 class RequestMetricsMiddleware:

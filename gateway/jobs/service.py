@@ -206,6 +206,8 @@ class JobService:
             job = await self.get(job_id)
             keys = await self.repository.delete(job)
         self.unfinished.pop(job_id, None)
+        self.metrics.job_moved(job.status.value, None)
+        self.events.publish({"job_id": job_id, "status": "deleted", "at": now().isoformat()})  # its subscribers learn it
         logger.info("job %s (%s) deleted: %d object(s)", job_id, job.status.value, len(keys))
         return keys
 
@@ -222,6 +224,7 @@ class JobService:
             job = await self.get(job_id)
             if job.status.finished:
                 await self.repository.delete(job)
+                self.metrics.job_moved(job.status.value, None)
 
     async def get(self, job_id: str) -> Job:
         return await self.repository.get(job_id)

@@ -127,3 +127,28 @@ def test_a_record_damaged_while_queued_ends_the_job_as_failed(gateway_factory: G
         job = wait_for(client, job_id, "failed", timeout_s=10)
     assert job["error"]["error"] == "corrupt_record" and job_id in job["error"]["detail"]
     assert not (storage / "pending" / job_id).exists()
+
+
+def queued_gauge(client: httpx.Client) -> float:
+    lines = [line for line in client.get("/metrics").text.splitlines() if line.startswith('gateway_jobs{state="queued"}')]
+    return float(lines[0].split()[-1]) if lines else 0.0
+
+
+def test_deleting_a_queued_job_tells_its_subscribers_and_the_gauge(gateway_factory: GatewayFactory, storage: Path) -> None:
+    """A live-events subscriber of a deleted job learns it (it waited forever before); the queued
+    gauge goes down with it."""
+    gateway = gateway_factory(storage)
+    with gateway.client() as client:
+        job_id = upload(client).json()["job_id"]
+        before = queued_gauge(client)
+        events: list[str] = []
+        with client.stream("GET", "/v1/events", params={"job_id": job_id}, timeout=20) as stream:
+            for line in stream.iter_lines():
+                if line.startswith("data:"):
+                    events.append(line)
+                    if len(events) == 1:  # the current state, sent on subscribing: now delete it
+                        assert client.delete(f"/v1/jobs/{job_id}").status_code == 200
+                    else:
+                        break
+        assert '"queued"' in events[0] and '"deleted"' in events[1], events
+        assert queued_gauge(client) == before - 1
