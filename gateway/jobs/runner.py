@@ -150,20 +150,19 @@ class JobRunner:
             await self._fail(job, "internal_error", f"{type(error).__name__}: {error}")
 
     async def _timed_out(self, job: Job, error: InferenceTimeoutError) -> None:
-        job = job.model_copy(update={"timeouts": job.timeouts + 1})
-        if job.timeouts >= self.max_timeouts:
-            detail = f"{job.timeouts} attempt(s) outlasted the inference deadline (GATEWAY_TRITON_TIMEOUT_S): {error}"
-            await self._fail(job, error.code, detail)
-        else:
-            await self._retry_later(job, error)
+        await self._retry_up_to(job, error, "timeouts", self.max_timeouts, "outlasted the inference deadline (GATEWAY_TRITON_TIMEOUT_S)")
 
     async def _crashed(self, job: Job, error: ModelCrashedError) -> None:
         """A stub died in this job's batch: an innocent neighbour of the crashing photo succeeds on its
         retry once the model is back; a photo that crashes it ``max_crashes`` times fails, named."""
-        job = job.model_copy(update={"crashes": job.crashes + 1})
-        if job.crashes >= self.max_crashes:
-            detail = f"{job.crashes} attempt(s) ended in a model crash (GATEWAY_JOB_MAX_CRASHES): {error}"
-            await self._fail(job, error.code, detail)
+        await self._retry_up_to(job, error, "crashes", self.max_crashes, "ended in a model crash (GATEWAY_JOB_MAX_CRASHES)")
+
+    async def _retry_up_to(self, job: Job, error: GatewayError, counter: str, limit: int, what: str) -> None:
+        """Count this attempt in the job's ``counter`` field; fail it named once ``limit`` attempts did ``what``."""
+        count = getattr(job, counter) + 1
+        job = job.model_copy(update={counter: count})
+        if count >= limit:
+            await self._fail(job, error.code, f"{count} attempt(s) {what}: {error}")
         else:
             await self._retry_later(job, error)
 
