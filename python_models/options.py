@@ -17,6 +17,9 @@ ANONYMISING_KINDS = tuple(kind for kind in BLUR_KINDS if kind != "bilateral")
 # `verify`: what the detectors still find on the anonymised image is blurred again with this,
 # whatever blur the request asked for (it has just been shown not to be enough there).
 RESIDUAL_KIND, RESIDUAL_MIN_STRENGTH = "gaussian", 2.0
+# A blur weaker than the default (strength 1: the weakest shown to anonymise every kind) is
+# verified whether or not the request asked: what it leaves recognisable is blurred again.
+VERIFIED_BELOW_STRENGTH = 1.0
 
 
 def check_anonymising_kind(kind: str, name: str = "blur_kind") -> str:
@@ -65,7 +68,8 @@ class BlurOptions:
 
 def parse_blur_options(parameters: Mapping[str, object], defaults: BlurOptions) -> BlurOptions:
     """Override the model's configured defaults with `blur_kind`, `blur_strength`, `blur_classes`,
-    `blur_uncertain` and `verify` (booleans: true/false, 1/0)."""
+    `blur_uncertain` and `verify` (booleans: true/false, 1/0). A strength below
+    VERIFIED_BELOW_STRENGTH turns `verify` on: a weak blur is checked, never trusted."""
     kind = check_anonymising_kind(str(parameters.get("blur_kind", defaults.kind)))
     strength = _positive_float("blur_strength", parameters.get("blur_strength", defaults.strength))
     classes = parameters.get("blur_classes")
@@ -76,7 +80,7 @@ def parse_blur_options(parameters: Mapping[str, object], defaults: BlurOptions) 
         strength=strength,
         classes=chosen,
         blur_uncertain=parse_boolean("blur_uncertain", parameters.get("blur_uncertain", defaults.blur_uncertain)),
-        verify=parse_boolean("verify", parameters.get("verify", defaults.verify)),
+        verify=parse_boolean("verify", parameters.get("verify", defaults.verify)) or strength < VERIFIED_BELOW_STRENGTH,
     )
 
 

@@ -61,3 +61,8 @@ def test_bilateral_is_not_an_anonymising_blur() -> None:
 def test_the_residual_blur_is_a_gaussian_at_least_twice_the_default() -> None:
     assert residual_blur(BlurOptions(kind="box", strength=0.02)) == ("gaussian", 2.0)
     assert residual_blur(BlurOptions(kind="pixelate", strength=3.0)) == ("gaussian", 3.0)
+
+
+def test_a_blur_weaker_than_the_default_is_verified_unasked() -> None:
+    assert parse_blur_options({"blur_strength": "0.5"}, BlurOptions()).verify
+    assert not parse_blur_options({"blur_strength": "1"}, BlurOptions()).verify

@@ -98,8 +98,10 @@ def test_metadata_names_the_passes_each_detector_ran(client: grpcclient.Inferenc
 
 def test_verify_blurs_what_a_too_weak_blur_left_recognisable(client: grpcclient.InferenceServerClient) -> None:
     scene = bus_with_plates()
+    [(_, default)] = run_pipeline(client, [scene.png()], format="png")
+    assert "residual" not in default
     [(_, weak)] = run_pipeline(client, [scene.png()], format="png", blur_strength="0.02", blur_kind="box")
-    assert "residual" not in weak
+    assert weak["residual"] > 0, "a blur weaker than the default is verified without being asked"
     [(result, verified)] = run_pipeline(client, [scene.png()], format="png", blur_strength="0.02", blur_kind="box", verify="true")
     residual = [region for region in verified["blurred"] if region.get("residual")]
     assert verified["residual"] == len(residual) > 0
