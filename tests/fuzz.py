@@ -8,7 +8,7 @@ internal error, a hang) is a finding. The suite runs a bounded, seeded batch
 the suite replays::
 
     python -m tests.fuzz --minutes 10            # starts its own tritonserver on free ports
-    python -m tests.fuzz --minutes 10 --url 127.0.0.1:8001 --corpus /tmp/found
+    python -m tests.fuzz --minutes 10 --url 127.0.0.1:8001 --corpus var/fuzz-findings
     python -m tests.fuzz --minutes 10 --in-process [--without-validation]
 
 ``--in-process`` decodes in a child process instead (``ImageDecoder.decode`` and

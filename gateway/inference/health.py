@@ -13,12 +13,14 @@ held requests go (see gateway.inference.recovery).
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
-import struct
 import time
-import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
 
 from gateway.core.config import Settings
 from gateway.core.errors import GatewayError, ModelCrashedError
@@ -34,14 +36,11 @@ Reload = Callable[[str], Awaitable[object]]
 
 
 def canary_png(width: int = 64, height: int = 48) -> bytes:
-    """A valid 8-bit gray PNG (a gradient), built without an image library."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    rows = b"".join(b"\0" + bytes((x * 4 + y) % 256 for x in range(width)) for y in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    """A valid 8-bit gray PNG of ``width`` x ``height`` pixels (a gradient), encoded by Pillow."""
+    x, y = np.meshgrid(np.arange(width), np.arange(height))
+    buffer = io.BytesIO()
+    Image.fromarray(((x * 4 + y) % 256).astype(np.uint8), "L").save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 @dataclass(frozen=True)
