@@ -18,7 +18,6 @@ from PIL import (
     BmpImagePlugin,
     Image,
     ImageFile,
-    ImageOps,
     Jpeg2KImagePlugin,
     JpegImagePlugin,
     PngImagePlugin,
@@ -121,12 +120,6 @@ def open_image(data: bytes, fmt: str) -> ImageFile.ImageFile:
     except Exception as exc:  # hostile headers reach many exception types inside Pillow
         logger.debug("Pillow rejected a %s header", fmt, exc_info=True)
         raise CorruptImageError(f"{fmt} header is truncated or invalid: {exc}") from exc
-
-
-def load_oriented(image: Image.Image) -> None:
-    """Decode the pixels and apply the EXIF orientation, in place."""
-    image.load()
-    ImageOps.exif_transpose(image, in_place=True)
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from functools import partial
 from pathlib import Path
 
 from imaging.passes import views_of
@@ -20,7 +21,7 @@ from tests.scenes import crowd
 
 
 def _detectors(repository: Path, models: list[str]) -> dict[str, PassDetector]:
-    loaders = {"faces": load_face_detector, "detect": load_detector}
+    loaders = {"faces": load_face_detector, "detect": load_detector, "plates": partial(load_detector, model="plates")}
     return {model: loaders[model](repository) for model in models}
 
 

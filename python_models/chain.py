@@ -28,9 +28,9 @@ from imaging.operations import (
     tile,
 )
 from imaging.tiling import grid
-from python_models.metadata import blur_plan, check_classes, detector_summaries, residual_plan, uncertain_count
+from python_models.metadata import blur_plan, blur_residual, check_classes, detector_summaries, uncertain_count
 from python_models.operation_specs import PixelBudget, Step, detects
-from python_models.options import BlurOptions, parse_blur_options, residual_blur
+from python_models.options import BlurOptions, parse_blur_options
 
 Regions = tuple[list[dict[str, Any]], dict[str, Any]]  # (detector records, faces record) of one image
 RegionFinder = Callable[[list[np.ndarray], BlurOptions], Awaitable[list[Regions]]]
@@ -202,10 +202,7 @@ async def _verify(pieces: list[Piece], find_regions: RegionFinder, options: Blur
     found = await find_regions([piece.pixels for piece in pieces], replace(options, classes=frozenset()))
     verified = []
     for piece, (detections, faces) in zip(pieces, found):
-        height, width = piece.pixels.shape[:2]
-        boxes, residual = residual_plan(detections, faces, options, width, height)
-        kind, strength = residual_blur(options)
-        pixels = blur_regions(piece.pixels, boxes, kind=kind, strength=strength) if len(boxes) else piece.pixels
+        pixels, residual = blur_residual(piece.pixels, detections, faces, options)
         *earlier, record = piece.anonymized
         record = {**record, "blurred": [*record["blurred"], *residual], "residual": len(residual)}
         verified.append(Piece(pixels, piece.tiles, (*earlier, record)))

@@ -110,6 +110,7 @@ class PassDetector:
     canvas: tuple[int, int] | None
     unit_scale: bool
     iou: float
+    thresholds: YoloThresholds | FaceThresholds
     class_column: int | None
 
     def plan(self, width: int, height: int, thorough: bool = False, image: int = 0) -> list[Pass]:
@@ -166,7 +167,8 @@ class PassDetector:
         return merge_tiled_boxes(np.concatenate(parts), iou_threshold=self.iou, class_column=self.class_column)
 
     def _threshold(self, score_threshold: float | None) -> float:
-        raise NotImplementedError
+        """The call's score threshold, else the configured one (``self.thresholds.score``)."""
+        return self.thresholds.score if score_threshold is None else _checked_threshold(score_threshold)
 
     def _run_batch(self, batch: np.ndarray, threshold: float) -> list[np.ndarray]:
         raise NotImplementedError
@@ -206,9 +208,6 @@ class YoloDetector(PassDetector):
         self.passes = _with_whole(tiles, side, tile_size=min(tiles.tile_size, side))
         self.thresholds = thresholds
         self.iou = thresholds.iou
-
-    def _threshold(self, score_threshold: float | None) -> float:
-        return self.thresholds.score if score_threshold is None else _checked_threshold(score_threshold)
 
     def _run_batch(self, batch: np.ndarray, threshold: float) -> list[np.ndarray]:
         knobs = {
@@ -253,9 +252,6 @@ class CenterFaceDetector(PassDetector):
         self.passes = _with_whole(tiles, input_size)
         self.thresholds = thresholds
         self.iou = thresholds.iou
-
-    def _threshold(self, score_threshold: float | None) -> float:
-        return self.thresholds.score if score_threshold is None else _checked_threshold(score_threshold)
 
     def _run_batch(self, batch: np.ndarray, threshold: float) -> list[np.ndarray]:
         heatmap, scale, offset = self.session.run(["heatmap", "scale", "offset"], {"images": batch})

@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from imaging.blur import blur_regions
 from imaging.boxes import expand_boxes
 from python_models.classes import FACE, check_blur_classes
-from python_models.options import BlurOptions
+from python_models.options import BlurOptions, residual_blur
 
 Record = dict[str, Any]
 
@@ -87,6 +88,19 @@ def residual_plan(
     as (boxes to blur again, `blurred` records marked `residual`)."""
     boxes, records = blur_plan(detections, faces, replace(options, blur_uncertain=True), width, height)
     return boxes, [{**record, "residual": True} for record in records]
+
+
+def blur_residual(
+    pixels: np.ndarray, detections: Record | Sequence[Record], faces: Record, options: BlurOptions
+) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """`verify`: HxWx3 uint8 ``pixels`` with what the second look found blurred again (the residual
+    blur of :func:`python_models.options.residual_blur`), and its `blurred` records."""
+    height, width = pixels.shape[:2]
+    boxes, records = residual_plan(detections, faces, options, width, height)
+    if not len(boxes):
+        return pixels, records
+    kind, strength = residual_blur(options)
+    return blur_regions(pixels, boxes, kind=kind, strength=strength), records
 
 
 def uncertain_count(detections: Record | Sequence[Record], faces: Record) -> int:

@@ -96,7 +96,7 @@ def configured_detector(
         version=version,
         class_names=class_names,
         threshold=float(threshold),
-        floor=float(config_parameter(model_config, "floor_threshold", threshold)),
+        floor=floor_threshold(model_config, "0.25"),
         threshold_parameter=config_parameter(model_config, "threshold_parameter", ""),
         run_when=config_parameter(model_config, "run_when", "always"),
     )

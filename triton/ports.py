@@ -46,7 +46,7 @@ def holder(port: int) -> str:
     if not inodes:
         return "a process this user cannot see"
     sockets = {f"socket:[{inode}]" for inode in inodes}
-    for pid in _pids():
+    for pid in pids():
         if _links(_PROC / pid / "fd") & sockets:
             return f"pid {pid} ({command_line(int(pid))})"
     return "a process this user cannot see"
@@ -98,7 +98,8 @@ def _links(folder: Path) -> set[str]:
     return links
 
 
-def _pids() -> list[str]:
+def pids() -> list[str]:
+    """The process ids listed in /proc, as strings."""
     try:
         return [entry for entry in os.listdir(_PROC) if entry.isdigit()]
     except OSError:

@@ -10,9 +10,10 @@ So a zombie stub is a dead one.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from triton_launcher.ports import pids
 
 STUB_NAME = "triton_python_backend_stub"
 _PROC = Path("/proc")
@@ -31,7 +32,7 @@ class StubProcess:
 def stub_processes(server_pid: int) -> list[StubProcess]:
     """The live (not zombie) stubs whose parent is ``server_pid``."""
     stubs = []
-    for entry in _entries():
+    for entry in pids():
         state, parent = process_state(int(entry))
         if parent != server_pid or state in ("", "Z"):
             continue
@@ -64,10 +65,3 @@ def _stub(pid: int) -> StubProcess | None:
     if not args or not args[0].endswith(STUB_NAME) or len(args) <= _INSTANCE_ARG:
         return None
     return StubProcess(pid, Path(args[_MODEL_FILE_ARG]).parent.parent.name, args[_INSTANCE_ARG])
-
-
-def _entries() -> list[str]:
-    try:
-        return [entry for entry in os.listdir(_PROC) if entry.isdigit()]
-    except OSError:
-        return []

@@ -201,7 +201,6 @@ class JobService:
 
         A running job raises JobRunningError (its worker is writing its outputs).
         """
-        job = await self.get(job_id)
         with self.admission.claimed(job_id, "delete"):
             job = await self.get(job_id)
             keys = await self.repository.delete(job)

@@ -3,7 +3,6 @@ objects confined to allowed buckets. Everything else is refused, naming the rule
 
 from __future__ import annotations
 
-import asyncio
 import os
 import stat
 import tempfile
@@ -21,6 +20,7 @@ from gateway.core.errors import (
     StorageError,
     UploadTooLargeError,
 )
+from gateway.storage.base import bounded
 from gateway.storage.s3 import S3Client, parse_s3_url, read_object, s3_errors
 
 
@@ -91,10 +91,7 @@ class ObjectAccess:
             await self._bounded(f"writing {target}", _write_file, target, data)
 
     async def _bounded(self, what: str, call: Callable[..., T], *args: object) -> T:
-        try:
-            return await asyncio.wait_for(asyncio.to_thread(call, *args), self.timeout_s)
-        except asyncio.TimeoutError:
-            raise StorageError(f"{what}: no answer within {self.timeout_s:g} s (GATEWAY_STORAGE_TIMEOUT_S)") from None
+        return await bounded(what, self.timeout_s, call, *args, hint=" (GATEWAY_STORAGE_TIMEOUT_S)")
 
     def _read_object(self, target: S3Object, max_bytes: int) -> bytes:
         try:

@@ -59,22 +59,22 @@ class Store(ABC):
         """Release clients; the default has nothing to release."""
 
     async def put_file(self, key: str, source: BinaryIO, content_type: str) -> int:
-        return await self._bounded(f"writing {key}", self.timeout_s, self._put_file, key, source, content_type)
+        return await bounded(f"writing {key}", self.timeout_s, self._put_file, key, source, content_type)
 
     async def put_bytes(self, key: str, data: bytes, content_type: str) -> int:
         return await self.put_file(key, io.BytesIO(data), content_type)
 
     async def get_bytes(self, key: str) -> bytes:
-        return await self._bounded(f"reading {key}", self.timeout_s, self._get_bytes, key)
+        return await bounded(f"reading {key}", self.timeout_s, self._get_bytes, key)
 
     async def delete(self, key: str) -> None:
-        await self._bounded(f"deleting {key}", self.timeout_s, self._delete, key)
+        await bounded(f"deleting {key}", self.timeout_s, self._delete, key)
 
     async def list_keys(self, prefix: str, limit: int | None = None) -> list[str]:
-        return await self._bounded(f"listing {prefix}", self.timeout_s, self._list_keys, prefix, limit)
+        return await bounded(f"listing {prefix}", self.timeout_s, self._list_keys, prefix, limit)
 
     async def check(self) -> None:
-        await self._bounded("checking the store", self.timeout_s, self._check)
+        await bounded("checking the store", self.timeout_s, self._check)
 
     async def ping(self, timeout_s: float) -> None:
         """Raise StorageError unless the store answers a read-and-write check within ``timeout_s``.
@@ -82,10 +82,13 @@ class Store(ABC):
         Meant for readiness probes: it never waits longer than ``timeout_s``, even while the
         store hangs (S3 uses a client with that connect/read timeout and no retries).
         """
-        await self._bounded("storage ping", timeout_s, self._ping, timeout_s)
+        await bounded("storage ping", timeout_s, self._ping, timeout_s)
 
-    async def _bounded(self, what: str, timeout_s: float, call: Callable[..., T], *args: object) -> T:
-        try:
-            return await asyncio.wait_for(asyncio.to_thread(call, *args), timeout_s)
-        except asyncio.TimeoutError:
-            raise StorageError(f"{what}: no answer within {timeout_s:g} s") from None
+
+async def bounded(what: str, timeout_s: float, call: Callable[..., T], *args: object, hint: str = "") -> T:
+    """``call(*args)`` in a worker thread; StorageError naming ``what`` (and ``hint``, e.g. the
+    setting) when it has not answered within ``timeout_s`` seconds."""
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(call, *args), timeout_s)
+    except asyncio.TimeoutError:
+        raise StorageError(f"{what}: no answer within {timeout_s:g} s{hint}") from None

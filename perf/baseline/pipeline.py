@@ -36,8 +36,9 @@ class Processed:
     metadata: dict[str, Any]
 
 
-def load_detector(repository: Path) -> YoloDetector:
-    return configured_yolo(served_config(repository / "detect"), served_version_dir(repository / "detect"))
+def load_detector(repository: Path, model: str = "detect") -> YoloDetector:
+    """A YOLO model of ``repository`` (`detect`, `plates`) as served."""
+    return configured_yolo(served_config(repository / model), served_version_dir(repository / model))
 
 
 def load_face_detector(repository: Path) -> CenterFaceDetector:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends

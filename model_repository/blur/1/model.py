@@ -12,9 +12,9 @@ import triton_python_backend_utils as pb_utils
 
 from imaging.blur import blur_regions
 from python_models.detections import DETECTION_PARAMETERS
-from python_models.metadata import blur_plan, check_classes, image_metadata, residual_plan
+from python_models.metadata import blur_plan, blur_residual, check_classes, image_metadata
 from python_models.model_config import config_parameter, configured_blur
-from python_models.options import BlurOptions, parse_blur_options, residual_blur
+from python_models.options import BlurOptions, parse_blur_options
 from python_models.tensors import (
     error_response,
     image_tensors,
@@ -73,9 +73,8 @@ class TritonPythonModel:
         )
         verified = []
         for pixels, info, found_faces, found_plates in zip(images, infos, faces, plates):
-            boxes, residual = residual_plan(found_plates, found_faces, options, info["width"], info["height"])
-            kind, strength = residual_blur(options)
-            verified.append(blur_regions(pixels, boxes, kind=kind, strength=strength) if len(boxes) else pixels)
+            reblurred, residual = blur_residual(pixels, found_plates, found_faces, options)
+            verified.append(reblurred)
             info["blurred"] += residual
             info["residual"] = len(residual)
             info["verify"] = {faces_model: found_faces["version"], plates_model: found_plates["version"]}
