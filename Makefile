@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test models perf perf-recall fuzz
+.PHONY: run test lint models perf perf-recall fuzz
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,15 @@ run: models
 
 test: models
 	$(BIN)/python -m pytest
+
+# ruff and mypy, configured in pyproject.toml. mypy sees the launcher as triton_launcher (its import
+# name) through a link in the venv, as the editable install maps it.
+MYPY_PACKAGES := triton_launcher python_models imaging export perf gateway
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	mkdir -p $(VENV)/mypy-path && ln -sfn $(CURDIR)/triton $(VENV)/mypy-path/triton_launcher
+	MYPYPATH=$(VENV)/mypy-path $(BIN)/mypy $(addprefix -p ,$(MYPY_PACKAGES))
+	for model in model_repository/*/1/model.py; do MYPYPATH=$(VENV)/mypy-path $(BIN)/mypy --follow-imports=silent $$model || exit 1; done
 
 # Ten minutes of seeded mutations against a real tritonserver; findings go to tests/fuzz_corpus/.
 fuzz: models
