@@ -20,6 +20,14 @@ class Settings(BaseSettings):
 
     # Triton
     triton_url: str = Field("127.0.0.1:8001", description="Triton gRPC address host:port")
+    triton_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="several Triton gRPC addresses host:port, or one DNS name:port whose A records are the replicas; empty = triton_url",
+    )
+    triton_dns_refresh_s: float = Field(10.0, gt=0, description="how often the one DNS name of triton_urls is resolved again")
+    backend_probe_max_s: float = Field(
+        5.0, gt=0, description="longest back-off between readiness probes of a Triton backend taken out (circuit open)"
+    )
     model_name: str = Field("pipeline", description="Triton model that processes one photo")
     transcode_model: str = Field("transcode", description="Triton model for the decode and encode operations")
     process_model: str = Field("process", description="Triton model for operation chains (the operations field)")
@@ -73,7 +81,7 @@ class Settings(BaseSettings):
     max_wait_s: float = Field(60.0, ge=0, description="cap of ?wait= long polls")
     log_level: str = "INFO"
 
-    @field_validator("api_keys", "allowed_buckets", "allowed_roots", mode="before")
+    @field_validator("api_keys", "allowed_buckets", "allowed_roots", "triton_urls", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
@@ -83,6 +91,11 @@ class Settings(BaseSettings):
     @property
     def auth_enabled(self) -> bool:
         return bool(self.api_keys)
+
+    @property
+    def triton_addresses(self) -> list[str]:
+        """The Triton backends as configured: ``triton_urls``, else the one ``triton_url``."""
+        return list(self.triton_urls) or [self.triton_url]
 
 
 @lru_cache
