@@ -49,6 +49,8 @@ STATUS: dict[type[Exception], int] = {
     errors.ModelNotFoundError: 404,
     errors.SourceNotFoundError: 404,
     errors.JobNotFinishedError: 409,
+    errors.JobFailedError: 409,
+    errors.CallbackNotAllowedError: 422,
     errors.JobRunningError: 409,
     errors.NotAFileError: 422,
     errors.BusyError: 429,

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Request
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIB = 1024 * 1024
@@ -79,9 +79,18 @@ class Settings(BaseSettings):
         2, ge=1, description="attempts ending in a model crash before a job fails (model_crashed); earlier ones are retried"
     )
     max_wait_s: float = Field(60.0, ge=0, description="cap of ?wait= long polls")
+    # Webhooks (a job's callback_url)
+    webhook_secret: SecretStr = Field(SecretStr(""), description="HMAC-SHA256 key of X-Signature-256; empty: callbacks refused")
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="callback hosts: exact names or *.domain; empty: callbacks refused"
+    )
+    webhook_attempts: int = Field(5, ge=1, description="most POSTs of one job's outcome (5xx, 429, no answer are retried)")
+    webhook_initial_delay_s: float = Field(1.0, gt=0, description="delay before the second attempt; doubles each time")
+    webhook_max_delay_s: float = Field(60.0, gt=0, description="longest delay between two attempts")
+    webhook_timeout_s: float = Field(10.0, gt=0, description="longest one attempt may take (connect, send, answer)")
     log_level: str = "INFO"
 
-    @field_validator("api_keys", "allowed_buckets", "allowed_roots", "triton_urls", mode="before")
+    @field_validator("api_keys", "allowed_buckets", "allowed_roots", "triton_urls", "webhook_allowed_hosts", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):

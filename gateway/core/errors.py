@@ -64,6 +64,19 @@ class JobNotFinishedError(GatewayError):
     code = "job_not_finished"
 
 
+class JobFailedError(GatewayError):
+    """The result of a failed job was asked for; the detail names the job's own error."""
+
+    code = "job_failed"
+
+
+class CallbackNotAllowedError(GatewayError):
+    """A callback_url that is not http(s), carries credentials, or names a host outside
+    GATEWAY_WEBHOOK_ALLOWED_HOSTS (or webhooks are not configured)."""
+
+    code = "callback_not_allowed"
+
+
 class SourceNotFoundError(GatewayError):
     """A job names an input path or object that does not exist."""
 

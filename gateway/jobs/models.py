@@ -6,7 +6,7 @@ import json
 import uuid
 from datetime import datetime, timezone
 from enum import Enum, IntEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, PlainSerializer
 
@@ -169,6 +169,7 @@ class JobReference(BaseModel):
     format: str | None = Field(None, description="output format: jpeg, png, jp2, j2k, webp, tiff")
     options: dict[str, Any] = Field(default_factory=dict, description="quality, lossless, blur_strength...")
     operations: list[dict[str, Any]] | None = Field(None, description='chain of steps, e.g. [{"op": "tile", "rows": 2, "cols": 2}]')
+    callback_url: str | None = Field(None, description="POSTed the job's outcome once it ends (webhook); host in GATEWAY_WEBHOOK_ALLOWED_HOSTS")
 
     def plan(self) -> tuple[str, dict[str, OptionValue]]:
         """(model role, Triton request parameters); see :func:`plan_job`."""
@@ -200,6 +201,32 @@ class JobError(BaseModel):
     detail: str
 
 
+class Callback(BaseModel):
+    """Where the job's outcome is POSTed once it ends, and the gateway URL its links start with."""
+
+    url: str = Field(description="the client's callback_url (checked against GATEWAY_WEBHOOK_ALLOWED_HOSTS)")
+    links_base: str = Field(description="the gateway URL the job was accepted at (GATEWAY_PUBLIC_URL when set)")
+
+
+class WebhookAttempt(BaseModel):
+    """One POST of a job's outcome to its callback URL."""
+
+    at: datetime
+    status_code: int | None = Field(None, description="the receiver's HTTP status; null when no answer came")
+    error: str | None = Field(None, description="why the attempt failed (connection error, timeout, status)")
+    duration_ms: float
+
+
+class WebhookDelivery(BaseModel):
+    """The delivery of a job's outcome: every attempt, and how it ended."""
+
+    url: str
+    state: Literal["pending", "delivered", "failed"] = "pending"
+    attempts: list[WebhookAttempt] = Field(default_factory=list)
+    reason: str | None = Field(None, description="why it failed, or why it is pending again (gateway shut down)")
+    updated_at: datetime = Field(default_factory=now)
+
+
 class Job(BaseModel):
     """One photo to process, from upload (or path / object) to stored result."""
 
@@ -227,6 +254,7 @@ class Job(BaseModel):
     last_retry_reason: str | None = None
     original_expires_at: datetime | None = Field(None, description="when the original is deleted (retention); null: kept")
     expires_at: datetime | None = Field(None, description="when the whole job is deleted (retention); null: kept")
+    callback: Callback | None = Field(None, description="webhook: POSTed the outcome once the job ends")
 
     def event(self) -> dict[str, Any]:
         """What a state change tells subscribers."""
