@@ -31,6 +31,21 @@ class GatewayMetrics:
         self.jobs_finished = Counter("gateway_jobs_finished", "Jobs that reached a final state", ["state"], registry=self.registry)
         self.in_flight = Gauge("gateway_triton_in_flight", "Triton calls in flight", registry=self.registry)
         self.queue_depth = Gauge("gateway_job_queue_depth", "Jobs waiting in the local queue", registry=self.registry)
+        # Per Triton backend (label: its gRPC address), see gateway.inference.backends
+        self.backend_calls = Counter(
+            "gateway_triton_backend_calls", "Inference calls sent to each Triton backend", ["backend"], registry=self.registry
+        )
+        self.backend_failures = Counter(
+            "gateway_triton_backend_failures", "Calls a Triton backend failed, by gateway error code (image errors excluded)",
+            ["backend", "error"], registry=self.registry,
+        )
+        self.backend_up = Gauge(
+            "gateway_triton_backend_up", "1 while a Triton backend takes calls, 0 while it is out (circuit open)", ["backend"],
+            registry=self.registry,
+        )
+        self.backend_in_flight = Gauge(
+            "gateway_triton_backend_in_flight", "Inference calls in flight on each Triton backend", ["backend"], registry=self.registry
+        )
 
     def job_moved(self, old: str | None, new: str | None) -> None:
         """A job left state ``old`` (None: it is new) for ``new`` (None: it was deleted)."""
