@@ -65,7 +65,7 @@ def _check_source(model: onnx.ModelProto) -> None:
 
 
 def _constants() -> list[onnx.TensorProto]:
-    values = {
+    values: dict[str, np.ndarray] = {
         "nms/axis_1": np.array([1], np.int64),
         "nms/zero": np.array([0], np.int64),
         "nms/four": np.array([4], np.int64),

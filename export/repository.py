@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import onnx
@@ -78,7 +79,7 @@ def publish_faces(repository: Path, source: Path | None = None) -> Path:
 
 def ensure_models(repository: Path) -> dict[str, Path]:
     """Publish `detect`, `plates` and `faces` where no version holds a model yet; return what was published."""
-    publishers = {DETECT_MODEL: publish_detect, PLATES_MODEL: publish_plates, FACES_MODEL: publish_faces}
+    publishers: dict[str, Callable[[Path], Path]] = {DETECT_MODEL: publish_detect, PLATES_MODEL: publish_plates, FACES_MODEL: publish_faces}
     published: dict[str, Path] = {}
     for name, publish in publishers.items():
         if has_published_model(repository / name):

@@ -33,7 +33,7 @@ def validate_detect(version_dir: Path) -> None:
     session = _session(version_dir / MODEL_FILE)
     _check_names(session, [nms.IMAGES, nms.SCORE_THRESHOLD, nms.IOU_THRESHOLD, nms.MAX_DETECTIONS], [nms.DETECTIONS])
     height, width = session.get_inputs()[0].shape[2:]
-    feed = {
+    feed: dict[str, np.ndarray] = {
         nms.IMAGES: np.full((1, 3, height, width), _GREY, np.float32),
         nms.SCORE_THRESHOLD: np.array([0.001], np.float32),
         nms.IOU_THRESHOLD: np.array([0.5], np.float32),
@@ -54,7 +54,7 @@ def validate_faces(version_dir: Path) -> None:
     _check_names(session, [centerface.IMAGES], list(centerface.OUTPUT_CHANNELS))
     height, width = _FACES_SMOKE_SIZE
     outputs = _run(session, {centerface.IMAGES: np.full((1, 3, height, width), 114.0, np.float32)})
-    for output, (name, channels) in zip(outputs, centerface.OUTPUT_CHANNELS.items()):
+    for output, (name, channels) in zip(outputs, centerface.OUTPUT_CHANNELS.items(), strict=True):
         if output.shape != (1, channels, height // 4, width // 4):
             raise ModelValidationError(f"{name} has shape {output.shape} for a {height}x{width} input")
     logger.info("face detector %s passed its smoke test", version_dir)

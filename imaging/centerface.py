@@ -81,5 +81,5 @@ def _suppress(candidates: np.ndarray, threshold: float, iou_threshold: float) ->
         return np.empty((0, 5), dtype=np.float32)
     xywh = candidates[:, :4].astype(np.float64)
     xywh[:, 2:] -= xywh[:, :2]
-    keep = cv2.dnn.NMSBoxes(xywh, candidates[:, 4].astype(np.float64), threshold, iou_threshold)
+    keep = cv2.dnn.NMSBoxes(xywh.tolist(), candidates[:, 4].astype(np.float64).tolist(), threshold, iou_threshold)
     return candidates[np.asarray(keep, dtype=np.int64).reshape(-1)]

@@ -27,15 +27,6 @@ from imaging.color import native_to_srgb, to_srgb
 from imaging.errors import CorruptImageError, ImageError, ImageTooLargeError, InvalidOptionError
 from imaging.fidelity import HeaderFacts, check_size, read_facts, refuse_float_tiff
 from imaging.formats import image_dimensions, sniff_format
-from imaging.validate_header import validate_header
-from imaging.nvimgcodec_backend import (
-    DECODE_PARAMS,
-    code_stream,
-    create_decoder,
-    create_encoder,
-    encode_params,
-    to_pixels,
-)
 from imaging.jpeg2000 import (
     MAX_REDUCE,
     Encoded,
@@ -48,13 +39,22 @@ from imaging.native import (
     NativeImage,
     decode_pillow_native,
     encode_wide_with_opencv,
-    with_colour_key,
     fit_to_format,
     pillow_can_hold,
+    with_colour_key,
+)
+from imaging.nvimgcodec_backend import (
+    DECODE_PARAMS,
+    code_stream,
+    create_decoder,
+    create_encoder,
+    encode_params,
+    to_pixels,
 )
 from imaging.openjpeg import decode_components
 from imaging.options import EncodeOptions, parse_encode_options
 from imaging.pillow_codec import decode_pillow, encode_pillow
+from imaging.validate_header import validate_header
 
 __all__ = [
     "NVIMGCODEC_FORMATS",
@@ -193,7 +193,7 @@ class ImageDecoder:
         if not pending:
             return
         images = self._decode_streams([stream for _, _, _, stream in pending])
-        for (index, fmt, facts, _), image in zip(pending, images):
+        for (index, fmt, facts, _), image in zip(pending, images, strict=True):
             pixels = to_pixels(image)
             if pixels is not None:
                 try:

@@ -65,7 +65,7 @@ def letterbox(
     require_rgb(pixels)
     if not 0 <= fill <= 255:
         raise InvalidOptionError(f"fill must be 0-255, got {fill!r}")
-    transform = letterbox_transform(pixels.shape[:2], size)
+    transform = letterbox_transform((pixels.shape[0], pixels.shape[1]), size)
     canvas = np.full((*size, 3), fill, dtype=np.uint8)
     _paint(pixels, transform, canvas)
     return canvas, transform

@@ -87,6 +87,8 @@ def _ask_for_reduced_resolution(image: ImageFile.ImageFile, reduce: int) -> None
     """
     width, height = reduced_size(image.width, image.height, reduce)
     codec, _, offset, args = image.tile[0]
+    if not isinstance(args, tuple):
+        raise CorruptImageError(f"jpeg2000 reader set no decoder arguments ({args!r})")
     args = (args[0], reduce, getattr(image, "layers", 0), args[3], args[4])
     image._size = (width, height)  # noqa: SLF001 - see the docstring
     image.tile = [ImageFile._Tile(codec, (0, 0, width, height), offset, args)]  # noqa: SLF001

@@ -58,12 +58,12 @@ def _create(factory: type, device: str) -> tuple[object, str]:
 
 def create_decoder(device: str) -> tuple[nvimgcodec.Decoder, str]:
     """A decoder for "cpu", "gpu" or "auto" (GPU when one can be used), with its backend label."""
-    return _create(nvimgcodec.Decoder, device)  # type: ignore[return-value]
+    return _create(nvimgcodec.Decoder, device)
 
 
 def create_encoder(device: str) -> tuple[nvimgcodec.Encoder, str]:
     """An encoder for "cpu", "gpu" or "auto", with its backend label."""
-    return _create(nvimgcodec.Encoder, device)  # type: ignore[return-value]
+    return _create(nvimgcodec.Encoder, device)
 
 
 def code_stream(data: bytes) -> nvimgcodec.CodeStream | None:

@@ -100,7 +100,7 @@ def rotate(pixels: np.ndarray, angle: float, fill: tuple[int, int, int] = (0, 0,
         return np.ascontiguousarray(np.rot90(pixels, k=int(turns) % 4))
     height, width = pixels.shape[:2]
     new_width, new_height = rotated_size(width, height, angle)
-    matrix = cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), angle, 1.0)
+    matrix = np.asarray(cv2.getRotationMatrix2D(((width - 1) / 2, (height - 1) / 2), angle, 1.0), dtype=np.float64)
     matrix[:, 2] += [(new_width - width) / 2, (new_height - height) / 2]
     return cv2.warpAffine(
         pixels, matrix, (new_width, new_height), flags=cv2.INTER_LINEAR, borderValue=tuple(int(v) for v in fill)

@@ -241,7 +241,7 @@ def render_batch(
     batch = np.empty((len(views), 3, height, width), dtype=np.float32)
     factor = np.float32(1 / 255 if unit_scale else 1)
     canvas = np.empty((height, width, 3), dtype=np.uint8)
-    for index, (view, ((canvas_height, canvas_width), (x, y))) in enumerate(zip(views, placements)):
+    for index, (view, ((canvas_height, canvas_width), (x, y))) in enumerate(zip(views, placements, strict=True)):
         if (canvas_height, canvas_width) != (height, width):
             raise InvalidOptionError("render_batch: every view of a batch needs the same canvas size")
         pixels = view.render(images[view.image])

@@ -54,7 +54,7 @@ def measure(gateway_url: str, triton_url: str, payload: bytes, pairs: int, warmu
                 through.append(gateway_ms)
                 outside.append(gateway_ms - float(reply.headers["X-Processing-Ms"]))
     return Overhead(pairs, statistics.median(direct), statistics.median(through),
-                    statistics.median(b - a for a, b in zip(direct, through)), statistics.median(outside))
+                    statistics.median(b - a for a, b in zip(direct, through, strict=True)), statistics.median(outside))
 
 
 def _infer(client: grpcclient.InferenceServerClient, payload: bytes) -> None:

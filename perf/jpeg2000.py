@@ -11,6 +11,7 @@ decode, Pillow's OpenJPEG to encode) and the table names it. Speed is recorded, 
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import os
 import platform
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, features
+from PIL import Image, Jpeg2KImagePlugin, features
 
 from imaging.codec import EncodeOptions, ImageDecoder, ImageEncoder
 
@@ -76,7 +77,7 @@ def pillow_encode(pixels: np.ndarray, options: EncodeOptions) -> bytes:
 
 
 def pillow_decode(data: bytes, reduce: int = 0) -> np.ndarray:
-    with Image.open(io.BytesIO(data)) as image:
+    with Jpeg2KImagePlugin.Jpeg2KImageFile(io.BytesIO(data)) as image:
         image.reduce = reduce
         image.load()
         return np.asarray(image)
@@ -90,14 +91,14 @@ def measure_jpeg2000(repeats: int = 5, device: str = "auto") -> list[Measurement
     found: list[Measurement] = []
     for name, options in CASES.items():
         encoded = encoder.encode_native(pixels, options)
-        found.append(Measurement(f"encode {name}", "codec layer", encoded.backend, median_seconds(lambda: encoder.encode_native(pixels, options), repeats), megapixels))
-        found.append(Measurement(f"encode {name}", "Pillow", "pillow", median_seconds(lambda: pillow_encode(pixels, options), repeats), megapixels))
+        found.append(Measurement(f"encode {name}", "codec layer", encoded.backend, median_seconds(functools.partial(encoder.encode_native, pixels, options), repeats), megapixels))
+        found.append(Measurement(f"encode {name}", "Pillow", "pillow", median_seconds(functools.partial(pillow_encode, pixels, options), repeats), megapixels))
         data = pillow_encode(pixels, options)
         backend = decoder.decode_native(data).backend
-        found.append(Measurement(f"decode {name}", "codec layer", backend, median_seconds(lambda: decoder.decode_native(data), repeats), megapixels))
-        found.append(Measurement(f"decode {name}", "Pillow", "pillow", median_seconds(lambda: pillow_decode(data), repeats), megapixels))
+        found.append(Measurement(f"decode {name}", "codec layer", backend, median_seconds(functools.partial(decoder.decode_native, data), repeats), megapixels))
+        found.append(Measurement(f"decode {name}", "Pillow", "pillow", median_seconds(functools.partial(pillow_decode, data), repeats), megapixels))
         preview = decoder.decode_native(data, reduce=2)
-        found.append(Measurement(f"decode {name}, reduce=2", "codec layer", preview.backend, median_seconds(lambda: decoder.decode_native(data, reduce=2), repeats), megapixels / 16))
+        found.append(Measurement(f"decode {name}, reduce=2", "codec layer", preview.backend, median_seconds(functools.partial(decoder.decode_native, data, reduce=2), repeats), megapixels / 16))
     return found
 
 

@@ -52,7 +52,7 @@ class Limit:
 def yolo_feeds(session: ort.InferenceSession, batch: np.ndarray, repository: Path) -> dict[str, np.ndarray]:
     """The image batch plus the threshold inputs of the NMS exported in the graph, from config.pbtxt."""
     config = read_config(repository / "detect")
-    knobs = {
+    knobs: dict[str, np.ndarray] = {
         "score_threshold": np.array([float(parameter(config, "score_threshold", "0.25"))], dtype=np.float32),
         "iou_threshold": np.array([float(parameter(config, "iou_threshold", "0.45"))], dtype=np.float32),
         "max_detections": np.array([int(parameter(config, "max_detections", "100"))], dtype=np.int64),

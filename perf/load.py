@@ -75,7 +75,7 @@ async def run_streams(streams: Sequence[Stream], payloads: Sequence[bytes], wind
 
     tasks = [
         asyncio.create_task(worker(stream, result))
-        for stream, result in zip(streams, results)
+        for stream, result in zip(streams, results, strict=True)
         for _ in range(stream.concurrency)
     ]
     await _drain(tasks, closes - time.perf_counter() + window.drain_timeout_s)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -74,11 +75,11 @@ def priority_scenarios(url: str, payloads: Sequence[bytes], size: str, high: int
         try:
             for scenario, (high_priority, low_priority) in scenarios.items():
                 streams = [
-                    Stream("high", lambda payload, p=high_priority: client.infer(payload, p), high),
-                    Stream("low", lambda payload, p=low_priority: client.infer(payload, p), low),
+                    Stream("high", functools.partial(_infer_at, client, high_priority), high),
+                    Stream("low", functools.partial(_infer_at, client, low_priority), low),
                 ]
                 results = await run_streams(streams, payloads, window)
-                for result, priority in zip(results, (high_priority, low_priority)):
+                for result, priority in zip(results, (high_priority, low_priority), strict=True):
                     measurement = Measurement.from_stream(f"priority {priority}", size, result)
                     found.append(PriorityResult(scenario, result.label, priority, measurement))
         finally:
@@ -106,3 +107,7 @@ def profile_under_load(
     recorders = start_recording(executable, stubs, duration_s, out_dir)
     asyncio.run(load())
     return finish_recording(recorders, duration_s, out_dir)
+
+
+async def _infer_at(client: GrpcPipeline, priority: int, payload: bytes) -> None:
+    await client.infer(payload, priority)

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+
+import numpy as np
 
 from imaging.passes import views_of
 from perf.baseline.pipeline import load_detector, load_face_detector
@@ -21,11 +24,11 @@ from tests.scenes import crowd
 
 
 def _detectors(repository: Path, models: list[str]) -> dict[str, PassDetector]:
-    loaders = {"faces": load_face_detector, "detect": load_detector, "plates": partial(load_detector, model="plates")}
+    loaders: dict[str, Callable[[Path], PassDetector]] = {"faces": load_face_detector, "detect": load_detector, "plates": partial(load_detector, model="plates")}
     return {model: loaders[model](repository) for model in models}
 
 
-def _fastest_ms(detector: PassDetector, image: object, views: list, repeats: int) -> float:
+def _fastest_ms(detector: PassDetector, image: np.ndarray, views: list, repeats: int) -> float:
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()

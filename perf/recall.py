@@ -15,6 +15,7 @@ as JPEG (quality 95), each system's default output. Writes perf/results/<date>-r
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import math
 import os
@@ -38,7 +39,15 @@ from perf.recall_files import decoded, peer_startup_s, private_copy, write_input
 from perf.recall_measure import face_changes
 from perf.recall_results import JPEG_GROUP, ImageRecall, RecallRun, Throughput, save
 from perf.recall_suite import GROUPS, PHOTOS, suite
-from perf.recall_systems import PIPELINE_LABEL, FolderRun, Variant, pipeline_metadata, run_peer, run_pipeline
+from perf.recall_systems import (
+    PIPELINE_LABEL,
+    FolderRun,
+    Parameters,
+    Variant,
+    pipeline_metadata,
+    run_peer,
+    run_pipeline,
+)
 from triton_launcher import LauncherError
 from triton_launcher.config import DEFAULT_REPOSITORY
 
@@ -125,11 +134,10 @@ class RecallBench:
     def _runners(self, url: str) -> dict[str, Runner]:
         runners: dict[str, Runner] = {}
         for peer in self.peers:
-            runners[peer.label] = lambda folder, paths, peer=peer: run_peer(peer, folder, private_copy(paths, folder))
+            runners[peer.label] = functools.partial(_run_peer_privately, peer)
         runners[PIPELINE_LABEL] = lambda folder, paths: run_pipeline(url, paths, self.config.concurrency)
         for variant in self.config.variants:
-            runners[variant.label] = lambda folder, paths, variant=variant: run_pipeline(
-                url, paths, self.config.concurrency, variant.parameters)
+            runners[variant.label] = functools.partial(_run_variant, url, self.config.concurrency, variant.parameters)
         return runners
 
     def _measure(self, system: str, runner: Runner, group: str, paths: list[Path], startup_s: float) -> FolderRun:
@@ -152,7 +160,7 @@ class RecallBench:
         self.run.images += records
         for system, runner in runners.items():
             done = self._measure(system, runner, group, paths, startups.get(system, 0.0))
-            for image, record, path in zip(chosen, records, paths):
+            for image, record, path in zip(chosen, records, paths, strict=True):
                 output = decoded(done.outputs.get(path.name))
                 record.changes[system] = face_changes(image.pixels, output, image.boxes)
                 if output is None or output.shape != image.pixels.shape:
@@ -232,6 +240,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"results: {markdown}\njson:    {data}")
     return 0
 
+def _run_peer_privately(peer: Peer, folder: Path, paths: list[Path]) -> FolderRun:
+    """The peer over private copies of ``paths`` in ``folder`` (it writes beside its inputs)."""
+    return run_peer(peer, folder, private_copy(paths, folder))
+
+
+def _run_variant(url: str, concurrency: int, parameters: Parameters, folder: Path, paths: list[Path]) -> FolderRun:
+    """`pipeline` with a variant's request parameters (``folder`` unused: results stay in memory)."""
+    return run_pipeline(url, paths, concurrency, parameters)
+
 
 if __name__ == "__main__":
     sys.exit(main())
+

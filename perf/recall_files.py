@@ -51,7 +51,7 @@ def private_copy(files: list[Path], folder: Path) -> list[Path]:
     """Hard links of ``files`` in a fresh folder: deface writes its outputs beside its inputs."""
     folder.mkdir(parents=True)
     copies = [folder / path.name for path in files]
-    for source, target in zip(files, copies):
+    for source, target in zip(files, copies, strict=True):
         os.link(source, target)
     return copies
 

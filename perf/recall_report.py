@@ -94,7 +94,7 @@ def render(run: RecallRun, json_name: str) -> str:
         f"- `pipeline`: Triton gRPC, default request parameters (faces + the configured detectors, Gaussian blur), "
         f"{config.get('concurrency')} requests in flight; served: `{config.get('pipeline')}`."
         + ("".join(f" Variant `{v['name']}`: the same with request parameters `{v['parameters']}`."
-                   for v in config.get("variants") or [])),
+                   for v in _variants(config))),
         f"- Suite: groups {', '.join(run.groups())}; {config.get('photos')} composed 1080p photos "
         f"(`perf/recall_suite.py`; `{PHOTOS}`); scenes and the crowd from `tests/scenes.py`, plates from "
         "`tests/plate_scenes.py`.",
@@ -103,3 +103,11 @@ def render(run: RecallRun, json_name: str) -> str:
         "an output of another size, or none, anonymises nothing.", "",
         "## Notes", *([f"- {note}" for note in run.notes] or ["- none"]), "",
     ])
+
+
+def _variants(config: dict[str, object]) -> list[dict[str, object]]:
+    """The recorded variants of `pipeline` (a list of {"name", "parameters"}), none when absent."""
+    variants = config.get("variants") or []
+    if not isinstance(variants, list):
+        raise TypeError(f"configuration variants must be a list, got {variants!r}")
+    return variants

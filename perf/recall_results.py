@@ -81,7 +81,7 @@ class RecallRun:
 def save(run: RecallRun, path: Path) -> Path:
     """The run as JSON (NaN written as null)."""
     data = dataclasses.asdict(run)
-    for entry, throughput in zip(data["throughputs"], run.throughputs):
+    for entry, throughput in zip(data["throughputs"], run.throughputs, strict=True):
         entry["images_per_s"], entry["raw_images_per_s"] = throughput.images_per_s, throughput.raw_images_per_s
     path.write_text(json.dumps(_finite(data), indent=1) + "\n")
     return path

@@ -88,7 +88,8 @@ def _composed_photo(index: int) -> SuiteImage:
     from tests.scenes import FACES
 
     rng = np.random.default_rng(index)
-    canvas, boxes, taken = _background(index), [], []
+    canvas, boxes = _background(index), []
+    taken: list[tuple[int, int, int, int]] = []
     photos = sorted({face.photo for face in FACES})
     if index < len(photos):  # a whole photo with all its known faces, at 60-100 % of the frame's height
         photo = photos[index]

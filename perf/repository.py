@@ -123,8 +123,15 @@ def apply_override(config: model_config_pb2.ModelConfig, override: Override) -> 
     repeated = field.is_repeated if hasattr(field, "is_repeated") else field.label == field.LABEL_REPEATED
     if repeated or field.type == field.TYPE_MESSAGE:
         raise ConfigError(f"{override}: only scalar config fields and parameters can be overridden")
-    kind = {field.TYPE_BOOL: lambda raw: raw.lower() in ("1", "true"), field.TYPE_STRING: str}.get(field.type, int)
-    setattr(config, override.key, kind(override.value))
+    value: object
+    if field.type == field.TYPE_BOOL:
+        value = override.value.lower() in ("1", "true")
+    elif field.type == field.TYPE_STRING:
+        value = override.value
+    else:
+        value = int(override.value)
+    setattr(config, override.key, value)
+
 
 
 def copy_with_overrides(repository: Path, destination: Path, overrides: Sequence[Override]) -> Path:

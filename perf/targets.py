@@ -75,8 +75,7 @@ def geometric_mean(values: list[float]) -> float:
 def gateway_target(results: Results) -> Verdict:
     target = "Gateway >= 90% of direct gRPC throughput, < 3 ms added p50"
     size = results.compare_size
-    pairs = [(g, results.find(DIRECT, size, g.concurrency)) for g in results.series(GATEWAY, size)]
-    pairs = [(g, d) for g, d in pairs if d is not None]
+    pairs = [(g, d) for g in results.series(GATEWAY, size) if (d := results.find(DIRECT, size, g.concurrency)) is not None]
     if not pairs:
         return Verdict(target, "not measured", None)
     shares = [ratio(g.throughput, d.throughput) for g, d in pairs]

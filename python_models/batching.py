@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
 
 
 def pad_images(images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -26,9 +29,10 @@ def unpad_images(batch: np.ndarray, sizes: np.ndarray) -> list[np.ndarray]:
     return [batch[index, :height, :width] for index, (height, width) in enumerate(sizes.tolist())]
 
 
-def split_counts(items: Sequence[object], counts: Sequence[int]) -> list[list[object]]:
+def split_counts(items: Sequence[T], counts: Sequence[int]) -> list[list[T]]:
     """Cut a flat list back into consecutive groups of the given sizes (one group per request)."""
-    groups, start = [], 0
+    groups: list[list[T]] = []
+    start = 0
     for count in counts:
         groups.append(list(items[start : start + count]))
         start += count

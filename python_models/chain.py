@@ -176,7 +176,7 @@ async def _anonymize(pieces: list[Piece], step: Step, find_regions: RegionFinder
     options = blur_options(step, defaults)
     found = await find_regions([piece.pixels for piece in pieces], options)
     result = []
-    for piece, (detections, faces) in zip(pieces, found):
+    for piece, (detections, faces) in zip(pieces, found, strict=True):
         check_classes(detections, options)
         height, width = piece.pixels.shape[:2]
         boxes, regions = blur_plan(detections, faces, options, width, height)
@@ -201,7 +201,7 @@ async def _verify(pieces: list[Piece], find_regions: RegionFinder, options: Blur
     blurred again, added to the step's `blurred` (marked `residual`) and counted in `residual`."""
     found = await find_regions([piece.pixels for piece in pieces], replace(options, classes=frozenset()))
     verified = []
-    for piece, (detections, faces) in zip(pieces, found):
+    for piece, (detections, faces) in zip(pieces, found, strict=True):
         pixels, residual = blur_residual(piece.pixels, detections, faces, options)
         *earlier, record = piece.anonymized
         record = {**record, "blurred": [*record["blurred"], *residual], "residual": len(residual)}

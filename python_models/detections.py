@@ -120,7 +120,7 @@ def run_plans(detect: Detect, plans: Sequence[DetectionPlan], floor: float) -> l
     results: list[list[np.ndarray] | None] = [None] * len(plans)
     for (threshold, thorough), indices in groups.items():
         found = detect([image for index in indices for image in plans[index].images], score_threshold=threshold, thorough=thorough)
-        for index, rows in zip(indices, split_counts(found, [len(plans[index].images) for index in indices])):
+        for index, rows in zip(indices, split_counts(found, [len(plans[index].images) for index in indices]), strict=True):
             results[index] = rows
     return results
 

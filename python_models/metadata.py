@@ -76,7 +76,7 @@ def blur_plan(
             "detected_box": target["box"],
             "uncertain": target["uncertain"],
         }
-        for target, box in zip(targets, boxes)
+        for target, box in zip(targets, boxes, strict=True)
     ]
     return boxes, records
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass, replace
 from imaging.blur import BLUR_KINDS
 from imaging.errors import InvalidOptionError
 
-
 # Blurs that anonymise a face or a plate at strength 1 and above. The bilateral filter is
 # edge-preserving by design: at the default strength eyes, mouth and hair stay readable, so it is
 # offered for whole-image blurs only (a `process` blur step with region "image").

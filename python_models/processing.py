@@ -49,7 +49,7 @@ def describe_outputs(
             "tiles": list(piece.tiles),
             "anonymized": list(piece.anonymized),
         }
-        for index, (piece, item) in enumerate(zip(pieces, encoded))
+        for index, (piece, item) in enumerate(zip(pieces, encoded, strict=True))
     ]
     versions = {"process": version}
     for piece in pieces:

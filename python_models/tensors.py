@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -60,7 +60,7 @@ async def infer_json(
     images: Sequence[np.ndarray],
     output_name: str,
     max_batch: int = 16,
-    parameters: dict[str, str | int | bool] | None = None,
+    parameters: Mapping[str, str | int | bool] | None = None,
 ) -> list[dict[str, Any]]:
     """BLS: ``images`` through a model taking decoded_image/image_size, its JSON output per image.
 

@@ -22,16 +22,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import subprocess
-import sys
-import tempfile
 import hashlib
 import io
 import json
 import logging
+import os
 import random
 import re
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -220,7 +220,7 @@ def run(url: str, minutes: float, seed: int, corpus: Path, workers: int) -> int:
         while time.monotonic() < deadline:
             batch = [next(generator) for _ in range(4 * workers)]
             results = pool.map(lambda case: send(client, case[1], case[2]), batch)
-            for (name, target, data), problem in zip(batch, results):
+            for (name, target, data), problem in zip(batch, results, strict=True):
                 sent += 1
                 if problem is not None:
                     findings += 1

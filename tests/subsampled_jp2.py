@@ -74,7 +74,7 @@ def ycc420_jpeg2000(pixels: np.ndarray, suffix: str = ".jp2") -> tuple[bytes, np
     half = [plane.reshape(height // 2, 2, width // 2, 2).mean(axis=(1, 3)) for plane in (blue, red)]
     planes = [np.clip(np.rint(plane), 0, 255).astype(np.int32) for plane in (luma, *half)]
     parameters = (opj2.ImageComptParmType * 3)()
-    for parameter, plane in zip(parameters, planes):
+    for parameter, plane in zip(parameters, planes, strict=True):
         parameter.dx = parameter.dy = height // plane.shape[0]
         parameter.h, parameter.w = plane.shape
         parameter.prec = parameter.bpp = 8

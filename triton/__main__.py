@@ -12,6 +12,7 @@ import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from triton_launcher.config import ServerConfig
 from triton_launcher.errors import LauncherError
@@ -43,7 +44,8 @@ def serve(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
     config = ServerConfig.from_env(**{key: value for key, value in vars(args).items() if value is not None})
-    config = replace(config, **{key: getattr(config, key) or port for key, port in STANDARD_PORTS.items()})
+    ports: dict[str, Any] = {key: getattr(config, key) or port for key, port in STANDARD_PORTS.items()}
+    config = replace(config, **ports)
     server = TritonServer(config, log_path=None)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `docker stop`, `kill`: stop Triton too
     try:

@@ -7,7 +7,7 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 ENV_PREFIX = "TRITON_"
 DEFAULT_REPOSITORY = Path(__file__).resolve().parent.parent / "model_repository"
@@ -70,7 +70,7 @@ _Settings = TypeVar("_Settings", ServerConfig, ControlSettings)
 
 def _from_env(defaults: _Settings, environ: Mapping[str, str] | None, overrides: Mapping[str, object]) -> _Settings:
     environ = os.environ if environ is None else environ
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}
     for item in fields(defaults):
         raw = environ.get(ENV_PREFIX + item.name.upper())
         if raw is not None:

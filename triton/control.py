@@ -18,6 +18,7 @@ Blocking and thread-safe; from asyncio, call the methods through `asyncio.to_thr
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -255,7 +256,7 @@ class ModelControl:
     def _unload_all(self, names: Iterable[str]) -> None:
         for name in names:
             try:
-                self._call(lambda: self._client.unload_model(name, client_timeout=self.settings.load_timeout_s))
+                self._call(functools.partial(self._client.unload_model, name, client_timeout=self.settings.load_timeout_s))
             except ModelControlError as error:
                 logger.warning("could not unload %s: %s", name, error)
 

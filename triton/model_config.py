@@ -9,11 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from google.protobuf import text_format
-from tritonclient.grpc import model_config_pb2
+from tritonclient.grpc.model_config_pb2 import ModelConfig
 
 from triton_launcher.errors import RepositoryStateError
 
-ModelConfig = model_config_pb2.ModelConfig
 ENSEMBLE_PLATFORM = "ensemble"
 LATEST_LOADED = -1
 """`model_version: -1` in an ensemble step: whichever version of the composing model is loaded."""

@@ -3,6 +3,7 @@ process group, and reading what *our* tritonserver wrote to its log (Linux)."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -32,10 +33,8 @@ def die_with_parent(signal_number: int = signal.SIGTERM) -> Callable[[], None]:
 
 def kill_group(group: int) -> None:
     """SIGKILL what is left of process group ``group`` (stubs that outlived their server)."""
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(group, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 class ServerLog:

@@ -139,7 +139,7 @@ class ModelRepository:
         """Write the pinned copy of `model` and of each ensemble using it; return their names."""
         self.require_version(model, version)
         pinned = pinned_model_name(model, version)
-        link = {str(version): f"../{model}/{version}"}
+        link: dict[str, str | None] = {str(version): f"../{model}/{version}"}
         self._generate(model, pinned, pinned_model_config(self.config(model), pinned, version), link)
         for ensemble in self.ensembles_using(model):
             name = pinned_ensemble_name(ensemble, model, version)

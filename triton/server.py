@@ -28,6 +28,7 @@ import urllib.request
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from triton_launcher.config import ControlSettings, ServerConfig
 from triton_launcher.distribution import ServerDistribution, assemble_backends, find_distribution
@@ -268,7 +269,7 @@ class TritonServer:
             raise ServerExitedError(f"tritonserver exited with status {self._process.returncode}\n{self.log_tail()}")
 
     def _with_ports(self, config: ServerConfig) -> ServerConfig:
-        ports = {name: getattr(config, name) or free_port(config.host) for name in ("http_port", "grpc_port", "metrics_port")}
+        ports: dict[str, Any] = {name: getattr(config, name) or free_port(config.host) for name in ("http_port", "grpc_port", "metrics_port")}
         return replace(config, **ports)
 
     @staticmethod

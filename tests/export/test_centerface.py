@@ -45,7 +45,7 @@ def test_served_contract(session: Any) -> None:
 @pytest.mark.parametrize(("width", "height"), [(640, 640), (480, 320)])
 def test_heatmap_peaks_on_faces(session: Any, width: int, height: int) -> None:
     outputs = session.run(None, {"images": _canvases(["astronaut.png", "zidane.jpg"], width, height)})
-    for output, channels in zip(outputs, OUTPUTS.values()):
+    for output, channels in zip(outputs, OUTPUTS.values(), strict=True):
         assert output.shape == (2, channels, height // 4, width // 4)
     peaks = outputs[0].max(axis=(1, 2, 3))
     assert np.all(peaks > 0.5), peaks

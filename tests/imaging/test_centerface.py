@@ -66,7 +66,7 @@ def test_letterboxed_batch_maps_back_to_the_photos(session: onnxruntime.Inferenc
     images = [photo_pixels(name) for name in names]
     batch, transforms = letterbox_batch(images, (384, 640), unit_scale=False)
     per_image = decode_centerface(*run(session, batch)[:3])
-    for image, faces, transform in zip(images, per_image, transforms):
+    for image, faces, transform in zip(images, per_image, transforms, strict=True):
         heatmap, scale, offset, _ = run(session, full_size_blob(image))
         full_size = decode_centerface(heatmap, scale, offset)[0]
         mapped = boxes_to_original(faces, transform)

@@ -125,7 +125,7 @@ def test_default_output_format(source: str, output: str) -> None:
 
 
 def test_every_output_format_has_a_content_type() -> None:
-    assert OUTPUT_FORMATS <= CONTENT_TYPES.keys()
+    assert CONTENT_TYPES.keys() >= OUTPUT_FORMATS
     assert CONTENT_TYPES["jpeg"] == "image/jpeg"
     assert all(value.startswith("image/") for value in CONTENT_TYPES.values())
     assert np.unique(list(CONTENT_TYPES.values())).size == len(CONTENT_TYPES)

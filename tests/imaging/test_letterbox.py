@@ -49,8 +49,8 @@ def test_batch_is_one_contiguous_nchw_float_array() -> None:
     images = [photo_pixels("zidane.jpg"), photo_pixels("bus.jpg"), photo_pixels("astronaut.png")]
     batch, transforms = letterbox_batch(images, (320, 480))
     assert batch.shape == (3, 3, 320, 480) and batch.dtype == np.float32 and batch.flags.c_contiguous
-    assert 0 <= batch.min() and batch.max() <= 1
-    for image, plane, transform in zip(images, batch, transforms):
+    assert batch.min() >= 0 and batch.max() <= 1
+    for image, plane, transform in zip(images, batch, transforms, strict=True):
         canvas, expected = letterbox(image, (320, 480))
         assert transform == expected
         np.testing.assert_allclose(plane, canvas.transpose(2, 0, 1) / 255, rtol=1e-6)

@@ -49,7 +49,7 @@ def test_tiles_cover_the_image_fit_the_canvas_and_share_the_largest_object(width
         assert covered[:-1, :-1].all()
         lefts = sorted({view.x for view in item.views})
         rights = sorted({view.x + view.width for view in item.views})
-        for left, previous_right in zip(lefts[1:], rights[:-1]):
+        for left, previous_right in zip(lefts[1:], rights[:-1], strict=True):
             assert (previous_right - left) * item.scale >= FACES.largest  # the largest findable object fits the overlap
 
 
@@ -59,7 +59,7 @@ def test_the_levels_leave_no_gap_between_the_smallest_promised_object_and_the_wh
     scales = pyramid_scales(size, size * 3 // 4, FACES)
     assert scales and scales[0] * FACES.min_size >= FACES.detectable  # the smallest promised face is findable
     whole = FACES.whole_size / size
-    for finer, coarser in zip(scales, [*scales[1:], whole]):
+    for finer, coarser in zip(scales, [*scales[1:], whole], strict=True):
         assert FACES.largest / finer >= FACES.detectable / coarser
 
 

@@ -9,7 +9,7 @@ from perf.recall_suite import PHOTOS, PLATES, SCENES, photo_images, suite
 
 def test_composed_photos_are_deterministic_with_faces_inside_the_frame() -> None:
     first, again = list(photo_images(3)), list(photo_images(3))
-    for image, same in zip(first, again):
+    for image, same in zip(first, again, strict=True):
         assert image.group == PHOTOS and image.size == "1920x1080"
         assert np.array_equal(image.pixels, same.pixels) and np.array_equal(image.boxes, same.boxes)
         boxes = image.boxes

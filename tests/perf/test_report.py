@@ -9,7 +9,17 @@ import pytest
 from perf.limit import Limit, LimitPoint
 from perf.output import merge_analyzer_csvs, write_report, write_results
 from perf.perf_analyzer import PerfAnalyzerRow
-from perf.results import ANALYZER, BASELINE, BATCHING_OFF, DIRECT, GATEWAY, Measurement, ModelRun, PriorityResult, Results
+from perf.results import (
+    ANALYZER,
+    BASELINE,
+    BATCHING_OFF,
+    DIRECT,
+    GATEWAY,
+    Measurement,
+    ModelRun,
+    PriorityResult,
+    Results,
+)
 from perf.store import load
 from perf.targets import verdicts
 from perf.triton_stats import ModelSplit

@@ -11,7 +11,7 @@ def test_pad_and_unpad_round_trip_images_of_different_sizes() -> None:
     images = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in [(4, 7), (9, 3), (5, 5)]]
     batch, sizes = pad_images(images)
     assert batch.shape == (3, 9, 7, 3) and sizes.tolist() == [[4, 7], [9, 3], [5, 5]]
-    for original, restored in zip(images, unpad_images(batch, sizes)):
+    for original, restored in zip(images, unpad_images(batch, sizes), strict=True):
         np.testing.assert_array_equal(original, restored)
 
 

@@ -85,7 +85,7 @@ def test_anonymize_on_tiles_finds_and_blurs_faces_in_each() -> None:
     pieces = run(pixels, [{"op": "tile", "rows": 1, "cols": 2}, {"op": "anonymize", "blur_kind": "pixelate"}], find_regions)
     assert calls == [(2, "pixelate")]  # both tiles in one detection batch
     assert [len(piece.anonymized[0]["faces"]) for piece in pieces] == [1, 1]
-    for piece, (x0, x1) in zip(pieces, [(0, 640), (640, 1280)]):
+    for piece, x0 in zip(pieces, [0, 640], strict=True):
         [face] = piece.anonymized[0]["blurred"]
         x1_, y1_, x2_, y2_ = (int(v) for v in face["box"])
         changed = np.abs(piece.pixels[y1_:y2_, x1_:x2_].astype(int) - pixels[y1_:y2_, x0 + x1_ : x0 + x2_]).mean()

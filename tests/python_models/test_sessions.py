@@ -43,7 +43,7 @@ def test_one_stacked_run_finds_what_single_runs_find(build) -> None:
     single = build(config(1), model.parent).detect(images)
     stacked = build(config(3), model.parent).detect(images)
     assert sum(len(rows) for rows in single) > 0
-    for one, many in zip(single, stacked):
+    for one, many in zip(single, stacked, strict=True):
         assert one.shape == many.shape
         np.testing.assert_allclose(one[:, :4], many[:, :4], atol=0.5)  # boxes, in pixels
         np.testing.assert_allclose(one[:, 4:], many[:, 4:], atol=1e-3)  # scores (and class ids)

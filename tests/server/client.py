@@ -32,7 +32,7 @@ def run_pipeline(
     reply = client.infer("pipeline", [image_input(payloads)], outputs=outputs(), parameters=parameters or None, priority=priority)
     results = reply.as_numpy("RESULT").reshape(-1)
     metadata = reply.as_numpy("METADATA").reshape(-1)
-    return [(bytes(result), json.loads(meta)) for result, meta in zip(results, metadata)]
+    return [(bytes(result), json.loads(meta)) for result, meta in zip(results, metadata, strict=True)]
 
 
 def decode_reference(payload: bytes) -> np.ndarray:

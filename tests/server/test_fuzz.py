@@ -39,7 +39,7 @@ def test_mutations_get_an_answer_or_a_named_refusal(client: grpcclient.Inference
     batch = list(cases(MUTATIONS, seed=11))
     with ThreadPoolExecutor(4) as pool:
         answers = list(pool.map(lambda case: answer(client, case[1], case[2]), batch))
-    findings = [(name, target.label, result.detail) for (name, target, _), result in zip(batch, answers) if result.kind == "problem"]
+    findings = [(name, target.label, result.detail) for (name, target, _), result in zip(batch, answers, strict=True) if result.kind == "problem"]
     assert not findings, findings[:5]
     kinds = Counter(result.kind for result in answers)
     assert kinds["ok"] > MUTATIONS // 10 and kinds["refused"] > MUTATIONS // 10, kinds  # both paths were exercised

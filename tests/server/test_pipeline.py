@@ -85,7 +85,7 @@ def test_batch_of_n_returns_n_in_order(client: grpcclient.InferenceServerClient)
     names = ["zidane.jpg", "astronaut.png", "bus.jpg", "grace_hopper.jpg", "astronaut.png"]
     answers = run_pipeline(client, [photo_bytes(name) for name in names])
     assert len(answers) == len(names)
-    for name, (result, metadata) in zip(names, answers):
+    for name, (result, metadata) in zip(names, answers, strict=True):
         height, width = photo_pixels(name).shape[:2]
         assert (metadata["width"], metadata["height"]) == (width, height)
         assert len(promised_faces(metadata)) == FACES[name]

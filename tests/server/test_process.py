@@ -31,7 +31,7 @@ def run_process(client: grpcclient.InferenceServerClient, payloads: list[bytes],
     reply = client.infer("process", [image_input(payloads)], outputs=outputs(), parameters=parameters or None, priority=1)
     metadata = [json.loads(item) for item in reply.as_numpy("METADATA").reshape(-1)]
     rows = reply.as_numpy("RESULT").reshape(len(payloads), -1)
-    return [([bytes(item) for item in row[: meta["output"]["count"]]], meta) for row, meta in zip(rows, metadata)]
+    return [([bytes(item) for item in row[: meta["output"]["count"]]], meta) for row, meta in zip(rows, metadata, strict=True)]
 
 
 def test_chain_with_anonymize_and_tiles(client: grpcclient.InferenceServerClient) -> None:

@@ -56,14 +56,14 @@ def assert_every_face_blurred(scene: Scene, result: bytes, metadata: dict) -> No
 def test_every_face_at_every_size_is_blurred(client: grpcclient.InferenceServerClient) -> None:
     scenes: list[Scene] = [crowd(4000, 3000, 12, 12, 225), crowd(1920, 1080, 8, 16, 45), tight_crop(1024)]
     payloads = [pillow_bytes(scene.pixels, "PNG", compress_level=1) for scene in scenes]
-    for scene, (result, metadata) in zip(scenes, run_pipeline(client, payloads, format="png")):
+    for scene, (result, metadata) in zip(scenes, run_pipeline(client, payloads, format="png"), strict=True):
         assert_every_face_blurred(scene, result, metadata)
 
 
 def test_thorough_blurs_sideways_and_upside_down_faces(client: grpcclient.InferenceServerClient) -> None:
     scenes = [rotated(portrait("zidane.jpg", 640), 270), rotated(portrait("zidane.jpg", 640), 180), rotated(portrait("grace_hopper.jpg", 640), 90)]
     payloads = [pillow_bytes(scene.pixels, "PNG", compress_level=1) for scene in scenes]
-    for scene, (result, metadata) in zip(scenes, run_pipeline(client, payloads, format="png", thorough=True)):
+    for scene, (result, metadata) in zip(scenes, run_pipeline(client, payloads, format="png", thorough=True), strict=True):
         [faces] = [detector for detector in metadata["detectors"] if detector["model"] == "faces"]
         assert all(item["rotations"] == [0, 90, 180, 270] for item in faces["passes"])
         assert_every_face_blurred(scene, result, metadata)

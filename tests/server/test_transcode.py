@@ -28,7 +28,7 @@ def client(triton_server: object) -> Iterator[grpcclient.InferenceServerClient]:
 def run_transcode(client: grpcclient.InferenceServerClient, payloads: list[bytes], **parameters: Any) -> list[tuple[bytes, dict[str, Any]]]:
     reply = client.infer("transcode", [image_input(payloads)], outputs=outputs(), parameters=parameters or None, priority=1)
     results, metadata = reply.as_numpy("RESULT").reshape(-1), reply.as_numpy("METADATA").reshape(-1)
-    return [(bytes(result), json.loads(meta)) for result, meta in zip(results, metadata)]
+    return [(bytes(result), json.loads(meta)) for result, meta in zip(results, metadata, strict=True)]
 
 
 def test_encode_job_lossless_jp2_is_bit_exact(client: grpcclient.InferenceServerClient) -> None:

@@ -117,9 +117,10 @@ def test_pinned_version_serves_its_own_requests(control: ModelControl, server: T
     assert control.route(pinned) == f"pipeline.detect.v{pinned}" and control.route(serving) == "pipeline"
     with pytest.raises(VersionNotPinnedError):
         control.route(99)
-    with SteadyLoad(server.grpc_url, model=control.route(pinned), clients=1) as pinned_load:
-        with SteadyLoad(server.grpc_url, clients=1) as served_load:
-            pass
+    with SteadyLoad(server.grpc_url, model=control.route(pinned), clients=1) as pinned_load, SteadyLoad(
+        server.grpc_url, clients=1
+    ) as served_load:
+        pass
     assert pinned_load.versions() == {str(pinned)} and served_load.versions() == {str(serving)}
     status, out, _ = cli(server, repository, "--json", "list")
     listed = {model["name"]: model for model in json.loads(out)}

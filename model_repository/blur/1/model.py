@@ -47,8 +47,8 @@ class TritonPythonModel:
     async def _blur_request(self, request: Any) -> Any:
         parameters = request_parameters(request)
         options = parse_blur_options(parameters, self.defaults)
-        detections = zip(*(input_json(request, name) for name in DETECTION_INPUTS))
-        inputs = list(zip(input_images(request), input_json(request, "image_info"), detections, input_json(request, "faces")))
+        detections = zip(*(input_json(request, name) for name in DETECTION_INPUTS), strict=True)
+        inputs = list(zip(input_images(request), input_json(request, "image_info"), detections, input_json(request, "faces"), strict=True))
         blurred_images, infos = [], []
         for pixels, image_info, records, faces in inputs:
             check_classes(records, options)
@@ -72,7 +72,7 @@ class TritonPythonModel:
             infer_json(faces_model, images, "faces", parameters=passed), infer_json(plates_model, images, "detections", parameters=passed)
         )
         verified = []
-        for pixels, info, found_faces, found_plates in zip(images, infos, faces, plates):
+        for pixels, info, found_faces, found_plates in zip(images, infos, faces, plates, strict=True):
             reblurred, residual = blur_residual(pixels, found_plates, found_faces, options)
             verified.append(reblurred)
             info["blurred"] += residual

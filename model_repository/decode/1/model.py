@@ -36,25 +36,27 @@ class TritonPythonModel:
         payloads = [input_bytes(request, "IMAGE") for request in requests]
         decoded = self.decoder.decode_batch([item for items in payloads for item in items])
         responses, start = [], 0
-        for request, items in zip(requests, payloads):
+        for request, items in zip(requests, payloads, strict=True):
             results = decoded[start : start + len(items)]
             start += len(items)
             responses.append(self._respond(request, results))
         return responses
 
     def _respond(self, request: Any, results: list[DecodedImage | ImageError]) -> Any:
-        failed = next((result for result in results if isinstance(result, ImageError)), None)
-        if failed is not None:
-            return error_response(failed)
+        decoded: list[DecodedImage] = []
+        for result in results:
+            if isinstance(result, ImageError):
+                return error_response(result)
+            decoded.append(result)
         try:
-            self._validate_options(request, results)
+            self._validate_options(request, decoded)
         except ImageError as error:
             return error_response(error)
-        images = [result.pixels for result in results]
+        images = [result.pixels for result in decoded]
         tensors = image_tensors(images, "decoded_image", "image_size")
-        alphas, alpha_sizes = pad_alphas([result.alpha for result in results])
+        alphas, alpha_sizes = pad_alphas([result.alpha for result in decoded])
         tensors += [pb_utils.Tensor("decoded_alpha", alphas), pb_utils.Tensor("alpha_size", alpha_sizes)]
-        infos = [self._info(result) for result in results]
+        infos = [self._info(result) for result in decoded]
         return pb_utils.InferenceResponse(output_tensors=[*tensors, json_tensor("image_info", infos)])
 
     @staticmethod

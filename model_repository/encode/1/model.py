@@ -30,7 +30,7 @@ class TritonPythonModel:
         results, metadata = [], []
         images = input_images(request, "blurred_image", "blurred_size")
         alphas = unpad_alphas(_optional_input(request, "decoded_alpha"), _optional_input(request, "alpha_size"), len(images))
-        for pixels, alpha, info in zip(images, alphas, input_json(request, "blur_info")):
+        for pixels, alpha, info in zip(images, alphas, input_json(request, "blur_info"), strict=True):
             options = parse_encode_options(parameters, default_output_format(info["format"]))
             pixels, alpha_kept = with_alpha(pixels, alpha, options.format)
             encoded = self.encoder.encode_native(pixels, options)

@@ -18,11 +18,18 @@ import triton_python_backend_utils as pb_utils
 from imaging.formats import default_output_format
 from python_models.chain import Regions, run_steps
 from python_models.detections import DETECTION_PARAMETERS
+from python_models.model_config import config_parameter, configured_blur, configured_decoder, configured_encoder
 from python_models.operation_specs import PixelBudget, anonymizing, encode_options, parse_operations
 from python_models.options import BlurOptions, fail_closed_options
-from python_models.model_config import config_parameter, configured_blur, configured_decoder, configured_encoder
 from python_models.processing import DEFAULT_OPERATIONS, check_chain, describe_outputs, encode_pieces
-from python_models.tensors import bytes_matrix_tensor, error_response, infer_json, input_bytes, json_tensor, request_parameters
+from python_models.tensors import (
+    bytes_matrix_tensor,
+    error_response,
+    infer_json,
+    input_bytes,
+    json_tensor,
+    request_parameters,
+)
 
 
 class TritonPythonModel:
@@ -71,4 +78,4 @@ class TritonPythonModel:
             infer_json(plates, images, "detections", parameters=passed),
             infer_json(faces, images, "faces", parameters=passed),
         )
-        return [([person, plate], face) for person, plate, face in zip(people, found_plates, found_faces)]
+        return [([person, plate], face) for person, plate, face in zip(people, found_plates, found_faces, strict=True)]
