@@ -10,6 +10,10 @@ Layout of the store, all by job id::
     pending/<id>           present while the job is queued or running (read on start to resume)
     retention/<kind>/<ms>-<id>  a due date (ms since the epoch, zero-padded so keys sort by it):
                            ``originals`` (delete the original) or ``jobs`` (delete the whole job)
+    index/<rms>-<id>       one empty marker per job; ``rms`` = 999999999999999 - creation ms since
+                           the epoch, zero-padded, so key order (S3's listing order) is newest first
+    webhooks/<id>.json     the delivery of the job's outcome to its callback URL (attempts, state)
+    webhooks-pending/<id>  present from acceptance until that delivery ended (read on start to resume)
 """
 
 from __future__ import annotations
@@ -55,6 +59,42 @@ def _pending_key(job_id: str) -> str:
     return f"pending/{job_id}"
 
 
+INDEX_PREFIX = "index/"
+INDEX_KEY = re.compile(r"^index/(\d{15})-([0-9a-f]{32})$")
+_INDEX_TOP = 10**15 - 1
+
+
+def index_key(job_id: str, created_ms: int) -> str:
+    """The listing marker of a job created ``created_ms`` ms after the epoch (newest sorts first)."""
+    return f"{INDEX_PREFIX}{_INDEX_TOP - created_ms:015d}-{job_id}"
+
+
+def index_bound(created_ms: int) -> str:
+    """A key after every marker of jobs created later than ``created_ms`` and before the others."""
+    return f"{INDEX_PREFIX}{_INDEX_TOP - created_ms:015d}-~"
+
+
+def parse_index_key(key: str) -> tuple[int, str] | None:
+    """(creation ms since the epoch, job id) of a listing marker; None for anything else."""
+    match = INDEX_KEY.match(key)
+    return (_INDEX_TOP - int(match[1]), match[2]) if match else None
+
+
+def created_ms(job: Job) -> int:
+    return int(job.created_at.timestamp() * 1000)
+
+
+def webhook_key(job_id: str) -> str:
+    return f"webhooks/{job_id}.json"
+
+
+WEBHOOK_PENDING_PREFIX = "webhooks-pending/"
+
+
+def webhook_pending_key(job_id: str) -> str:
+    return f"{WEBHOOK_PENDING_PREFIX}{job_id}"
+
+
 RETENTION_KINDS = ("originals", "jobs")
 
 
@@ -77,8 +117,16 @@ class JobRepository:
         self._cache_size = cache_size
 
     async def create(self, job: Job) -> None:
-        """Mark pending first: a crash between the two writes leaves a marker resume can drop."""
+        """Mark pending (and listed, and its callback due) first: a crash before the record is
+        written leaves markers that resume and the listing drop."""
         await self.store.put_bytes(_pending_key(job.job_id), b"", "application/octet-stream")
+        if job.callback is not None:
+            await self.store.put_bytes(webhook_pending_key(job.job_id), b"", "application/octet-stream")
+        await self.add(job)
+
+    async def add(self, job: Job) -> None:
+        """Save a new job's record after its listing marker (a finished synchronous call uses it alone)."""
+        await self.store.put_bytes(index_key(job.job_id, created_ms(job)), b"", "application/octet-stream")
         await self.save(job)
 
     async def save(self, job: Job) -> None:
@@ -113,9 +161,11 @@ class JobRepository:
         crash midway leaves a record the client can delete again).
         """
         keys = [_pending_key(job.job_id)]
+        if job.callback is not None:
+            keys += [webhook_pending_key(job.job_id), webhook_key(job.job_id)]
         keys += [stored.key for stored in (job.original, job.result, job.metadata_object) if stored is not None]
         keys += await self.store.list_keys(outputs_prefix(job.job_id))
-        keys.append(_record_key(job.job_id))
+        keys += [index_key(job.job_id, created_ms(job)), _record_key(job.job_id)]
         for key in keys:
             await self.store.delete(key)
         self._cache.pop(job.job_id, None)

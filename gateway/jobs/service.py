@@ -6,15 +6,16 @@ import io
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from gateway.core.errors import GatewayError, JobNotFinishedError, StorageError
+from gateway.core.errors import GatewayError, JobFailedError, JobNotFinishedError, StorageError
 from gateway.core.metrics import GatewayMetrics
 from gateway.inference.triton import Processed
 from gateway.jobs.admission import Admission
 from gateway.jobs.archive import output_names, zip_outputs
 from gateway.jobs.events import JobEvents
-from gateway.jobs.models import Job, JobError, JobReference, JobStatus, OptionValue, Priority, StoredObject, now
+from gateway.jobs.models import Callback, Job, JobError, JobReference, JobStatus, OptionValue, Priority, StoredObject, now
 from gateway.jobs.queue import JobQueue
 from gateway.jobs.repository import JobRepository, metadata_key, original_key, outputs_prefix, result_key
 from gateway.jobs.retention import Retention
@@ -57,23 +58,27 @@ class JobService:
         self.admission = Admission(max_queued_jobs)
         self.unfinished = self.admission.unfinished
         self.retention = retention or Retention(repository)
+        self.on_finished: list[Callable[[Job], None]] = []  # called with each job that ended (webhooks)
 
     async def submit_upload(
-        self, source: BinaryIO, filename: str | None, priority: Priority, options: dict[str, OptionValue], model: str = "pipeline"
+        self, source: BinaryIO, filename: str | None, priority: Priority, options: dict[str, OptionValue], model: str = "pipeline",
+        callback: Callback | None = None,
     ) -> Job:
         with self.admission.intake(1):
             fmt, _ = inspect_upload(source, self.max_upload_bytes, self.max_pixels, options)
-            return await self._accept_upload(source, fmt, filename, priority, options, model)
+            return await self._accept_upload(source, fmt, filename, priority, options, model, callback)
 
     async def submit_uploads(
-        self, uploads: list[tuple[BinaryIO, str | None]], priority: Priority, options: dict[str, OptionValue], model: str = "pipeline"
+        self, uploads: list[tuple[BinaryIO, str | None]], priority: Priority, options: dict[str, OptionValue], model: str = "pipeline",
+        callback: Callback | None = None,
     ) -> list[Job]:
         """Check every file first, so a bad one (or a full queue) refuses the batch before anything is queued."""
         with self.admission.intake(len(uploads)):
-            return await self._submit_checked(uploads, priority, options, model)
+            return await self._submit_checked(uploads, priority, options, model, callback)
 
     async def _submit_checked(
-        self, uploads: list[tuple[BinaryIO, str | None]], priority: Priority, options: dict[str, OptionValue], model: str
+        self, uploads: list[tuple[BinaryIO, str | None]], priority: Priority, options: dict[str, OptionValue], model: str,
+        callback: Callback | None,
     ) -> list[Job]:
         formats: list[str] = []
         for position, (source, filename) in enumerate(uploads, start=1):
@@ -83,11 +88,11 @@ class JobService:
                 error.args = (f"file {position} ({filename}): {error}",)  # same class and fields, whatever its __init__
                 raise error from None
         return [
-            await self._accept_upload(source, fmt, filename, priority, options, model)
+            await self._accept_upload(source, fmt, filename, priority, options, model, callback)
             for (source, filename), fmt in zip(uploads, formats)
         ]
 
-    async def submit_reference(self, request: JobReference) -> Job:
+    async def submit_reference(self, request: JobReference, callback: Callback | None = None) -> Job:
         """Check both references against the policy before anything is read or acknowledged."""
         (model, options), priority = request.plan(), Priority.parse(request.priority)
         source = self.access.resolve(request.input_image)
@@ -97,7 +102,8 @@ class JobService:
             data = await self.access.read(source, self.max_upload_bytes)
             fmt = sniff_format(data[:SNIFF_BYTES])
             check_pixels(data, fmt, self.max_pixels, options)
-            job = Job(priority=priority, options=options, model=model, source=request.input_image, output_target=request.output_image)
+            job = Job(priority=priority, options=options, model=model, source=request.input_image, output_target=request.output_image,
+                      callback=callback)
             original = await self._put_bytes(original_key(job.job_id, fmt), data, CONTENT_TYPES[fmt])
             return await self._accept(job.model_copy(update={"original": original}))
 
@@ -115,7 +121,7 @@ class JobService:
         job = job.model_copy(update={"original": original, **outputs, "processing_ms": round(processing_ms, 3)})
         job = job.model_copy(update=self.retention.dates(job.finished_at or now()))
         await self.retention.schedule(job)
-        await self.repository.save(job)
+        await self.repository.add(job)
         self.metrics.job_moved(None, job.status.value)
         self.metrics.jobs_finished.labels(job.status.value).inc()
         return job
@@ -174,6 +180,8 @@ class JobService:
             self.metrics.jobs_finished.labels(updated.status.value).inc()
             if not self.retention.stores_originals:
                 updated = await self._drop_original_now(updated)
+            for hook in self.on_finished:
+                hook(updated)
         else:
             await self.repository.save(updated)
         if updated.status != job.status:
@@ -239,8 +247,11 @@ class JobService:
         return job
 
     async def result(self, job_id: str) -> tuple[bytes, StoredObject]:
-        """The processed photo's bytes and where it is stored."""
+        """The processed photo's bytes and where it is stored; JobFailedError (naming the job's
+        error) for a failed job, JobNotFinishedError for one queued or running."""
         job = await self.get(job_id)
+        if job.status == JobStatus.failed:
+            raise failed_error(job)
         if job.status != JobStatus.succeeded or job.result is None:
             raise JobNotFinishedError(f"job {job_id} is {job.status.value}; its result exists once it has succeeded")
         return await self.store.get_bytes(job.result.key), job.result
@@ -259,10 +270,11 @@ class JobService:
         return len(jobs)
 
     async def _accept_upload(
-        self, source: BinaryIO, fmt: str, filename: str | None, priority: Priority, options: dict[str, OptionValue], model: str
+        self, source: BinaryIO, fmt: str, filename: str | None, priority: Priority, options: dict[str, OptionValue], model: str,
+        callback: Callback | None = None,
     ) -> Job:
         """Store an inspected upload as the original of a new job, then accept the job."""
-        job = Job(priority=priority, options=options, filename=filename, model=model)
+        job = Job(priority=priority, options=options, filename=filename, model=model, callback=callback)
         original = await self._put(original_key(job.job_id, fmt), source, CONTENT_TYPES[fmt])
         return await self._accept(job.model_copy(update={"original": original}))
 
@@ -281,3 +293,8 @@ class JobService:
     async def _put_bytes(self, key: str, data: bytes, content_type: str) -> StoredObject:
         return await self._put(key, io.BytesIO(data), content_type)
 
+
+def failed_error(job: Job) -> JobFailedError:
+    """What asking a failed job for its result (or metadata) answers: the job's own error."""
+    error = job.error or JobError(error="unknown", detail="no reason recorded")
+    return JobFailedError(f"job {job.job_id} failed ({error.error}): {error.detail}")

@@ -44,8 +44,9 @@ class Store(ABC):
         """Remove the object; a missing key is not an error."""
 
     @abstractmethod
-    def _list_keys(self, prefix: str, limit: int | None = None) -> list[str]:
-        """Keys that start with ``prefix``, sorted; the first ``limit`` of them when given."""
+    def _list_keys(self, prefix: str, limit: int | None = None, start_after: str | None = None) -> list[str]:
+        """Keys that start with ``prefix``, sorted; only those after ``start_after`` when given; the
+        first ``limit`` of them when given."""
 
     @abstractmethod
     def _check(self) -> None:
@@ -70,8 +71,8 @@ class Store(ABC):
     async def delete(self, key: str) -> None:
         await bounded(f"deleting {key}", self.timeout_s, self._delete, key)
 
-    async def list_keys(self, prefix: str, limit: int | None = None) -> list[str]:
-        return await bounded(f"listing {prefix}", self.timeout_s, self._list_keys, prefix, limit)
+    async def list_keys(self, prefix: str, limit: int | None = None, start_after: str | None = None) -> list[str]:
+        return await bounded(f"listing {prefix}", self.timeout_s, self._list_keys, prefix, limit, start_after)
 
     async def check(self) -> None:
         await bounded("checking the store", self.timeout_s, self._check)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import logging
 import os
 import shutil
@@ -62,12 +63,16 @@ class LocalStore(Store):
     def _delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
-    def _list_keys(self, prefix: str, limit: int | None = None) -> list[str]:
+    def _list_keys(self, prefix: str, limit: int | None = None, start_after: str | None = None) -> list[str]:
+        """Every file name below the prefix's folder is read (names only), then sorted and cut."""
         folder = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.root
         if not folder.is_dir():
             return []
         files = (path for path in folder.rglob("*") if path.is_file() and not path.name.startswith("."))
-        return sorted(path.relative_to(self.root).as_posix() for path in files)[:limit]
+        keys = sorted(path.relative_to(self.root).as_posix() for path in files)
+        if start_after is not None:
+            keys = keys[bisect.bisect_right(keys, start_after):]
+        return keys[:limit]
 
     def _check(self) -> None:
         if not os.access(self.root, os.W_OK | os.X_OK):

@@ -114,12 +114,14 @@ class S3Store(Store):
         with s3_errors(f"deleting {self.location(key)}"):
             self.client.delete_object(Bucket=self.bucket, Key=self.prefix + key)
 
-    def _list_keys(self, prefix: str, limit: int | None = None) -> list[str]:
-        """S3 lists in key order, so ``limit`` stops the listing early (bounded work)."""
+    def _list_keys(self, prefix: str, limit: int | None = None, start_after: str | None = None) -> list[str]:
+        """S3 lists in key order from ``start_after``, so ``limit`` stops the listing early (bounded work)."""
         keys: list[str] = []
+        extra = {"StartAfter": self.prefix + start_after} if start_after is not None else {}
         with s3_errors(f"listing {self.location(prefix)}"):
             pages = self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=self.prefix + prefix, PaginationConfig={"MaxItems": limit} if limit else {}
+                Bucket=self.bucket, Prefix=self.prefix + prefix, PaginationConfig={"MaxItems": limit} if limit else {},
+                **extra,
             )
             for page in pages:
                 keys.extend(item["Key"][len(self.prefix) :] for item in page.get("Contents", []))
