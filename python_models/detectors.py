@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,17 @@ import onnxruntime as ort
 from imaging.boxes import split_by_batch
 from imaging.centerface import decode_centerface
 from imaging.errors import InvalidOptionError
-from imaging.passes import Pass, PassSettings, Placement, View, describe_passes, placement, plan_passes, render_batch, views_of
+from imaging.passes import (
+    Pass,
+    PassSettings,
+    Placement,
+    View,
+    describe_passes,
+    placement,
+    plan_passes,
+    render_batch,
+    views_of,
+)
 from imaging.tiling import merge_tiled_boxes
 
 
@@ -54,6 +64,8 @@ def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
+DEFAULT_PASS_SETTINGS = PassSettings()
+
 # config.pbtxt parameter -> PassSettings field
 PASS_PARAMETERS = {
     "min_size": "min_size",
@@ -80,7 +92,7 @@ class TileSettings(PassSettings):
     @classmethod
     def from_parameters(cls, parameter: Callable[[str, str], str]) -> TileSettings:
         """From config.pbtxt (``parameter(key, default)``); InvalidOptionError names a bad value."""
-        defaults = {item.name: item.default for item in fields(PassSettings)}
+        defaults = asdict(DEFAULT_PASS_SETTINGS)
         values: dict[str, Any] = {}
         for key, name in PASS_PARAMETERS.items():
             raw = parameter(key, str(defaults[name]))
@@ -146,7 +158,7 @@ class PassDetector:
                 chunk_views = [view for view, _ in chunk]
                 placements = [where for _, where in chunk]
                 batch = render_batch(images, chunk_views, placements, unit_scale=self.unit_scale)
-                for view, (_, offset), rows in zip(chunk_views, placements, self._run_batch(batch, threshold)):
+                for view, (_, offset), rows in zip(chunk_views, placements, self._run_batch(batch, threshold), strict=True):
                     found[view.image].append(view.to_original(rows, offset))
         return found
 
@@ -197,7 +209,7 @@ class YoloDetector(PassDetector):
     class_column = 5
 
     def __init__(
-        self, model_path: Path, thresholds: YoloThresholds, settings: SessionSettings, tiles: PassSettings = PassSettings()
+        self, model_path: Path, thresholds: YoloThresholds, settings: SessionSettings, tiles: PassSettings = DEFAULT_PASS_SETTINGS
     ) -> None:
         self.session = open_session(model_path, settings)
         self.settings = settings
@@ -206,7 +218,7 @@ class YoloDetector(PassDetector):
         self.canvas = self.input_size
         side = min(self.input_size)
         self.passes = _with_whole(tiles, side, tile_size=min(tiles.tile_size, side))
-        self.thresholds = thresholds
+        self.thresholds: YoloThresholds = thresholds
         self.iou = thresholds.iou
 
     def _run_batch(self, batch: np.ndarray, threshold: float) -> list[np.ndarray]:
@@ -242,7 +254,7 @@ class CenterFaceDetector(PassDetector):
         input_size: int,
         thresholds: FaceThresholds,
         settings: SessionSettings,
-        tiles: PassSettings = PassSettings(),
+        tiles: PassSettings = DEFAULT_PASS_SETTINGS,
     ) -> None:
         if input_size <= 0 or input_size % 32:
             raise ValueError(f"CenterFace input_size must be a positive multiple of 32, got {input_size}")

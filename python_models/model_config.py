@@ -122,7 +122,10 @@ def configured_yolo(model_config: ModelConfig, version_dir: Path) -> YoloDetecto
 
 def configured_centerface(model_config: ModelConfig, version_dir: Path) -> CenterFaceDetector:
     """`faces`' CenterFace over ``version_dir``/model.onnx, with its `input_size`, run at its floor threshold."""
-    from python_models.detectors import CenterFaceDetector, FaceThresholds  # onnxruntime: imported by detector models only
+    from python_models.detectors import (  # onnxruntime: imported by detector models only
+        CenterFaceDetector,
+        FaceThresholds,
+    )
 
     thresholds = FaceThresholds(
         score=floor_threshold(model_config, "0.5"),
