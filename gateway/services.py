@@ -19,6 +19,7 @@ from gateway.jobs.retention import Retention, RetentionSweeper
 from gateway.jobs.runner import Backoff, JobRunner
 from gateway.jobs.service import JobService
 from gateway.jobs.sources import ObjectAccess
+from gateway.jobs.webhooks import WebhookDispatcher
 from gateway.storage import Store, open_store
 from gateway.storage.s3 import S3Client, make_s3_client
 from triton_launcher.control import ModelControl
@@ -39,11 +40,14 @@ class Services:
     runner: JobRunner
     s3_client: S3Client | None
     sweeper: RetentionSweeper | None = None
+    webhooks: WebhookDispatcher | None = None
 
     async def close(self) -> None:
         if self.sweeper is not None:
             await self.sweeper.stop()
         await self.runner.stop()
+        if self.webhooks is not None:
+            await self.webhooks.stop()  # deliveries in progress stay pending: made again at the next start
         await self.pipeline.close()
         self.models.close()
         self.store.close()
@@ -78,10 +82,17 @@ async def open_services(settings: Settings, metrics: GatewayMetrics) -> Services
         settings.job_deadline_s, settings.job_max_timeouts, settings.job_max_crashes,
     )
     sweeper = RetentionSweeper(jobs, settings.retention_sweep_s, settings.retention_sweep_limit)
-    services = Services(settings, metrics, store, pipeline, admin, inference, events, jobs, runner, s3_client, sweeper)
+    webhooks = WebhookDispatcher(
+        repository, settings.webhook_secret.get_secret_value(), settings.webhook_attempts,
+        settings.webhook_initial_delay_s, settings.webhook_max_delay_s, settings.webhook_timeout_s,
+    )
+    webhooks.start()
+    jobs.on_finished.append(webhooks.job_finished)
+    services = Services(settings, metrics, store, pipeline, admin, inference, events, jobs, runner, s3_client, sweeper, webhooks)
     try:
         await store.check()
         await jobs.resume()
+        await webhooks.resume()
     except Exception:
         await services.close()
         raise
