@@ -50,9 +50,30 @@ class SessionSettings:
     batch: int = 8
     intra_op_threads: int = 0
     allow_spinning: bool = True
+    # GPU hosts (README "GPU hosts"): `torch` runs model.onnx with torch on `device`
+    # (python_models.torch_session); `triton` calls `network_model` (TensorRT) through BLS.
+    runtime: str = "onnxruntime"
+    device: str = "cpu"
+    network_model: str = ""
 
 
-def open_session(model_path: Path, settings: SessionSettings) -> ort.InferenceSession:
+SESSION_RUNTIMES = ("onnxruntime", "torch", "triton")
+
+
+def open_session(model_path: Path, settings: SessionSettings) -> Any:
+    """The session that runs ``model_path``'s graph: ONNX Runtime on the CPU (the served default),
+    a TorchSession on ``settings.device``, or a NetworkSession calling ``settings.network_model``;
+    each offers get_inputs() and run(output_names, feeds). ValueError for an unknown runtime."""
+    if settings.runtime not in SESSION_RUNTIMES:
+        raise ValueError(f"runtime must be one of {list(SESSION_RUNTIMES)}, got {settings.runtime!r}")
+    if settings.runtime == "torch":
+        from python_models.torch_session import TorchSession  # torch: GPU hosts only
+
+        return TorchSession(model_path, settings.device)
+    if settings.runtime == "triton":
+        from python_models.network_session import NetworkSession  # BLS: inside the Python-backend stub only
+
+        return NetworkSession(settings.network_model, model_path)
     options = ort.SessionOptions()
     options.intra_op_num_threads = settings.intra_op_threads
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if settings.allow_spinning else "0")
@@ -116,7 +137,7 @@ class PassDetector:
     ``unit_scale``, ``iou`` and ``class_column``, and implement ``_run_batch``.
     """
 
-    session: ort.InferenceSession
+    session: Any  # ort.InferenceSession, TorchSession or NetworkSession (open_session)
     settings: SessionSettings
     passes: PassSettings
     canvas: tuple[int, int] | None
