@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from gateway.jobs.models import Job, JobStatus
+from gateway.jobs.models import Job, JobError, JobStatus, PriorityName, WebhookDelivery
 
 
 class JobAccepted(BaseModel):
@@ -15,6 +16,7 @@ class JobAccepted(BaseModel):
     job_id: str
     status: JobStatus
     priority: str
+    filename: str | None = Field(None, description="the uploaded file's name, as sent")
     status_url: str
     events_url: str
 
@@ -35,6 +37,31 @@ class JobView(Job):
 
     status_url: str
     result_url: str | None = Field(None, description="GET it for the processed photo once succeeded")
+    webhook: WebhookDelivery | None = Field(None, description="the delivery to callback_url: each attempt, and how it ended")
+
+
+class JobSummary(BaseModel):
+    """One row of ``GET /v1/jobs``: the job's state without its metadata."""
+
+    job_id: str
+    status: JobStatus
+    priority: PriorityName
+    model: str
+    source: str
+    filename: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: JobError | None
+    status_url: str
+    result_url: str | None = None
+
+
+class JobList(BaseModel):
+    """A page of jobs, newest first; ``next_cursor`` (opaque) fetches the next page, null at the end."""
+
+    jobs: list[JobSummary]
+    next_cursor: str | None
 
 
 class ProcessedView(BaseModel):

@@ -207,15 +207,16 @@ class WebhookDispatcher:
         try:
             async for attempt in retrying:
                 with attempt:
-                    delivery = await self._post(job, delivery)
+                    await self._post(job, delivery)
         except RetryableDelivery as error:
             return await self._end(job, delivery, "failed", f"gave up after {self.attempts} attempt(s) (GATEWAY_WEBHOOK_ATTEMPTS); last: {error}")
         except RefusedDelivery as error:
             return await self._end(job, delivery, "failed", f"the receiver refused it: {error} (not retried)")
         return await self._end(job, delivery, "delivered", None)
 
-    async def _post(self, job: Job, delivery: WebhookDelivery) -> WebhookDelivery:
-        """One signed POST, recorded; raises RetryableDelivery or RefusedDelivery unless it got a 2xx."""
+    async def _post(self, job: Job, delivery: WebhookDelivery) -> None:
+        """One signed POST, added to ``delivery`` and saved; raises RetryableDelivery or
+        RefusedDelivery unless it got a 2xx."""
         timestamp = str(int(time.time()))
         body = json.dumps(payload(job, timestamp), separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: timestamp, ID_HEADER: job.job_id,
@@ -229,11 +230,11 @@ class WebhookDispatcher:
         elapsed_ms = round((time.monotonic() - started) * 1000, 1)
         if status is not None and not 200 <= status < 300:
             error = f"HTTP {status}" + (" (redirects are not followed)" if 300 <= status < 400 else "")
-        attempt = WebhookAttempt(at=at, status_code=status, error=error, duration_ms=elapsed_ms)
-        delivery = delivery.model_copy(update={"attempts": [*delivery.attempts, attempt], "updated_at": now()})
+        delivery.attempts.append(WebhookAttempt(at=at, status_code=status, error=error, duration_ms=elapsed_ms))
+        delivery.updated_at = now()
         await self._save(job, delivery)
         if error is None:
-            return delivery
+            return
         if status is None or status == 429 or status >= 500:
             raise RetryableDelivery(error)
         raise RefusedDelivery(error)
