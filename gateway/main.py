@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from gateway.api.errors import install_error_handlers
 from gateway.api.limits import UploadLimitMiddleware
-from gateway.api.routes import events, health, jobs, models, process, stats, web
+from gateway.api.routes import events, health, jobs, models, previews, process, stats, web
 from gateway.core.config import Settings, load_settings
 from gateway.core.metrics import GatewayMetrics, RequestMetricsMiddleware
 from gateway.inference.health import start_health
@@ -39,11 +39,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.health.stop()
             await services.close()
 
-    app = FastAPI(title="Photo anonymisation gateway", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Photo anonymisation gateway", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # /docs and /redoc: gateway.api.routes.web, with assets served locally
+    )
     app.state.settings = settings
     app.state.metrics = metrics
     install_error_handlers(app)
-    for module in (process, jobs, models, events, stats, health, web):
+    for module in (process, jobs, previews, models, events, stats, health, web):
         app.include_router(module.router)
     app.include_router(models.classes_router)
     app.add_middleware(UploadLimitMiddleware, settings=settings)

@@ -241,7 +241,7 @@ def test_web_page_docs_and_metrics(gateway: RunningGateway) -> None:
         spec = client.get("/openapi.json").json()
         client.get(f"/v1/jobs/{'0' * 32}")
         metrics = client.get("/metrics").text
-    assert page.status_code == 200 and "<form" in page.text and "v1/process" in page.text
+    assert page.status_code == 200 and "<form" in page.text and "assets/app.js" in page.text
     assert docs.status_code == 200
     assert {"/v1/process", "/v1/jobs", "/v1/jobs/batch", "/v1/events", "/v1/stats"} <= set(spec["paths"])
     create = spec["paths"]["/v1/jobs"]["post"]["requestBody"]["content"]

@@ -1,0 +1,53 @@
+"""``GET /v1/jobs/{id}/preview``: a PNG any browser shows, of a job's result or original."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+
+from gateway.api.deps import Authenticated, InferenceDep, JobsDep
+from gateway.core.errors import SourceNotFoundError
+from gateway.jobs.service import JobService
+from gateway.web.previews import render_preview
+from imaging.errors import UnsupportedFormatError
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"], dependencies=Authenticated)
+
+MAX_PREVIEW_SIZE = 2048
+
+
+@router.get(
+    "/{job_id}/preview",
+    name="job_preview",
+    summary="A PNG preview (at most `size` px a side) of the result or the original, any format",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}},
+               404: {"description": "unknown job, or its original no longer stored (source_not_found)"},
+               409: {"description": "the result of a job that has not succeeded"},
+               415: {"description": "the result is a zip of several outputs"}},
+)
+async def job_preview(
+    jobs: JobsDep,
+    inference: InferenceDep,
+    job_id: str,
+    of: Annotated[Literal["result", "original"], Query(description="which image of the job")] = "result",
+    size: Annotated[int, Query(ge=16, le=MAX_PREVIEW_SIZE, description="longest side in pixels")] = 1024,
+) -> Response:
+    """JPEG 2000 and TIFF cannot be shown by browsers: this decodes the stored image through
+    Triton's ``transcode`` model and answers an 8-bit PNG, never larger than ``size``."""
+    data = await _stored_image(jobs, job_id, of)
+    png = await render_preview(inference, data, size)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+
+async def _stored_image(jobs: JobService, job_id: str, of: str) -> bytes:
+    if of == "result":
+        data, result = await jobs.result(job_id)
+        if result.content_type == "application/zip":
+            raise UnsupportedFormatError(f"job {job_id}'s result is a zip of several outputs; preview one of them instead")
+        return data
+    job = await jobs.get(job_id)
+    if job.original is None:
+        raise SourceNotFoundError(f"job {job_id}'s original is no longer stored (GATEWAY_KEEP_ORIGINALS_S)")
+    return await jobs.store.get_bytes(job.original.key)
