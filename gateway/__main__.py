@@ -54,7 +54,7 @@ def triton_config() -> ServerConfig:
 def check_ports(settings: Settings) -> None:
     """PortInUseError naming the holder of the gateway's port or, when it starts one, Triton's."""
     require_free({"gateway": settings.port}, settings.host)
-    if settings.start_triton:
+    if settings.start_triton and not settings.triton_urls:
         config = triton_config()
         ports = {"Triton HTTP": config.http_port, "Triton gRPC": config.grpc_port, "Triton metrics": config.metrics_port}
         require_free(ports, config.host)
@@ -63,6 +63,10 @@ def check_ports(settings: Settings) -> None:
 @contextmanager
 def triton(settings: Settings) -> Iterator[str]:
     """The gRPC URL of Triton: one started here on the standard ports, or the configured one."""
+    if settings.triton_urls:
+        logger.info("using the Tritons at %s (GATEWAY_TRITON_URLS; none started here)", ", ".join(settings.triton_urls))
+        yield settings.triton_url
+        return
     if not settings.start_triton:
         logger.info("using the Triton at %s (GATEWAY_START_TRITON=false)", settings.triton_url)
         yield settings.triton_url
@@ -76,7 +80,7 @@ def triton(settings: Settings) -> Iterator[str]:
 def own_triton(settings: Settings) -> dict[str, bool]:
     """Settings for a Triton started here: its launcher reloads crashed models, so the gateway only
     holds requests and waits (one reload instead of two)."""
-    if settings.start_triton and triton_config().supervise_stubs:
+    if settings.start_triton and not settings.triton_urls and triton_config().supervise_stubs:
         return {"reload_crashed_models": False}
     return {}
 

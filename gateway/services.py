@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from gateway.core.config import Settings
 from gateway.core.metrics import GatewayMetrics
 from gateway.core.stats import ThroughputStats
+from gateway.inference.addresses import parse_addresses
+from gateway.inference.backends import TritonBackends
 from gateway.inference.limiter import InFlightLimiter
-from gateway.inference.models import ModelAdmin, control_settings
+from gateway.inference.models import ModelAdmin
 from gateway.inference.service import Inference
-from gateway.inference.triton import TritonPipeline
 from gateway.jobs.events import JobEvents
 from gateway.jobs.queue import JobQueue
 from gateway.jobs.repository import JobRepository
@@ -22,7 +23,6 @@ from gateway.jobs.sources import ObjectAccess
 from gateway.jobs.webhooks import WebhookDispatcher
 from gateway.storage import Store, open_store
 from gateway.storage.s3 import S3Client, make_s3_client
-from triton_launcher.control import ModelControl
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class Services:
     settings: Settings
     metrics: GatewayMetrics
     store: Store
-    pipeline: TritonPipeline
+    pipeline: TritonBackends  # every Triton backend (gateway.inference.backends)
     models: ModelAdmin
     inference: Inference
     events: JobEvents
@@ -63,10 +63,10 @@ async def open_services(settings: Settings, metrics: GatewayMetrics) -> Services
         settings.s3_max_attempts,
     ) if needs_s3 else None
     store = open_store(settings.storage_url, s3_client, settings.multipart_threshold_bytes, settings.storage_timeout_s)
-    pipeline = TritonPipeline(settings.triton_url, settings.model_name, settings.model_version, settings.triton_timeout_s)
+    pipeline = open_backends(settings, metrics)
     limiter = InFlightLimiter(settings.max_in_flight, on_change=metrics.in_flight.set)
     models = {"pipeline": settings.model_name, "transcode": settings.transcode_model, "process": settings.process_model}
-    admin = ModelAdmin(ModelControl(control_settings(settings)))
+    admin = ModelAdmin(settings, pipeline)
     inference = Inference(pipeline, limiter, metrics, ThroughputStats(), models, route=admin.route)
     events = JobEvents()
     queue = JobQueue(on_change=metrics.queue_depth.set)
@@ -96,6 +96,17 @@ async def open_services(settings: Settings, metrics: GatewayMetrics) -> Services
     except Exception:
         await services.close()
         raise
+    pipeline.start()
     runner.start()
     sweeper.start()
     return services
+
+
+def open_backends(settings: Settings, metrics: GatewayMetrics) -> TritonBackends:
+    """The Triton backends of GATEWAY_TRITON_URLS (else GATEWAY_TRITON_URL), probed with the retry back-off."""
+    return TritonBackends(
+        parse_addresses(settings.triton_addresses), settings.model_name, settings.model_version, settings.triton_timeout_s,
+        [settings.transcode_model, settings.process_model], metrics,
+        probe_initial_s=settings.retry_initial_s, probe_max_s=settings.backend_probe_max_s,
+        probe_timeout_s=settings.readiness_timeout_s, dns_refresh_s=settings.triton_dns_refresh_s,
+    )

@@ -8,8 +8,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from gateway.core.errors import TRANSIENT_ERRORS, InvalidRequestError
 from gateway.core.metrics import GatewayMetrics
 from gateway.core.stats import ThroughputStats
+from gateway.inference.backends import TritonBackends
 from gateway.inference.limiter import InFlightLimiter
-from gateway.inference.triton import Processed, TritonPipeline
+from gateway.inference.triton import Processed
 from gateway.jobs.models import OptionValue, Priority
 from imaging.errors import ImageError
 
@@ -19,7 +20,7 @@ class Inference:
 
     def __init__(
         self,
-        pipeline: TritonPipeline,
+        pipeline: TritonBackends,
         limiter: InFlightLimiter,
         metrics: GatewayMetrics,
         stats: ThroughputStats,

@@ -14,7 +14,13 @@ import numpy as np
 import tritonclient.grpc.aio as grpcclient
 from tritonclient.utils import InferenceServerException
 
-from gateway.core.errors import BusyError, InferenceError, InferenceTimeoutError, ModelCrashedError, TritonUnavailableError
+from gateway.core.errors import (
+    BusyError,
+    InferenceError,
+    InferenceTimeoutError,
+    ModelCrashedError,
+    TritonUnavailableError,
+)
 from gateway.inference.recovery import CrashGate, crashed
 from imaging.errors import (
     CorruptImageError,
@@ -134,7 +140,7 @@ class TritonPipeline:
             raise failure from None
         results = reply.as_numpy(RESULT).reshape(len(payloads), -1)
         metadata = [json.loads(meta) for meta in reply.as_numpy(METADATA).reshape(-1)]
-        return [_processed(row, meta) for row, meta in zip(results, metadata)]
+        return [_processed(row, meta) for row, meta in zip(results, metadata, strict=True)]
 
     async def is_ready(self, timeout_s: float | None = None) -> bool:
         """Server live and ready, and the model loaded (False after ``timeout_s`` without an answer)."""
@@ -146,6 +152,28 @@ class TritonPipeline:
             )
         except (InferenceServerException, asyncio.TimeoutError):
             return False
+
+    async def readiness(self, models: Sequence[str], timeout_s: float) -> str | None:
+        """None when the server and every one of ``models`` are ready within ``timeout_s``; else why not."""
+        try:
+            return await asyncio.wait_for(self._readiness(models), timeout_s)
+        except asyncio.TimeoutError:
+            return f"Triton at {self.url} did not answer within {timeout_s:g} s"
+        except InferenceServerException as error:
+            return f"Triton at {self.url} is unavailable: {error.message() or error}"
+
+    async def _readiness(self, models: Sequence[str]) -> str | None:
+        if not await self._client.is_server_ready():
+            return f"Triton at {self.url} is not ready"
+        for model in models:
+            if not await self._client.is_model_ready(model, self.model_version if model == self.model_name else ""):
+                return f"model {model!r} at {self.url} is not ready"
+        return None
+
+    async def reconnect(self) -> None:
+        """A fresh gRPC channel: one that saw its server die backs off reconnecting (up to minutes)."""
+        old, self._client = self._client, grpcclient.InferenceServerClient(self.url)
+        await old.close()
 
     async def model_statistics(self) -> list[dict[str, Any]]:
         """Per-model counters from Triton's statistics API (every loaded model)."""

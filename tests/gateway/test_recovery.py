@@ -99,16 +99,19 @@ def test_canary_is_a_valid_small_png() -> None:
 
 
 def test_an_old_canary_result_is_not_ready() -> None:
+    from gateway.core.metrics import GatewayMetrics
+    from gateway.inference.addresses import parse_addresses
+    from gateway.inference.backends import TritonBackends
     from gateway.inference.health import CanaryResult, TritonHealth
-    from gateway.inference.triton import TritonPipeline
     from tests.gateway.conftest import dead_triton_url
 
     async def scenario() -> dict[str, str]:
-        pipeline = TritonPipeline(dead_triton_url(), "pipeline")
-        health = TritonHealth(pipeline, ["pipeline", "transcode"], None, interval_s=1, timeout_s=1, recovery_wait_s=1)
+        url = dead_triton_url()
+        backends = TritonBackends(parse_addresses([url]), "pipeline", "", 1.0, ["transcode"], GatewayMetrics())
+        health = TritonHealth(backends, ["pipeline", "transcode"], None, interval_s=1, timeout_s=1, recovery_wait_s=1)
         now = time.monotonic()
-        health.results = {"pipeline": CanaryResult("ok", now - 60), "transcode": CanaryResult("ok", now)}
-        await pipeline.close()
+        health.results = {url: {"pipeline": CanaryResult("ok", now - 60), "transcode": CanaryResult("ok", now)}}
+        await backends.close()
         return health.checks()
 
     checks = asyncio.run(scenario())

@@ -19,25 +19,36 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get(
-    "/readyz", summary="Triton ready, every model answering the canary, storage reachable",
+    "/readyz", summary="A Triton backend ready with every model answering the canary, storage reachable",
     responses={503: {"description": "not ready"}},
 )
 async def readyz(request: Request, services: ServicesDep) -> JSONResponse:
-    """Three checks, each bounded: Triton's server and model readiness, the cached canary results
-    (a tiny PNG through each model, run in the background), and a storage ping."""
-    settings, health = services.settings, request.app.state.health
+    """Ready when at least one Triton backend is ready (server and every model, asked now, bounded)
+    and passes the cached canary through every model, and storage answers a ping (bounded).
+    ``backends`` reports each backend; with some of them out the gateway stays ready (the others
+    take the calls) and ``backends_ready`` says how many of how many serve."""
+    settings, health, backends = services.settings, request.app.state.health, services.pipeline
+    await backends.probe_all()
+    ready = health.ready_backends()
     checks: dict[str, str] = {}
-    pipeline = services.pipeline
-    checks["triton"] = OK if await pipeline.is_ready(settings.readiness_timeout_s) else (
-        f"model {pipeline.model_name!r} at {pipeline.url} is not ready"
+    checks["triton"] = OK if any(backend.up for backend in backends.backends) else (
+        f"no Triton backend serves {backends.model_name!r}: "
+        + ("; ".join(f"{backend.url}: {backend.reason}" for backend in backends.backends) or f"none found at {backends.url}")
     )
-    checks["canary"] = canary_check(health)
+    checks["canary"] = OK if ready else canary_check(health)
     try:
         await services.store.ping(settings.readiness_timeout_s)
         checks["storage"] = OK
     except StorageError as error:
         checks["storage"] = str(error)
-    body = {"checks": checks, "models": health.checks()}
+    per_backend = health.backend_checks()
+    body = {
+        "checks": checks, "models": health.checks(), "backends_ready": f"{len(ready)}/{len(backends.backends)}",
+        "backends": [
+            {**backend.state(), "ready": backend.url in ready, "models": per_backend.get(backend.url, {})}
+            for backend in backends.backends
+        ],
+    }
     failing = {name: state for name, state in checks.items() if state != OK}
     if failing:
         detail = "; ".join(f"{name}: {state}" for name, state in failing.items())
@@ -47,7 +58,9 @@ async def readyz(request: Request, services: ServicesDep) -> JSONResponse:
 
 def canary_check(health: TritonHealth) -> str:
     failing = {model: detail for model, detail in health.checks().items() if detail != OK}
-    return OK if not failing else "; ".join(f"{model}: {detail}" for model, detail in failing.items())
+    if not failing:
+        return "no backend that is up passes every canary"
+    return "; ".join(f"{model}: {detail}" for model, detail in failing.items())
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

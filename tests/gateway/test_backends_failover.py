@@ -1,0 +1,130 @@
+"""Two real tritonservers on loopback (the same model repository, different ports) behind one
+gateway: calls spread over both; kill -9 of one under load of jobs and sync calls fails no job and
+no sync call (the calls caught on it are retried on the other); /readyz reports it not ready
+while the gateway stays ready on the other, and ready again once its launcher has restarted it."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from tests.gateway.conftest import GatewayFactory, RunningGateway
+from tests.photos import photo_pixels
+from triton_launcher import ServerConfig, TritonServer
+
+pytestmark = pytest.mark.server
+
+REPOSITORY = Path(__file__).resolve().parents[2] / "model_repository"
+JOBS = 16
+SYNC_CLIENTS = 3
+BACK_WITHIN_S = 150
+
+
+@pytest.fixture(scope="module")
+def doomed_triton(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonServer]:
+    """A Triton of this module only (it gets killed); its launcher restarts it on the same ports."""
+    config = ServerConfig.from_env(model_repository=REPOSITORY, exit_timeout_s=3, restart_on_exit=True)
+    with TritonServer(config, log_path=tmp_path_factory.mktemp("triton") / "tritonserver.log") as server:
+        yield server
+
+
+def small_photo() -> bytes:
+    """zidane.jpg at 320x180 as JPEG: real faces, little CPU."""
+    buffer = io.BytesIO()
+    Image.fromarray(photo_pixels("zidane.jpg")).resize((320, 180)).save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def backend_sample(client: httpx.Client, name: str, labels: dict[str, str]) -> float:
+    wanted = name + "{" + ",".join(f'{key}="{value}"' for key, value in sorted(labels.items())) + "}"
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith(wanted + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def readiness(client: httpx.Client) -> tuple[int, dict[str, Any]]:
+    reply = client.get("/readyz")
+    return reply.status_code, reply.json()
+
+
+def backend_ready(body: dict[str, Any], url: str) -> bool:
+    return any(backend["url"] == url and backend["ready"] for backend in body.get("backends", []))
+
+
+def wait_until(check: Any, within_s: float, what: str) -> None:
+    deadline = time.monotonic() + within_s
+    while not check():
+        assert time.monotonic() < deadline, f"not within {within_s} s: {what}"
+        time.sleep(0.2)
+
+
+def sync_load(gateway: RunningGateway, photo: bytes, stop: threading.Event) -> list[tuple[int, str]]:
+    """POST /v1/process until ``stop``: every (status, body start) seen."""
+    seen = []
+    with gateway.client() as client:
+        while not stop.is_set():
+            reply = client.post("/v1/process", files={"file": ("small.jpg", photo)})
+            seen.append((reply.status_code, reply.text[:300] if reply.status_code != 200 else ""))
+    return seen
+
+
+def test_kill_one_triton_under_load_fails_nothing_and_it_comes_back(
+    gateway_factory: GatewayFactory, doomed_triton: TritonServer, triton_server: TritonServer
+) -> None:
+    doomed, survivor = doomed_triton.grpc_url, triton_server.grpc_url
+    gateway = gateway_factory(
+        triton_urls=[doomed, survivor], workers=4, max_in_flight=8, backend_probe_max_s=1.0,
+        canary_interval_s=600,  # canaries at start, while one fails and when a backend is put back: calls counted are ours
+    )
+    photo = small_photo()
+    with gateway.client() as client:
+        wait_until(lambda: readiness(client)[1].get("backends_ready") == "2/2", 120, "both backends ready")
+
+        start = {url: backend_sample(client, "gateway_triton_backend_calls_total", {"backend": url}) for url in (doomed, survivor)}
+        stop = threading.Event()
+        with ThreadPoolExecutor(SYNC_CLIENTS) as pool:
+            callers = [pool.submit(sync_load, gateway, photo, stop) for _ in range(SYNC_CLIENTS)]
+            jobs = [client.post("/v1/jobs", files={"file": (f"{n}.jpg", photo)}).json() for n in range(JOBS)]
+            wait_until(
+                lambda: all(backend_sample(client, "gateway_triton_backend_calls_total", {"backend": url}) >= start[url] + 3
+                            for url in (doomed, survivor)),
+                60, "calls spread over both backends",
+            )
+            old_pid = doomed_triton.pid
+            assert old_pid is not None
+            os.kill(old_pid, signal.SIGKILL)
+            killed_at = time.monotonic()
+            seen_partial = []
+            while time.monotonic() - killed_at < 4:  # the load goes on; /readyz watched meanwhile
+                code, body = readiness(client)
+                seen_partial.append(code == 200 and not backend_ready(body, doomed) and backend_ready(body, survivor))
+                time.sleep(0.2)
+            stop.set()
+            sync = [status for caller in callers for status in caller.result()]
+        finished = [client.get(job["status_url"], params={"wait": 120}).json() for job in jobs]
+        failures = backend_sample(client, "gateway_triton_backend_failures_total", {"backend": doomed, "error": "triton_unavailable"})
+
+        assert [job["status"] for job in finished] == ["succeeded"] * JOBS, [job.get("error") for job in finished]
+        assert len(sync) >= SYNC_CLIENTS and all(code == 200 for code, _ in sync), [s for s in sync if s[0] != 200]
+        assert failures >= 1, "no call was caught on the killed backend: nothing was failed over"
+        assert any(seen_partial), "/readyz never said: ready, the killed backend out, the other serving"
+
+        wait_until(lambda: backend_ready(readiness(client)[1], doomed), BACK_WITHIN_S, "the restarted backend ready again")
+        assert doomed_triton.restarts == 1 and doomed_triton.pid != old_pid
+        calls_before = backend_sample(client, "gateway_triton_backend_calls_total", {"backend": doomed})
+        after = [client.post("/v1/process", files={"file": ("small.jpg", photo)}).status_code for _ in range(4)]
+        assert after == [200] * 4
+        assert backend_sample(client, "gateway_triton_backend_calls_total", {"backend": doomed}) > calls_before
+        assert backend_sample(client, "gateway_triton_backend_up", {"backend": doomed}) == 1
