@@ -99,7 +99,7 @@ async def list_jobs(repository: JobRepository, wanted: JobFilter, limit: int, cu
             chunk = keys[offset : offset + READS_AT_ONCE]
             if oldest_ms is not None and chunk and _created_ms(chunk[0]) < oldest_ms:
                 return JobPage(found, None)
-            for key, job in zip(chunk, await asyncio.gather(*(_read(repository, key) for key in chunk))):
+            for key, job in zip(chunk, await asyncio.gather(*(_read(repository, key) for key in chunk)), strict=True):
                 budget -= 1
                 start = key
                 if oldest_ms is not None and _created_ms(key) < oldest_ms:

@@ -15,7 +15,17 @@ from gateway.inference.triton import Processed
 from gateway.jobs.admission import Admission
 from gateway.jobs.archive import output_names, zip_outputs
 from gateway.jobs.events import JobEvents
-from gateway.jobs.models import Callback, Job, JobError, JobReference, JobStatus, OptionValue, Priority, StoredObject, now
+from gateway.jobs.models import (
+    Callback,
+    Job,
+    JobError,
+    JobReference,
+    JobStatus,
+    OptionValue,
+    Priority,
+    StoredObject,
+    now,
+)
 from gateway.jobs.queue import JobQueue
 from gateway.jobs.repository import JobRepository, metadata_key, original_key, outputs_prefix, result_key
 from gateway.jobs.retention import Retention

@@ -28,7 +28,13 @@ from urllib.parse import urlsplit
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from gateway.core.errors import CallbackNotAllowedError, CorruptRecordError, JobNotFoundError, ObjectMissingError, StorageError
+from gateway.core.errors import (
+    CallbackNotAllowedError,
+    CorruptRecordError,
+    JobNotFoundError,
+    ObjectMissingError,
+    StorageError,
+)
 from gateway.jobs.models import Callback, Job, JobStatus, WebhookAttempt, WebhookDelivery, now
 from gateway.jobs.repository import WEBHOOK_PENDING_PREFIX, JobRepository, webhook_key, webhook_pending_key
 

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.jobs.webhooks import check_callback_url, host_allowed
 from gateway.core.errors import CallbackNotAllowedError
+from gateway.jobs.webhooks import check_callback_url, host_allowed
 from tests.gateway.conftest import GatewayFactory, RunningGateway
 from tests.photos import photo_bytes
 
