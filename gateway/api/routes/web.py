@@ -23,6 +23,12 @@ ASSETS: dict[str, tuple[str, str]] = {
     "redoc.standalone.js": ("fastapi_offline.static", "text/javascript; charset=utf-8"),
 }
 CACHE = {"Cache-Control": "public, max-age=3600"}
+# The docs pages may load nothing from elsewhere: ReDoc's bundle has a hard-coded logo URL
+# (cdn.redoc.ly), which the browser then never requests.
+SAME_ORIGIN_ONLY = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'",
+}
 
 
 @cache
@@ -52,23 +58,27 @@ async def favicon() -> Response:
 
 @router.get("/docs")
 async def swagger_ui(request: Request) -> HTMLResponse:
-    return get_swagger_ui_html(
+    page = get_swagger_ui_html(
         openapi_url=_openapi_path(request), title=f"{request.app.title} - Swagger UI",
         swagger_js_url=_asset_path(request, "swagger-ui-bundle.js"),
         swagger_css_url=_asset_path(request, "swagger-ui.css"),
         swagger_favicon_url=_asset_path(request, "favicon.svg"),
         swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from validator.swagger.io
     )
+    page.headers.update(SAME_ORIGIN_ONLY)
+    return page
 
 
 @router.get("/redoc")
 async def redoc(request: Request) -> HTMLResponse:
-    return get_redoc_html(
+    page = get_redoc_html(
         openapi_url=_openapi_path(request), title=f"{request.app.title} - ReDoc",
         redoc_js_url=_asset_path(request, "redoc.standalone.js"),
         redoc_favicon_url=_asset_path(request, "favicon.svg"),
         with_google_fonts=False,
     )
+    page.headers.update(SAME_ORIGIN_ONLY)
+    return page
 
 
 def _openapi_path(request: Request) -> str:
