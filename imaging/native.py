@@ -11,7 +11,6 @@ YCbCr, LAB, HSV -> RGB; I;16 -> 16-bit gray; I (32-bit integer, 0-65535) -> 16-b
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -173,12 +172,3 @@ def encode_wide_with_opencv(pixels: np.ndarray, fmt: str) -> bytes:
     if not ok:
         raise EncodeError(f"OpenCV could not encode 16-bit {fmt}")
     return encoded.tobytes()
-
-
-def pillow_bytes(image: Image.Image, pillow_format: str, **save_kwargs: object) -> bytes:
-    buffer = io.BytesIO()
-    try:
-        image.save(buffer, format=pillow_format, **save_kwargs)
-    except (OSError, ValueError) as exc:
-        raise EncodeError(f"Pillow could not encode {pillow_format}: {exc}") from exc
-    return buffer.getvalue()

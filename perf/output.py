@@ -12,7 +12,6 @@ from pathlib import Path
 from perf.plot import write_plot
 from perf.report import SYSTEMS, render
 from perf.results import Measurement, Results
-from perf.store import save
 
 
 def write_csv(path: Path, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> Path:
@@ -58,7 +57,7 @@ def write_tables(results: Results, folder: Path) -> None:
 
 
 def write_results(results: Results, out_dir: Path, tag: str, repository: Path) -> Path:
-    """The markdown file's path; beside it the PNG and the folder of CSVs and results.json."""
+    """The markdown file's path; beside it the PNG and the folder of CSVs."""
     stem = f"{time.strftime('%Y-%m-%d')}-{tag}"
     folder = out_dir / stem
     if folder.exists():
@@ -71,7 +70,6 @@ def write_results(results: Results, out_dir: Path, tag: str, repository: Path) -
             shutil.copytree(scratch / "py-spy", folder / "py-spy")
     write_tables(results, folder)
     markdown = write_report(results, out_dir, stem, repository)
-    save(results, folder / "results.json")
     if scratch is not None:
         results.files["scratch"] = scratch
     return markdown

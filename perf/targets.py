@@ -13,7 +13,6 @@ from perf.results import (
     DIRECT,
     ENSEMBLE,
     GATEWAY,
-    Measurement,
     ModelRun,
     Results,
 )
@@ -30,10 +29,6 @@ def ratio(numerator: float | None, denominator: float | None) -> float:
     if numerator is None or denominator is None or denominator == 0:
         return math.nan
     return numerator / denominator
-
-
-def _throughput(measurement: Measurement | None) -> float | None:
-    return measurement.throughput if measurement else None
 
 
 def limit_target(results: Results) -> Verdict:

@@ -19,7 +19,6 @@ from imaging.errors import (
     InvalidOptionError,
     UnsupportedFormatError,
 )
-
 from triton_launcher.errors import (
     ComposingModelError,
     ControlUnavailableError,
@@ -137,6 +136,5 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def _settings(request: Request) -> Settings:
-    """The overridable settings dependency, resolved by hand (handlers take no dependencies)."""
-    provider = request.app.dependency_overrides.get(get_settings)
-    return provider() if provider else get_settings(request)
+    """The settings dependency, resolved by hand (handlers take no dependencies)."""
+    return get_settings(request)

@@ -29,8 +29,6 @@ OPERATIONS: dict[str, dict[str, OptionValue]] = {
     "encode": {"format": "jp2"},  # transcode: to JPEG 2000 (lossless, compression_ratio, psnr, tile_size...)
 }
 TRANSCODE_OPERATIONS = frozenset({"decode", "encode"})
-# Which model serves a job, by role; the gateway's settings name the Triton models.
-MODEL_ROLES = ("pipeline", "transcode", "process")
 
 
 def plan_job(

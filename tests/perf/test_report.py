@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from perf.limit import Limit, LimitPoint
-from perf.output import merge_analyzer_csvs, write_report, write_results
+from perf.output import merge_analyzer_csvs, write_results
 from perf.perf_analyzer import PerfAnalyzerRow
 from perf.results import (
     ANALYZER,
@@ -20,7 +20,6 @@ from perf.results import (
     PriorityResult,
     Results,
 )
-from perf.store import load
 from perf.targets import verdicts
 from perf.triton_stats import ModelSplit
 
@@ -98,24 +97,6 @@ def test_the_limit_measured_beside_a_level_is_the_one_compared_with() -> None:
     assert results.limit_at("vga", 16) == 7.0
     verdict = verdicts(results)[0]
     assert verdict.met is True and "93%" in verdict.measured  # 6.5 of 7.0
-
-
-def test_stored_results_render_the_same_report(tmp_path: Path) -> None:
-    results = made_up_results()
-    markdown = write_results(results, tmp_path, "cpu2", REPOSITORY)
-    first = markdown.read_text()
-    loaded = load(tmp_path / markdown.stem / "results.json")
-    assert loaded.measurements == results.measurements and loaded.model_runs == results.model_runs
-    assert write_report(loaded, tmp_path, markdown.stem, REPOSITORY).read_text() == first
-
-
-def test_stored_paths_inside_the_repository_are_relative(tmp_path: Path) -> None:
-    from perf.config import ROOT
-    from perf.store import portable
-
-    assert portable(ROOT / "var" / "perf" / "run-x" / "py-spy" / "detect.txt") == "var/perf/run-x/py-spy/detect.txt"
-    assert portable(tmp_path / "elsewhere.txt") == str(tmp_path / "elsewhere.txt")
-    assert portable(3.5) == "3.5"
 
 
 def test_batching_on_vs_off_for_each_model_alone(tmp_path: Path) -> None:
