@@ -1,0 +1,147 @@
+"""docker/*.Dockerfile, .dockerignore and the images compose.yaml and Kubernetes run: base images
+pinned, every file a build copies exists and reaches the build context, and the Triton command
+is one command everywhere (the Dockerfile, compose.yaml, the Kubernetes Deployment)."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gateway.core.config import Settings
+from tests.deploy.compose_files import load
+from tests.deploy.contracts import launcher_flags
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILES = sorted((ROOT / "docker").glob("*.Dockerfile"))
+TRITON_BASE = "nvcr.io/nvidia/tritonserver:24.10-py3"
+
+
+def instructions(path: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) of a Dockerfile, continuation lines joined, comments dropped."""
+    logical: list[str] = []
+    current = ""
+    for line in path.read_text().splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#") or not stripped:
+            continue
+        current += " " + stripped.removesuffix("\\")
+        if not stripped.endswith("\\"):
+            logical.append(current.strip())
+            current = ""
+    assert not current, f"{path.name} ends in a continuation line"
+    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in logical]
+
+
+def ignored(relative: str, patterns: list[str]) -> bool:
+    """Whether .dockerignore keeps ``relative`` (a path in the repository) out of the context."""
+    parts = relative.split("/")
+    prefixes = ["/".join(parts[: index + 1]) for index in range(len(parts))]
+    return any(
+        fnmatch.fnmatch(prefix, pattern) or fnmatch.fnmatch(prefix, pattern.removeprefix("**/"))
+        or fnmatch.fnmatch(parts[len(prefix.split("/")) - 1], pattern.removeprefix("**/"))
+        for pattern in patterns for prefix in prefixes
+    )
+
+
+@pytest.fixture(scope="module")
+def ignore_patterns() -> list[str]:
+    lines = (ROOT / ".dockerignore").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def pinned(image: str) -> bool:
+    """A tag carrying a version number (or a digest), never `latest` nor a bare name."""
+    if "@sha256:" in image:
+        return True
+    name, _, tag = image.rpartition(":")
+    return bool(name) and "/" not in tag and tag != "latest" and bool(re.search(r"\d", tag))
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda path: path.name)
+def test_base_images_are_pinned_and_sources_exist(dockerfile: Path, ignore_patterns: list[str]) -> None:
+    stages: set[str] = set()
+    for instruction, arguments in instructions(dockerfile):
+        words = arguments.split()
+        if instruction == "FROM":
+            image = words[0]
+            assert image in stages or pinned(image), f"{dockerfile.name}: {image} is not pinned"
+            if len(words) == 3 and words[1].upper() == "AS":
+                stages.add(words[2])
+        elif instruction == "COPY" and not any(word.startswith("--from=") for word in words):
+            sources = [word for word in words if not word.startswith("--")][:-1]
+            for source in sources:
+                assert (ROOT / source).exists(), f"{dockerfile.name}: COPY {source} does not exist"
+                assert not ignored(source, ignore_patterns), f"{dockerfile.name}: .dockerignore drops {source}"
+        for mount in re.findall(r"--mount=(\S+)", arguments):
+            options = {key: value for key, _, value in (option.partition("=") for option in mount.split(","))}
+            if options.get("type") == "bind":
+                assert (ROOT / options.get("source", ".")).exists()
+
+
+def test_the_triton_image_is_the_one_the_launcher_matches() -> None:
+    steps = instructions(ROOT / "docker" / "triton.Dockerfile")
+    assert steps[0] == ("FROM", TRITON_BASE)
+    install = next(arguments for instruction, arguments in steps if instruction == "RUN" and "pip install" in arguments)
+    assert '"/src[gpu]"' in install and "numpy.__version__ < '2'" in install
+
+
+def test_triton_runs_one_command_everywhere() -> None:
+    steps = dict(instructions(ROOT / "docker" / "triton.Dockerfile"))
+    command = json.loads(steps["CMD"])
+    assert set(launcher_flags()) <= set(command)
+    assert load("compose.yaml")["services"]["triton"]["command"] == command
+    deployment = next(
+        item for item in yaml.safe_load_all((ROOT / "deploy" / "kubernetes" / "triton.yaml").read_text())
+        if item["kind"] == "Deployment"
+    )
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["args"] == command
+
+
+def test_gateway_image_settings_are_real() -> None:
+    steps = instructions(ROOT / "docker" / "gateway.Dockerfile")
+    variables = {
+        name: value
+        for instruction, arguments in steps if instruction == "ENV"
+        for name, value in re.findall(r"(\w+)=(\S+)", arguments)
+    }
+    fields = {f"GATEWAY_{field.upper()}" for field in Settings.model_fields}
+    assert {name for name in variables if name.startswith("GATEWAY_")} <= fields
+    assert variables["GATEWAY_START_TRITON"] == "false"
+    assert ("EXPOSE", variables["GATEWAY_PORT"]) in steps
+    assert json.loads(dict(steps)["CMD"]) == ["python", "-m", "gateway"]
+
+
+def test_the_build_context_holds_the_project_and_not_the_local_state(ignore_patterns: list[str]) -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    needed = ["pyproject.toml", "model_repository/pipeline/config.pbtxt", "model_repository/detect/model.py"]
+    needed += list(project["tool"]["setuptools"]["package-dir"].values())
+    for path in needed:
+        assert not ignored(path, ignore_patterns), f".dockerignore drops {path}, which the images need"
+    for path in (".venv/bin/python", ".git/HEAD", "var/storage", "gateway/__pycache__/main.pyc",
+                 "model_repository/detect/configs/serving.pbtxt", "model_repository/detect/.staging-2"):
+        assert ignored(path, ignore_patterns), f".dockerignore lets {path} into the build context"
+
+
+def test_compose_and_kubernetes_run_the_images_the_dockerfiles_build() -> None:
+    services = load("compose.yaml")["services"]
+    built = {}
+    for name, service in services.items():
+        if "build" in service:
+            assert (ROOT / service["build"]["context"] / service["build"]["dockerfile"]).is_file()
+            built[service["image"].split(":")[0]] = service["build"]["dockerfile"]
+        else:
+            assert pinned(service["image"]), f"compose service {name}: {service['image']} is not pinned"
+    assert set(built) == {"photo-anonymiser/triton", "photo-anonymiser/gateway"}
+    for path in (ROOT / "deploy" / "kubernetes").glob("*.yaml"):
+        for item in yaml.safe_load_all(path.read_text()):
+            if item and item["kind"] in {"Deployment", "StatefulSet", "Job"}:
+                spec = item["spec"]["template"]["spec"]
+                for container in spec.get("initContainers", []) + spec["containers"]:
+                    image = container["image"]
+                    assert image.split(":")[0] in built or pinned(image), f"{path.name}: {image}"

@@ -1,0 +1,132 @@
+"""deploy/prometheus and deploy/grafana: the scrape configuration finds the pods of
+deploy/kubernetes, the alert rules say what README promises, and every metric the rules, the
+dashboard and Triton's autoscaling query name is one the gateway or Triton really exports."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.deploy.contracts import TARGET_LABELS, TRITON_GPU_METRICS, TRITON_METRICS, known_metrics, promql_selectors
+
+ROOT = Path(__file__).resolve().parents[2]
+PROMETHEUS = ROOT / "deploy" / "prometheus"
+DASHBOARD = ROOT / "deploy" / "grafana" / "photo-anonymiser.json"
+
+
+def alert_rules() -> dict[str, dict[str, Any]]:
+    groups = yaml.safe_load((PROMETHEUS / "alerts.yml").read_text())["groups"]
+    return {rule["alert"]: rule for group in groups for rule in group["rules"]}
+
+
+def dashboard() -> dict[str, Any]:
+    return json.loads(DASHBOARD.read_text())
+
+
+def expressions() -> dict[str, str]:
+    """Every PromQL expression of the deployment, by where it is written."""
+    found = {f"alert {name}": rule["expr"] for name, rule in alert_rules().items()}
+    for panel in dashboard()["panels"]:
+        for target in panel["targets"]:
+            found[f"panel {panel['title']} {target['refId']}"] = target["expr"]
+    for item in yaml.safe_load_all((ROOT / "deploy" / "keda" / "triton-scaledobject.yaml").read_text()):
+        for trigger in item["spec"]["triggers"]:
+            found[f"keda {item['metadata']['name']} {trigger['name']}"] = trigger["metadata"]["query"]
+    return found
+
+
+def test_every_metric_named_is_exported_with_those_labels() -> None:
+    known = known_metrics()
+    for where, expression in expressions().items():
+        assert expression.count("(") == expression.count(")") and expression.count("{") == expression.count("}"), where
+        selectors = promql_selectors(expression)
+        assert selectors, where
+        for name, labels in selectors:
+            assert name in known, f"{where}: {name} is not a metric the gateway or Triton exports"
+            assert labels <= known[name] | TARGET_LABELS, f"{where}: {name} has no label {labels - known[name]}"
+
+
+def test_the_metric_check_can_fail() -> None:
+    known = known_metrics()
+    assert [name for name, _ in promql_selectors('sum(rate(gateway_job_finished_total{state="failed"}[2m]))')] == [
+        "gateway_job_finished_total"
+    ]
+    assert "gateway_job_finished_total" not in known
+    assert "gateway_jobs_finished_total" in known and "gateway_http_request_duration_seconds_bucket" in known
+
+
+def test_alerts_say_what_the_issue_asks() -> None:
+    rules = alert_rules()
+    for name, rule in rules.items():
+        assert rule["labels"]["severity"] in {"warning", "critical"}, name
+        assert rule["annotations"]["summary"] and rule["annotations"]["description"], name
+    assert rules["JobQueueDepthHigh"]["expr"].endswith("(gateway_job_queue_depth)) > 800")
+    failures = rules["JobFailures"]["expr"]
+    assert 'gateway_jobs_finished_total{state="failed"}[2m]' in failures and failures.endswith("> 10")
+    assert "* 60 < 20" in rules["ThroughputLow"]["expr"]
+
+
+def test_the_scrape_configuration_finds_the_pods() -> None:
+    config = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())
+    assert all((PROMETHEUS / name).is_file() for name in config["rule_files"])
+    manifests = {
+        item["metadata"]["name"]: item["spec"]["template"]["spec"]
+        for path in (ROOT / "deploy" / "kubernetes").glob("*.yaml")
+        for item in yaml.safe_load_all(path.read_text()) if item and item["kind"] == "Deployment"
+    }
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert set(jobs) == {"gateway", "triton"}
+    for name, job in jobs.items():
+        keep = next(rule for rule in job["relabel_configs"] if rule["action"] == "keep")
+        label, port = keep["regex"].split(";")
+        ports = {port["name"] for container in manifests[label]["containers"] for port in container["ports"]}
+        assert label == name and port in ports
+        targets = {rule.get("target_label") for rule in job["relabel_configs"]}
+        assert TARGET_LABELS - {"job", "instance"} <= targets
+    triton_ports = {port["name"]: port["containerPort"] for port in manifests["triton"]["containers"][0]["ports"]}
+    assert triton_ports["metrics"] == 8002
+
+
+def test_the_dashboard_shows_what_the_issue_asks() -> None:
+    board = dashboard()
+    panels = board["panels"]
+    assert len({panel["id"] for panel in panels}) == len(panels)
+    titles = {panel["title"] for panel in panels}
+    assert {"Throughput", "Latency", "Queue depth", "Success rate", "Time per request by model"} <= titles
+    variables = {variable["name"] for variable in board["templating"]["list"] if variable["type"] == "datasource"}
+    cells = set()
+    for panel in panels:
+        assert panel["datasource"]["uid"].strip("${}") in variables
+        grid = panel["gridPos"]
+        area = {(x, y) for x in range(grid["x"], grid["x"] + grid["w"]) for y in range(grid["y"], grid["y"] + grid["h"])}
+        assert grid["x"] + grid["w"] <= 24 and not area & cells, f"{panel['title']} overlaps another panel"
+        cells |= area
+
+
+@pytest.mark.server
+def test_triton_exports_the_metrics_named(triton_server: Any) -> None:
+    """A real Triton's /metrics, after one request, carries every nv_* name the deployment uses."""
+    import io
+
+    import numpy as np
+    import tritonclient.grpc as grpcclient
+    from PIL import Image
+
+    photo = io.BytesIO()
+    Image.new("RGB", (64, 48), (120, 90, 60)).save(photo, format="PNG")
+    client = grpcclient.InferenceServerClient(triton_server.grpc_url)
+    image = grpcclient.InferInput("IMAGE", [1, 1], "BYTES")
+    image.set_data_from_numpy(np.array([[photo.getvalue()]], dtype=np.object_))
+    client.infer("pipeline", [image])
+    with urllib.request.urlopen(triton_server.metrics_url, timeout=10) as answer:
+        exported = answer.read().decode()
+    families = {line.split()[2] for line in exported.splitlines() if line.startswith("# TYPE ")}
+    used = {name for expression in expressions().values() for name, _ in promql_selectors(expression)}
+    assert {name for name in used if name.startswith("nv_")} - set(TRITON_GPU_METRICS) <= families
+    assert set(TRITON_METRICS) - {"nv_inference_request_failure"} <= families
+    assert 'nv_inference_queue_duration_us{model="pipeline",version="1"}' in exported
