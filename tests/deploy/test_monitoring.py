@@ -5,6 +5,8 @@ dashboard and Triton's autoscaling query name is one the gateway or Triton reall
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -130,3 +132,30 @@ def test_triton_exports_the_metrics_named(triton_server: Any) -> None:
     assert {name for name in used if name.startswith("nv_")} - set(TRITON_GPU_METRICS) <= families
     assert set(TRITON_METRICS) - {"nv_inference_request_failure"} <= families
     assert 'nv_inference_queue_duration_us{model="pipeline",version="1"}' in exported
+
+
+@pytest.fixture(scope="module")
+def promtool() -> str:
+    binary = shutil.which("promtool")
+    if binary is None:
+        pytest.skip("promtool is not installed (Debian: apt-get install prometheus); the checks above still ran")
+    return binary
+
+
+def test_promtool_unit_tests_of_the_alerts(promtool: str) -> None:
+    """deploy/prometheus/alerts.test.yml: each alert fires on synthetic series and stays quiet below its threshold."""
+    result = subprocess.run([promtool, "test", "rules", "alerts.test.yml"], cwd=PROMETHEUS,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_promtool_parses_every_expression(promtool: str, tmp_path: Path) -> None:
+    """The dashboard's and KEDA's queries, parsed by Prometheus' own PromQL parser (as recording rules)."""
+    rules = [{"record": f"check:expression_{index}", "expr": expression} for index, expression in enumerate(expressions().values())]
+    path = tmp_path / "expressions.yml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "expressions", "rules": rules}]}))
+    result = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    broken = tmp_path / "broken.yml"
+    broken.write_text(yaml.safe_dump({"groups": [{"name": "broken", "rules": [{"record": "check:x", "expr": "sum(rate(x[5m])"}]}]}))
+    assert subprocess.run([promtool, "check", "rules", str(broken)], capture_output=True, timeout=60).returncode != 0
