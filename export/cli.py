@@ -52,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     render.add_argument("--instances", type=int, default=1, help="instances of each model per GPU (default: 1)")
     render.add_argument("--gpus", default="0", help="comma-separated GPU ids (default: 0)")
+    render.add_argument(
+        "--device", choices=("cuda", "cpu"), default="cuda",
+        help="cpu: the same repository on KIND_CPU with torch on the CPU, to check it where no GPU is",
+    )
     for command in (detect, plates, faces, commands.choices["ensure"], render):
         command.add_argument(
             "--repository", type=Path, help=f"model repository (default: ${REPOSITORY_ENV} or ./model_repository)"
@@ -96,7 +100,7 @@ def _gpu_target(args: argparse.Namespace) -> GpuTarget:
         gpus = tuple(int(gpu) for gpu in args.gpus.split(","))
     except ValueError as error:
         raise ExportError(f"--gpus takes comma-separated integers, got {args.gpus!r}") from error
-    return GpuTarget(detectors=args.detectors, instances=args.instances, gpus=gpus)
+    return GpuTarget(detectors=args.detectors, instances=args.instances, gpus=gpus, device=args.device)
 
 
 @contextlib.contextmanager

@@ -6,7 +6,7 @@ rendered file that Triton would reject fails here, at render time. What changes 
 - every non-ensemble model: ``instance_group`` KIND_GPU on the chosen GPUs; dynamic batching and
   its priority levels are kept (a model without them is refused: nothing would batch on the GPU);
 - codec models (those with a ``device`` parameter): ``device: gpu`` (nvJPEG / nvJPEG2000 through
-  nvImageCodec); ``blur`` gets ``device: cuda`` (imaging.gpu_blur);
+  nvImageCodec); ``blur`` gets ``backend: torch`` on ``torch_device: cuda`` (imaging.gpu_blur);
 - detectors (``detect``, ``plates``, ``faces``) by ``detectors``:
   ``torch``: their Python model runs the same model.onnx with torch on CUDA
   (python_models.torch_session; for hosts without TensorRT, such as the device machine);
@@ -47,16 +47,26 @@ ONNX_TO_TRITON = {
 
 @dataclass(frozen=True)
 class GpuTarget:
-    """What to render: the detectors' runtime (``torch`` or ``tensorrt``), instances per model and GPU ids."""
+    """What to render: the detectors' runtime (``torch`` or ``tensorrt``), instances per model and GPU ids.
+
+    ``device`` ``cpu`` renders the same repository with KIND_CPU instances, the codecs left on
+    their CPU default and torch on the CPU: the GPU repository's wiring and torch paths run
+    through a real tritonserver where no GPU is (tests/server/test_gpu_repository_on_cpu.py).
+    """
 
     detectors: str = "torch"
     instances: int = 1
     gpus: tuple[int, ...] = field(default=(0,))
     session_batch: int = 16
+    device: str = "cuda"
 
     def __post_init__(self) -> None:
         if self.detectors not in DETECTOR_RUNTIMES:
             raise ExportError(f"detectors must be one of {list(DETECTOR_RUNTIMES)}, got {self.detectors!r}")
+        if self.device not in ("cuda", "cpu"):
+            raise ExportError(f"device must be cuda or cpu, got {self.device!r}")
+        if self.device == "cpu" and self.detectors != "torch":
+            raise ExportError("device cpu renders torch detectors only (TensorRT needs a GPU)")
         if self.instances < 1 or not self.gpus or min(self.gpus) < 0 or self.session_batch < 1:
             raise ExportError("instances and session_batch must be >= 1 and gpus a non-empty list of ids >= 0")
 
@@ -115,15 +125,16 @@ def render_config(config: mc.ModelConfig, target: GpuTarget) -> None:
         return
     _require_batching(config)
     _gpu_instances(config, target)
-    if "device" in config.parameters:
+    if "device" in config.parameters and target.device == "cuda":
         config.parameters["device"].string_value = "gpu"
     if config.name == "blur":
-        config.parameters["device"].string_value = "cuda"
+        config.parameters["backend"].string_value = "torch"
+        config.parameters["torch_device"].string_value = target.device
     if config.name in DETECTORS:
         config.parameters["session_batch"].string_value = str(target.session_batch)
         if target.detectors == "torch":
             config.parameters["runtime"].string_value = "torch"
-            config.parameters["runtime_device"].string_value = "cuda"
+            config.parameters["runtime_device"].string_value = target.device
         else:
             config.parameters["runtime"].string_value = "triton"
             config.parameters["network_model"].string_value = config.name + NETWORK_SUFFIX
@@ -137,7 +148,10 @@ def _require_batching(config: mc.ModelConfig) -> None:
 
 def _gpu_instances(config: mc.ModelConfig, target: GpuTarget) -> None:
     del config.instance_group[:]
-    config.instance_group.add(count=target.instances, kind=mc.ModelInstanceGroup.KIND_GPU, gpus=list(target.gpus))
+    if target.device == "cpu":
+        config.instance_group.add(count=target.instances, kind=mc.ModelInstanceGroup.KIND_CPU)
+    else:
+        config.instance_group.add(count=target.instances, kind=mc.ModelInstanceGroup.KIND_GPU, gpus=list(target.gpus))
 
 
 def served_version_dirs(model_dir: Path) -> list[Path]:

@@ -36,7 +36,7 @@ def blur_regions(
     bit-identical to the input. Overlapping boxes are blurred in turn.
     """
     require_rgb(pixels)
-    _check_options(kind, strength)
+    check_options(kind, strength)
     blurred = pixels.copy()
     if boxes.size == 0:
         return blurred
@@ -47,7 +47,8 @@ def blur_regions(
     return blurred
 
 
-def _check_options(kind: str, strength: float) -> None:
+def check_options(kind: str, strength: float) -> None:
+    """InvalidOptionError unless ``kind`` is one of BLUR_KINDS and ``strength`` a finite number > 0."""
     if kind not in BLUR_KINDS:
         raise InvalidOptionError(f"blur kind must be one of {list(BLUR_KINDS)}, got {kind!r}")
     valid = isinstance(strength, (int, float)) and not isinstance(strength, bool)
@@ -69,7 +70,7 @@ def blur_image(pixels: np.ndarray, *, kind: str = "gaussian", size: float = 8.0)
     """The whole of ``pixels`` blurred: ``size`` is the Gaussian sigma, the median / box /
     bilateral radius, or the pixelation block, in pixels."""
     require_rgb(pixels)
-    _check_options(kind, size)
+    check_options(kind, size)
     return _blur_sized(pixels, kind, size)
 
 

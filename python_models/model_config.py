@@ -14,8 +14,10 @@ from imaging.codec import ImageDecoder, ImageEncoder
 from python_models.options import BlurOptions, parse_class_list
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
     from pathlib import Path
+
+    import numpy as np
 
     from python_models.detections import DetectorSettings
     from python_models.detectors import CenterFaceDetector, SessionSettings, TileSettings, YoloDetector
@@ -51,6 +53,22 @@ def configured_blur(model_config: ModelConfig) -> BlurOptions:
         margin=float(config_parameter(model_config, "margin", "0.3")),
         always=parse_class_list(config_parameter(model_config, "always_blur", "license_plate")),
     )
+
+
+def configured_region_blur(model_config: ModelConfig) -> Callable[..., np.ndarray]:
+    """`blur`'s region blur, called as blur_regions(pixels, boxes, kind=, strength=): `backend`
+    `opencv` (imaging.blur, the default) or `torch` (imaging.gpu_blur on `torch_device`, default
+    cuda; GPU hosts). ValueError for another backend."""
+    backend = config_parameter(model_config, "backend", "opencv")
+    if backend == "opencv":
+        from imaging.blur import blur_regions
+
+        return blur_regions
+    if backend != "torch":
+        raise ValueError(f"blur backend must be opencv or torch, got {backend!r}")
+    from imaging import gpu_blur  # torch: GPU hosts only
+
+    return partial(gpu_blur.blur_regions, device=config_parameter(model_config, "torch_device", "cuda"))
 
 
 def configured_session(model_config: ModelConfig) -> SessionSettings:

@@ -52,7 +52,8 @@ def test_every_model_runs_on_the_gpu_and_keeps_batching_and_priorities(torch_rep
 def test_codecs_blur_and_detectors_switch_to_their_gpu_paths(torch_repository: Path) -> None:
     for name in ("decode", "encode", "transcode", "process"):
         assert parameter(load(torch_repository / name), "device") == "gpu"
-    assert parameter(load(torch_repository / "blur"), "device") == "cuda"
+    blur = load(torch_repository / "blur")
+    assert (parameter(blur, "backend"), parameter(blur, "torch_device")) == ("torch", "cuda")
     for name in DETECTORS:
         config = load(torch_repository / name)
         assert (parameter(config, "runtime"), parameter(config, "runtime_device")) == ("torch", "cuda")

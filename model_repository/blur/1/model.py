@@ -10,10 +10,9 @@ from typing import Any
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
-from imaging.blur import blur_regions
 from python_models.detections import DETECTION_PARAMETERS
 from python_models.metadata import blur_plan, blur_residual, check_classes, image_metadata
-from python_models.model_config import config_parameter, configured_blur
+from python_models.model_config import config_parameter, configured_blur, configured_region_blur
 from python_models.options import BlurOptions, parse_blur_options
 from python_models.tensors import (
     error_response,
@@ -33,6 +32,7 @@ class TritonPythonModel:
         config = json.loads(args["model_config"])
         self.version = args["model_version"]
         self.defaults = configured_blur(config)
+        self.blur_regions = configured_region_blur(config)
         self.verify_models = (config_parameter(config, "faces_model", "faces"), config_parameter(config, "plates_model", "plates"))
 
     async def execute(self, requests: list[Any]) -> list[Any]:
@@ -53,7 +53,7 @@ class TritonPythonModel:
         for pixels, image_info, records, faces in inputs:
             check_classes(records, options)
             boxes, blurred = blur_plan(records, faces, options, image_info["width"], image_info["height"])
-            blurred_images.append(blur_regions(pixels, boxes, kind=options.kind, strength=options.strength))
+            blurred_images.append(self.blur_regions(pixels, boxes, kind=options.kind, strength=options.strength))
             blur = {"kind": options.kind, "strength": options.strength, "versions": {"blur": self.version}}
             infos.append(image_metadata(image_info, records, faces, blurred, blur))
         if options.verify:
