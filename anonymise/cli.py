@@ -156,6 +156,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GatewayUnreachable as error:
         print(f"anonymise: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # before the run installed its handler (listing a bucket): nothing was sent
+        print("anonymise: interrupted", file=sys.stderr)
+        return 130
     if args.json:
         print(json.dumps(summary.as_json(), indent=2))
     else:
