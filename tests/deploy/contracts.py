@@ -36,7 +36,7 @@ TRITON_GPU_METRICS = {
     "nv_gpu_power_usage": {"gpu_uuid"},
 }
 # Prometheus' own series and the labels its scrape configuration adds to every series.
-PROMETHEUS_METRICS = {"up": set()}
+PROMETHEUS_METRICS: dict[str, set[str]] = {"up": set()}
 TARGET_LABELS = {"job", "instance", "namespace", "pod"}
 
 

@@ -101,7 +101,7 @@ def test_the_dashboard_shows_what_the_issue_asks() -> None:
     titles = {panel["title"] for panel in panels}
     assert {"Throughput", "Latency", "Queue depth", "Success rate", "Time per request by model"} <= titles
     variables = {variable["name"] for variable in board["templating"]["list"] if variable["type"] == "datasource"}
-    cells = set()
+    cells: set[tuple[int, int]] = set()
     for panel in panels:
         assert panel["datasource"]["uid"].strip("${}") in variables
         grid = panel["gridPos"]
