@@ -103,13 +103,13 @@ def stop_when(process: subprocess.Popen[str], out: Path, done: int, signal_numbe
     process.send_signal(signal_number)
 
 
-def accepted_jobs(gateway: RunningGateway) -> float:
-    """The gateway's count of POST /v1/jobs answered 202."""
+def accepted_jobs(gateway: RunningGateway, status: str = "202") -> float:
+    """The gateway's count of POST /v1/jobs answered ``status``."""
     text = httpx.get(f"{gateway.url}/metrics").text
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             if sample.name == "gateway_http_requests_total" and sample.labels == {
-                "method": "POST", "route": "/v1/jobs", "status": "202"
+                "method": "POST", "route": "/v1/jobs", "status": status
             }:
                 return sample.value
     return 0.0
@@ -187,6 +187,24 @@ def test_text_summary_and_exit_0_when_every_file_succeeds(gateway: RunningGatewa
     assert done.stdout.startswith("1 files: 1 succeeded (1 processed, 0 already done), 0 failed\nfound 1 faces"), done.stdout
     with Image.open(tmp_path / "out" / "astronaut.webp") as image:
         assert image.format == "WEBP"
+
+
+def test_a_full_queue_is_waited_out_not_counted_as_failures(triton_server: Any, tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for index in range(6):
+        small(PHOTOS[index], 200).save(folder / f"p{index}.png")
+    settings = make_settings(tmp_path / "storage", triton_url=triton_server.grpc_url, max_queued_jobs=1, retry_after_s=0)
+    gateway = RunningGateway(settings).start()
+    try:
+        done = subprocess.run(command(str(folder), "-o", str(tmp_path / "out"), "--url", gateway.url, "--concurrency", "4",
+                                      "--json"), cwd=ROOT, text=True, capture_output=True, timeout=180)
+        refused = accepted_jobs(gateway, "429")
+    finally:
+        gateway.stop()
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["processed"] == 6
+    assert refused > 0  # 429 queue_full happened and was retried after Retry-After
 
 
 @pytest.fixture(scope="module")
