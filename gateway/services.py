@@ -91,6 +91,7 @@ async def open_services(settings: Settings, metrics: GatewayMetrics) -> Services
     services = Services(settings, metrics, store, pipeline, admin, inference, events, jobs, runner, s3_client, sweeper, webhooks)
     try:
         await store.check()
+        await repository.ensure_index()  # jobs recorded before the listing markers existed (once per store)
         await jobs.resume()
         await webhooks.resume()
     except Exception:

@@ -14,6 +14,7 @@ Layout of the store, all by job id::
                            the epoch, zero-padded, so key order (S3's listing order) is newest first
     webhooks/<id>.json     the delivery of the job's outcome to its callback URL (attempts, state)
     webhooks-pending/<id>  present from acceptance until that delivery ended (read on start to resume)
+    index-complete         every job recorded before the ``index/`` markers existed has one now
 """
 
 from __future__ import annotations
@@ -72,6 +73,9 @@ def index_key(job_id: str, created_ms: int) -> str:
 def index_bound(created_ms: int) -> str:
     """A key after every marker of jobs created later than ``created_ms`` and before the others."""
     return f"{INDEX_PREFIX}{_INDEX_TOP - created_ms:015d}-~"
+
+
+INDEX_COMPLETE_KEY = "index-complete"
 
 
 def parse_index_key(key: str) -> tuple[int, str] | None:
@@ -170,6 +174,33 @@ class JobRepository:
             await self.store.delete(key)
         self._cache.pop(job.job_id, None)
         return keys
+
+    async def ensure_index(self) -> int:
+        """Give every job recorded before the listing markers existed its marker, once per store;
+        returns how many were added. A one-time walk over ``jobs/`` (names, then each unmarked
+        record); afterwards ``index-complete`` makes it a single read."""
+        try:
+            await self.store.get_bytes(INDEX_COMPLETE_KEY)
+            return 0
+        except ObjectMissingError:
+            pass
+        marked = {parsed[1] for key in await self.store.list_keys(INDEX_PREFIX) if (parsed := parse_index_key(key))}
+        added = 0
+        for key in await self.store.list_keys("jobs/"):
+            job_id = key.removeprefix("jobs/").removesuffix(".json")
+            if job_id in marked or not JOB_ID.match(job_id):
+                continue
+            try:
+                job = await self.get(job_id)
+            except (JobNotFoundError, CorruptRecordError) as error:
+                logger.warning("not listed: %s", error)
+                continue
+            await self.store.put_bytes(index_key(job.job_id, created_ms(job)), b"", "application/octet-stream")
+            added += 1
+        await self.store.put_bytes(INDEX_COMPLETE_KEY, b"", "application/octet-stream")
+        if added:
+            logger.info("listing: %d job(s) recorded before the index got their marker", added)
+        return added
 
     async def mark_due(self, kind: str, job_id: str, due: datetime) -> None:
         await self.store.put_bytes(retention_key(kind, job_id, due), b"", "application/octet-stream")

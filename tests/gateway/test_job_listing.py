@@ -6,8 +6,10 @@ gateway with the default deadline, whose jobs stay ``queued``: a store with both
 
 from __future__ import annotations
 
+import shutil
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -172,3 +174,17 @@ def test_download_names(filename: str | None, source: str, header: str) -> None:
     assert value == header
     assert "\r" not in value and "\n" not in value
     httpx.Headers({"Content-Disposition": value})  # a valid header value
+
+
+def test_jobs_recorded_before_the_index_are_listed_after_a_restart(gateway_factory: GatewayFactory, tmp_path: Path) -> None:
+    first = gateway_factory(tmp_path)
+    with first.client() as client:
+        job_ids = [upload(client, f"old-{index}.jpg") for index in range(3)]
+    first.stop()
+    shutil.rmtree(tmp_path / "index")  # a store written before the listing markers existed
+    (tmp_path / "index-complete").unlink()
+    second = gateway_factory(tmp_path)
+    with second.client() as client:
+        listed = [job["job_id"] for job in client.get("/v1/jobs").json()["jobs"]]
+    assert listed == list(reversed(job_ids))
+    assert (tmp_path / "index-complete").exists()
