@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image, PngImagePlugin
 
 from gateway.inference.service import Inference
-from gateway.jobs.models import Priority
+from gateway.jobs.models import OptionValue, Priority
 from gateway.jobs.uploads import SNIFF_BYTES
 from imaging.formats import sniff_format
 from imaging.jpeg2000_header import read_header, reduced_size
@@ -72,6 +72,6 @@ async def render_preview(inference: Inference, data: bytes, size: int) -> bytes:
     refuses, ``gateway.core.errors.GatewayError`` subclasses for Triton being down or busy).
     """
     halvings = preview_reduce(data, size)
-    options = {"format": "png", "reduce": halvings} if halvings else {"format": "png"}
+    options: dict[str, OptionValue] = {"format": "png", "reduce": halvings} if halvings else {"format": "png"}
     processed, _ = await inference.run(data, options, Priority.high, wait=True, model="transcode")
     return await asyncio.to_thread(shrink_png, processed.result, size)

@@ -5,7 +5,6 @@ request (favicon included). No Triton needed."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
