@@ -17,7 +17,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from anonymise.client import GatewayClient, Submission
@@ -26,7 +26,7 @@ from anonymise.outputs import FORMATS, plan_names, remove_partials
 from anonymise.progress import Display
 from anonymise.run import Runner, RunSettings
 from anonymise.s3 import s3_lister
-from anonymise.sources import discover
+from anonymise.sources import Source, discover
 from anonymise.state import Journal, options_fingerprint
 from anonymise.summary import Summary
 
@@ -101,6 +101,13 @@ async def check_classes(client: GatewayClient, requested: str) -> None:
         raise UsageError(f"--blur-classes {', '.join(unknown)}: the gateway's detectors find {', '.join(known)}")
 
 
+def refuse_overwriting_sources(sources: list[Source], names: dict[PurePosixPath, PurePosixPath], output: Path) -> None:
+    """UsageError when a result would replace its own source (OUT is the input folder)."""
+    for source in sources:
+        if source.path is not None and (output.resolve() / names[source.relative]) == source.path:
+            raise UsageError(f"{source.path} would be overwritten by its result: choose another output folder")
+
+
 async def run(args: argparse.Namespace) -> Summary:
     """The whole run; the summary says how it ended (UsageError before any file is sent)."""
     output = Path(args.output)
@@ -109,6 +116,7 @@ async def run(args: argparse.Namespace) -> Summary:
     needs_s3 = any(path.startswith("s3://") for path in args.paths)
     discovery = discover(args.paths, output, s3_lister(args.s3_endpoint_url) if needs_s3 else None)
     names = plan_names([source.relative for source in discovery.sources], args.format)
+    refuse_overwriting_sources(discovery.sources, names, output)
     output.mkdir(parents=True, exist_ok=True)
     remove_partials(output)
     submission = submission_of(args)

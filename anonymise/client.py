@@ -54,8 +54,8 @@ class Submission:
         return body
 
     def fingerprinted(self) -> dict[str, Any]:
-        """What changes the results, for the journal's options fingerprint."""
-        return {"priority": self.priority, "format": self.format, "options": self.options}
+        """What changes the results (not the priority), for the journal's options fingerprint."""
+        return {"format": self.format, "options": self.options}
 
 
 class GatewayClient:

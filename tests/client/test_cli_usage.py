@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from anonymise.cli import build_parser, main, submission_of
+from anonymise.state import options_fingerprint
 from tests.gateway.conftest import free_port
 
 
@@ -43,6 +44,13 @@ def test_clashing_outputs_and_an_output_that_is_a_file_exit_2(tmp_path: Path, ca
     assert "must be a folder" in capsys.readouterr().err
 
 
+def test_writing_results_over_their_sources_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = Path(photo(tmp_path)).parent
+    assert main([str(folder), "-o", str(folder)]) == 2
+    assert "would be overwritten by its result" in capsys.readouterr().err
+    assert (folder / "a.jpg").read_bytes() == b"\xff\xd8\xff"
+
+
 def test_no_gateway_exits_1_naming_the_url(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     assert main([photo(tmp_path), "-o", str(tmp_path / "out"), "--url", url, "--no-progress"]) == 1
@@ -65,3 +73,11 @@ def test_options_mirror_the_api() -> None:
     }
     assert submission.form() == {"priority": "low", "format": "webp", "options": json.dumps(submission.options)}
     assert submission_of(build_parser().parse_args(["x", "-o", "y"])).options == {}
+
+
+def test_the_priority_does_not_change_what_counts_as_done() -> None:
+    def fingerprint(*extra: str) -> str:
+        return options_fingerprint(submission_of(build_parser().parse_args(["x", "-o", "y", *extra])).fingerprinted())
+
+    assert fingerprint("--priority", "high") == fingerprint()
+    assert fingerprint("--blur", "box") != fingerprint()
