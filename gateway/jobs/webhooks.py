@@ -199,6 +199,11 @@ class WebhookDispatcher:
                 reason = "interrupted: the gateway shut down; delivered again at its next start"
                 await self._save(job, delivery.model_copy(update={"reason": reason, "updated_at": now()}))
                 raise
+            except Exception as error:  # noqa: BLE001 - a bug: kept pending (its marker stays), delivered at the next start
+                logger.exception("job %s: webhook delivery broke", job.job_id)
+                reason = f"unexpected {type(error).__name__}; delivered again at the gateway's next start"
+                await self._save(job, delivery.model_copy(update={"reason": reason, "updated_at": now()}))
+                return
         try:
             await self.repository.store.delete(webhook_pending_key(job.job_id))
             await self._drop_if_job_deleted(job)
