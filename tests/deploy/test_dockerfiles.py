@@ -88,6 +88,9 @@ def test_the_triton_image_is_the_one_the_launcher_matches() -> None:
     assert steps[0] == ("FROM", TRITON_BASE)
     install = next(arguments for instruction, arguments in steps if instruction == "RUN" and "pip install" in arguments)
     assert '"/src[gpu]"' in install and "numpy.__version__ < '2'" in install
+    text = (ROOT / "docker" / "triton.Dockerfile").read_text()
+    (venv,) = set(re.findall(r"python(3\.\d+) -m venv", text))
+    assert set(re.findall(r"python_backend_stubs/(3\.\d+)/", text)) == {venv}, "the stub must match the venv's Python"
 
 
 def test_triton_runs_one_command_everywhere() -> None:
