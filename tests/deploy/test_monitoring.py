@@ -159,3 +159,37 @@ def test_promtool_parses_every_expression(promtool: str, tmp_path: Path) -> None
     broken = tmp_path / "broken.yml"
     broken.write_text(yaml.safe_dump({"groups": [{"name": "broken", "rules": [{"record": "check:x", "expr": "sum(rate(x[5m])"}]}]}))
     assert subprocess.run([promtool, "check", "rules", str(broken)], capture_output=True, timeout=60).returncode != 0
+
+
+def test_compose_monitoring_scrapes_the_compose_services() -> None:
+    """compose.yaml's `monitoring` profile: the same jobs and rules as in Kubernetes, static targets
+    that are compose services on their metrics ports, and Grafana reading that Prometheus."""
+    from tests.deploy.compose_files import load
+
+    services = load("compose.yaml")["services"]
+    compose = yaml.safe_load((PROMETHEUS / "prometheus.compose.yml").read_text())
+    kubernetes = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())
+    assert compose["rule_files"] == kubernetes["rule_files"]
+    assert {job["job_name"] for job in compose["scrape_configs"]} == {job["job_name"] for job in kubernetes["scrape_configs"]}
+    ports = {"gateway": services["gateway"]["environment"]["GATEWAY_PORT"], "triton": "8002"}
+    for job in compose["scrape_configs"]:
+        (static,) = job["static_configs"]
+        assert static["targets"] == [f"{job['job_name']}:{ports[job['job_name']]}"]
+        assert set(static["labels"]) == TARGET_LABELS - {"job", "instance"}
+    for name in ("prometheus", "grafana"):
+        assert services[name]["profiles"] == ["monitoring"]
+        for volume in services[name]["volumes"]:
+            source = volume.split(":")[0]
+            assert not source.startswith(".") or (ROOT / source).exists(), volume
+    mounts = dict(volume.split(":")[:2] for volume in services["prometheus"]["volumes"])
+    assert mounts["./deploy/prometheus/prometheus.compose.yml"] == "/etc/prometheus/prometheus.yml"
+    assert mounts["./deploy/prometheus/alerts.yml"] == "/etc/prometheus/alerts.yml"
+    datasources = yaml.safe_load((ROOT / "deploy/grafana/provisioning/datasources/prometheus.yml").read_text())
+    assert datasources["datasources"][0]["url"] == "http://prometheus:9090"
+
+
+def test_promtool_accepts_the_compose_prometheus_configuration(promtool: str) -> None:
+    """(Debian's promtool is built without Kubernetes discovery, so prometheus.yml is checked above only.)"""
+    result = subprocess.run([promtool, "check", "config", "prometheus.compose.yml"], cwd=PROMETHEUS,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
