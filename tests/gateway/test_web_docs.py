@@ -69,3 +69,13 @@ def test_the_page_loads_its_assets_and_favicon_without_a_404(browser: Any, gatew
     assert icon == [200, "image/svg+xml"] and favicon == 200
     assert browser.find_element(By.ID, "submit").get_attribute("disabled") is not None  # nothing chosen yet
     assert [box.get_attribute("value") for box in browser.find_elements(By.CSS_SELECTOR, "#toggles input")] == ["face", "license_plate"]
+
+
+def test_only_named_assets_are_served(gateway: RunningGateway) -> None:
+    with gateway.client() as client:
+        unknown = client.get("/assets/index.html")
+        beside = client.get("/assets/..%2Fpreviews.py")
+        script = client.get("/assets/app.js")
+    assert (unknown.status_code, unknown.json()["error"]) == (404, "not_found")
+    assert beside.status_code == 404
+    assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")

@@ -81,7 +81,8 @@ def page(browser: Any, gateway: RunningGateway, photos: list[Path]) -> dict[str,
     WebDriverWait(browser, 180, poll_frequency=0.2).until(lambda session: submit.is_enabled())
     rows = {row.find_element(By.CLASS_NAME, "name").text: row for row in browser.find_elements(By.CSS_SELECTOR, "#jobs .job")}
     return {"rows": rows, "disabled_at_once": disabled_at_once, "seconds": time.monotonic() - started,
-            "states": browser.execute_script("return window.seenStates"), "network": network(browser)}
+            "states": browser.execute_script("return window.seenStates"), "network": network(browser),
+            "console": [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]}
 
 
 def job_of(gateway: RunningGateway, row: Any) -> dict[str, Any]:
@@ -104,6 +105,7 @@ def test_each_photo_gets_a_row_driven_by_the_event_stream(page: dict[str, Any], 
     streams = [url for url in requested_urls(page["network"]) if "/v1/events?job_id=" in url]
     assert len(streams) == 1 and sorted(streams[0].split("job_id=")[1].split(",")) == job_ids
     assert off_loopback(page["network"], gateway.url) == []
+    assert page["console"] == []  # no script error, no failed request
 
 
 def test_jpeg2000_is_shown_through_png_previews(page: dict[str, Any], browser: Any) -> None:
