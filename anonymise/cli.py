@@ -20,11 +20,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from anonymise.client import GatewayClient, Submission
 from anonymise.errors import GatewayUnreachable, UsageError
 from anonymise.outputs import FORMATS, plan_names, remove_partials
-from anonymise.progress import Display
-from anonymise.run import Runner, RunSettings
+
+try:  # httpx and rich come with the project's `client` extra
+    from anonymise.client import GatewayClient, Submission
+    from anonymise.progress import Display
+    from anonymise.run import Runner, RunSettings
+except ImportError as missing:
+    print(f"anonymise: {missing.name} is missing: pip install 'triton-image-service[client]'", file=sys.stderr)
+    raise SystemExit(2) from None
 from anonymise.s3 import s3_lister
 from anonymise.sources import Source, discover
 from anonymise.state import Journal, options_fingerprint
