@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -146,3 +150,29 @@ def test_compose_and_kubernetes_run_the_images_the_dockerfiles_build() -> None:
                 for container in spec.get("initContainers", []) + spec["containers"]:
                     image = container["image"]
                     assert image.split(":")[0] in built or pinned(image), f"{path.name}: {image}"
+
+
+def test_the_project_installs_from_the_build_context(ignore_patterns: list[str], tmp_path: Path) -> None:
+    """What `pip install "/src[...]"` sees in both Dockerfiles: the repository less .dockerignore.
+    Built here without its dependencies (they are this venv's), then imported from the install."""
+    context = tmp_path / "context"
+    for folder, folders, names in os.walk(ROOT):
+        base = Path(folder).relative_to(ROOT)
+        folders[:] = [name for name in folders if not ignored((base / name).as_posix(), ignore_patterns)]
+        folders[:] = [name for name in folders if (base / name).as_posix() != "model_repository"]  # not installed
+        for name in names:
+            relative = (base / name).as_posix()
+            if not ignored(relative, ignore_patterns) and not (ROOT / relative).is_symlink():
+                (context / relative).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / relative, context / relative)
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--target", str(target), str(context)],
+        check=True, capture_output=True, timeout=300,
+    )
+    imported = subprocess.run(
+        [sys.executable, "-c", "import gateway.main, triton_launcher, imaging.codec, python_models.options; print(gateway.main.__file__)"],
+        cwd=tmp_path, env={"PYTHONPATH": str(target), "PATH": os.environ["PATH"]}, capture_output=True, text=True, timeout=120,
+    )
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout.startswith(str(target))
