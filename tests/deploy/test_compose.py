@@ -102,6 +102,7 @@ def test_gateway_uses_the_services_it_waits_for(gpu_model: dict[str, Any]) -> No
     assert settings.storage_url == "s3://photos" and settings.s3_endpoint_url == "http://minio:9000"
     assert settings.model_repository is not None
     assert f"./model_repository:{settings.model_repository}" in gateway["volumes"]
+    assert gateway["user"] == "1000:1000", "the gateway writes the mounted repository as its owner"
     assert "/readyz" in gateway["healthcheck"]["test"][-1]
     assert "--jetstream" in services["nats"]["command"]
     assert "mc mb --ignore-existing" in services["minio-init"]["command"][0]
