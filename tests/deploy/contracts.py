@@ -78,6 +78,9 @@ def gateway_metrics() -> dict[str, set[str]]:
         for family in collector.describe():
             for name in _sample_names(family):
                 known[name] = labels | ({"le"} if name.endswith("_bucket") else set())
+    for family in metrics.registry.collect():  # collectors that are no attribute: labels from their samples
+        for name in _sample_names(family) - set(known):
+            known[name] = {label for sample in family.samples for label in sample.labels}
     return known
 
 
