@@ -1,10 +1,10 @@
 // The upload page: many photos, one job each (POST v1/jobs), progress from the event stream
 // (GET v1/events), then the original with the regions found drawn over it, the result, and a
-// download button. JPEG 2000 and TIFF are shown through GET v1/jobs/{id}/preview (PNG).
+// download button. What the browser cannot show (JPEG 2000, TIFF) is shown through
+// GET v1/jobs/{id}/preview (PNG).
 "use strict";
 
 const $ = (selector, root = document) => root.querySelector(selector);
-const SHOWN_BY_BROWSERS = new Set(["image/jpeg", "image/png", "image/webp", "image/bmp"]);
 const COLOURS = { face: "#ff00ff", license_plate: "#00e5ff" };
 const OTHER_COLOUR = "#ff8c00";
 const UPLOADS_AT_ONCE = 3;
@@ -115,12 +115,7 @@ class Row {
     const job = await api(`v1/jobs/${this.jobId}`);
     const metadata = job.metadata || {};
     const result = await api(`v1/jobs/${this.jobId}/result`, true);
-    const original = SHOWN_BY_BROWSERS.has(this.file.type || (job.original || {}).content_type)
-      ? this.file : await api(`v1/jobs/${this.jobId}/preview?of=original`, true);
-    const shown = SHOWN_BY_BROWSERS.has(job.result.content_type)
-      ? result : await api(`v1/jobs/${this.jobId}/preview?of=result`, true);
-    await Promise.all([load($(".original", this.node), original), load($(".result", this.node), shown)]);
-    drawBoxes($(".original", this.node).parentElement, metadata);
+    await Promise.all([this.showImage(".result", result, "result"), this.showOriginal(metadata)]);
     const link = $(".download", this.node);
     link.href = URL.createObjectURL(result);
     link.download = downloadName(this.file.name, job.result.key);
@@ -131,6 +126,25 @@ class Row {
     this.say("succeeded", `done in ${Math.round(job.processing_ms || 0)} ms: ${count("face")} face(s), `
       + `${count("license_plate")} plate(s), ${(metadata.blurred || []).length} region(s) blurred, `
       + `${metadata.uncertain || 0} uncertain`, PROGRESS.succeeded);
+  }
+
+  // The image itself when the browser can decode it, else the server's PNG preview of it.
+  async showImage(selector, blob, of) {
+    const img = $(selector, this.node);
+    if (!await load(img, blob).then(() => true, () => false)) {
+      await load(img, await api(`v1/jobs/${this.jobId}/preview?of=${of}`, true));
+    }
+  }
+
+  // The regions found are drawn over the original (its preview may be missing: an original is
+  // not kept with GATEWAY_KEEP_ORIGINALS_S=0).
+  async showOriginal(metadata) {
+    try {
+      await this.showImage(".original", this.file, "original");
+      drawBoxes($(".original", this.node).parentElement, metadata);
+    } catch (error) {
+      $(".original-caption", this.node).textContent = `Original not shown: ${error.message}`;
+    }
   }
 }
 

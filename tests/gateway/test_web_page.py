@@ -158,35 +158,41 @@ def test_downloads_keep_the_name_with_the_result_extension(page: dict[str, Any],
 
 
 DROP = """
-const [name, encoded] = arguments;
-const file = new File([Uint8Array.from(atob(encoded), (char) => char.charCodeAt(0))], name, { type: 'image/jpeg' });
 const transfer = new DataTransfer();
-transfer.items.add(file);
+for (const [name, encoded] of arguments[0]) {
+  transfer.items.add(new File([Uint8Array.from(atob(encoded), (char) => char.charCodeAt(0))], name));
+}
 document.getElementById('drop').dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
 """
 
 
-def test_a_dropped_photo_runs_with_the_api_key_sent_on_every_call(
-    browser: Any, gateway_factory: GatewayFactory, triton_server: Any
+def test_dropped_photos_run_with_the_api_key_sent_on_every_call(
+    browser: Any, gateway_factory: GatewayFactory, triton_server: Any, photos: list[Path]
 ) -> None:
-    """Without the key the row fails naming the 401; with it, the upload, the event stream (fetch,
-    not EventSource, which cannot send headers), the job, the result and the boxes all work."""
-    locked = gateway_factory(triton_url=triton_server.grpc_url, model_repository=REPOSITORY, api_keys=["s3cret"])
+    """Without the key a row fails naming the 401; with it, the upload, the event stream (fetch,
+    not EventSource, which cannot send headers), the job, the result and the boxes all work. This
+    gateway keeps no original: the JPEG 2000's row says so and still shows its result."""
+    locked = gateway_factory(triton_url=triton_server.grpc_url, model_repository=REPOSITORY, api_keys=["s3cret"], keep_originals_s=0)
     browser.get(f"{locked.url}/")
-    browser.execute_script(DROP, "zidane.jpg", base64.b64encode(photo_bytes("zidane.jpg")).decode())
-    assert browser.find_element(By.ID, "chosen").text == "zidane.jpg"
+    dropped = [(path.name, base64.b64encode(path.read_bytes()).decode()) for path in photos if path.suffix in (".jpg", ".jp2")]
+    browser.execute_script(DROP, dropped)
+    assert browser.find_element(By.ID, "chosen").text == "zidane.jpg, astronaut.jp2"
     submit = browser.find_element(By.ID, "submit")
     submit.click()
     WebDriverWait(browser, 30, poll_frequency=0.2).until(lambda session: submit.is_enabled())
-    refused = browser.find_element(By.CSS_SELECTOR, "#jobs .job")
-    assert refused.get_attribute("data-state") == "failed"
-    assert "401 unauthorized" in refused.find_element(By.CLASS_NAME, "status").text
+    refused = browser.find_elements(By.CSS_SELECTOR, "#jobs .job")
+    assert [row.get_attribute("data-state") for row in refused] == ["failed", "failed"]
+    assert all("401 unauthorized" in row.find_element(By.CLASS_NAME, "status").text for row in refused)
     browser.find_element(By.ID, "api_key").send_keys("s3cret")
     submit.click()
     WebDriverWait(browser, 120, poll_frequency=0.2).until(lambda session: submit.is_enabled())
-    row = browser.find_element(By.CSS_SELECTOR, "#jobs .job")  # the newest row comes first
-    assert row.get_attribute("data-state") == "succeeded", row.find_element(By.CLASS_NAME, "status").text
-    assert len(row.find_elements(By.CSS_SELECTOR, ".box[data-source='face']")) >= 2
+    rows = {row.find_element(By.CLASS_NAME, "name").text: row for row in browser.find_elements(By.CSS_SELECTOR, "#jobs .job")[:2]}
+    assert {row.get_attribute("data-state") for row in rows.values()} == {"succeeded"}
+    assert len(rows["zidane.jpg"].find_elements(By.CSS_SELECTOR, ".box[data-source='face']")) >= 2
+    jp2 = rows["astronaut.jp2"]
+    assert "Original not shown: 404 source_not_found" in jp2.find_element(By.CLASS_NAME, "original-caption").text
+    assert browser.execute_script("return arguments[0].naturalWidth", jp2.find_element(By.CSS_SELECTOR, "img.result")) == 512
+    assert jp2.find_element(By.CLASS_NAME, "download").is_displayed()
 
 
 def screenshot(browser: Any, path: Path) -> np.ndarray:
