@@ -44,7 +44,7 @@ def sorted_rows(rows: np.ndarray) -> np.ndarray:
 @needs_models
 @pytest.mark.parametrize("device", DEVICES)
 def test_centerface_outputs_equal_onnx_runtime(device: str) -> None:
-    feeds = {"images": canvas("zidane.jpg", 320)}
+    feeds = {"images": canvas("astronaut.png", 320)}
     expected = open_session(FACES_MODEL, SessionSettings()).run(None, feeds)
     found = TorchSession(FACES_MODEL, device).run(None, feeds)
     assert [array.shape for array in found] == [array.shape for array in expected] == [
@@ -58,7 +58,7 @@ def test_centerface_outputs_equal_onnx_runtime(device: str) -> None:
 def test_yolo_graph_with_nms_gives_onnx_runtimes_rows(device: str) -> None:
     """The plates graph, NonMaxSuppression included, on a real photo at a low threshold (many rows)."""
     feeds = {
-        "images": np.concatenate([canvas("bus.jpg", 640, 1 / 255), canvas("zidane.jpg", 640, 1 / 255)]),
+        "images": np.concatenate([canvas("grace_hopper.jpg", 640, 1 / 255), canvas("astronaut.png", 640, 1 / 255)]),
         "score_threshold": np.array([0.001], np.float32),
         "iou_threshold": np.array([0.45], np.float32),
         "max_detections": np.array([300], np.int64),
@@ -75,7 +75,7 @@ def test_yolo_graph_with_nms_gives_onnx_runtimes_rows(device: str) -> None:
 def test_detectors_on_torch_find_what_they_find_on_onnx_runtime(build, device: str) -> None:
     """Through the served detector classes (passes, tiles, merging) with config.pbtxt's `runtime`."""
     model = PLATES_MODEL if build is configured_yolo else FACES_MODEL
-    images = [photo_pixels("grace_hopper.jpg"), photo_pixels("zidane.jpg")[:360, :640]]
+    images = [photo_pixels("grace_hopper.jpg"), photo_pixels("astronaut.png")[:360, :480]]
     expected = build(runtime_config("onnxruntime", "cpu"), model.parent).detect(images, score_threshold=0.05)
     found = build(runtime_config("torch", device), model.parent).detect(images, score_threshold=0.05)
     assert sum(len(rows) for rows in expected) > 0

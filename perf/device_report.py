@@ -1,0 +1,129 @@
+"""report.md of a device run (perf/device_run.py) from its results.json: what ran, what it measured,
+which of issue 13's targets were reached. A step that failed is reported with its error, never
+as a figure."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+TARGET_JPEG_IMAGES_PER_S = 2000.0
+TARGET_JPEG2000_SPEEDUP = 20.0
+
+
+def write_report(results: Mapping[str, Any], path: Path) -> Path:
+    path.write_text(render_report(results))
+    return path
+
+
+def render_report(results: Mapping[str, Any]) -> str:
+    lines = [f"# Device run: {_gpu_name(results)}", "", f"Started {results.get('started', '?')}. Command: `{results.get('command', '?')}`", ""]
+    lines += _environment(results.get("environment"))
+    lines += _tests(results.get("gpu_tests"))
+    lines += _pipeline(results.get("pipeline"))
+    lines += _jpeg2000(results.get("jpeg2000"), _cpus(results))
+    lines += _targets(results)
+    if results.get("step_seconds"):
+        lines += ["", "Step times (s): " + ", ".join(f"{name} {value}" for name, value in results["step_seconds"].items())]
+    return "\n".join(lines) + "\n"
+
+
+def _gpu_name(results: Mapping[str, Any]) -> str:
+    environment = results.get("environment") or {}
+    return str(environment.get("gpu") or "no GPU found")
+
+
+def _cpus(results: Mapping[str, Any]) -> int:
+    return int((results.get("environment") or {}).get("cpus") or 1)
+
+
+def _failed(section: str, value: Any) -> list[str] | None:
+    if value is None:
+        return [f"## {section}", "", "Not run.", ""]
+    if isinstance(value, Mapping) and "error" in value:
+        return [f"## {section}", "", f"Failed: `{value['error']}`", ""]
+    return None
+
+
+def _environment(value: Any) -> list[str]:
+    failed = _failed("Machine", value)
+    if failed:
+        return failed
+    keys = ("gpu", "nvidia_smi", "cpus", "python", "numpy", "torch", "cuda", "libpython")
+    return ["## Machine", "", *(f"- {key}: {value.get(key)}" for key in keys), ""]
+
+
+def _tests(value: Any) -> list[str]:
+    failed = _failed("gpu-marked tests", value)
+    if failed:
+        return failed
+    return ["## gpu-marked tests", "", f"`{value['command']}`: exit status {value['exit_status']}, {value['summary']}", ""]
+
+
+def _pipeline(value: Any) -> list[str]:
+    failed = _failed("pipeline through Triton", value)
+    if failed:
+        return failed
+    lines = ["## pipeline through Triton (decode, detect, plates, faces, blur, encode)", "",
+             "| input | concurrency | img/s | p50 ms | p99 ms | errors | GPU util mean/peak % | GPU memory MiB |", "|---|---|---|---|---|---|---|---|"]
+    for case in value:
+        gpu = case.get("gpu", {})
+        lines.append(f"| {case['input']} | {case['concurrency']} | {case['images_per_s']} | {case['p50_ms']} | {case['p99_ms']} | "
+                     f"{case['errors']} | {gpu.get('util_mean', '-')}/{gpu.get('util_peak', '-')} | {gpu.get('memory_peak_mib', '-')} |")
+    errors = [case for case in value if case.get("first_error")]
+    if errors:
+        lines += ["", f"First error ({errors[0]['input']}, concurrency {errors[0]['concurrency']}): `{errors[0]['first_error']}`"]
+    if value:
+        busiest = max(value, key=lambda case: case["images_per_s"])
+        lines += ["", f"Per model at {busiest['input']}, concurrency {busiest['concurrency']} (Triton statistics, per request):", "",
+                  "| model | requests | images per execution | queue ms | compute ms |", "|---|---|---|---|---|"]
+        for model, split in sorted(busiest["models"].items()):
+            lines.append(f"| {model} | {split['requests']} | {split['batch']} | {split['queue_ms']} | {split['compute_ms']} |")
+    return [*lines, ""]
+
+
+def _jpeg2000(value: Any, cpus: int) -> list[str]:
+    failed = _failed("JPEG 2000, 4K", value)
+    if failed:
+        return failed
+    lines = ["## JPEG 2000, 4K (perf.jpeg2000: codec layer on the GPU vs Pillow's OpenJPEG, one CPU core)", "",
+             "| operation | system | backend | img/s | MPix/s |", "|---|---|---|---|---|"]
+    lines += [f"| {row['operation']} | {row['system']} | {row['backend']} | {row['images_per_s']} | {row['mpix_per_s']} |" for row in value]
+    speedup = jpeg2000_speedup(value)
+    if speedup is not None:
+        lines += ["", f"Full decode: {speedup:.1f}x one core of OpenJPEG, {speedup / cpus:.1f}x all {cpus} cores "
+                      "(if OpenJPEG scaled perfectly across them)."]
+    return [*lines, ""]
+
+
+def jpeg2000_speedup(rows: Sequence[Mapping[str, Any]]) -> float | None:
+    """Codec-layer over Pillow images/s for the full-resolution decodes; None without both."""
+    ours = [row["images_per_s"] for row in rows if row["operation"].startswith("decode") and "reduce" not in row["operation"] and row["system"] == "codec layer"]
+    theirs = [row["images_per_s"] for row in rows if row["operation"].startswith("decode") and "reduce" not in row["operation"] and row["system"] == "Pillow"]
+    if not ours or not theirs or not all(value > 0 for value in theirs):
+        return None
+    return (sum(ours) / len(ours)) / (sum(theirs) / len(theirs))
+
+
+def _targets(results: Mapping[str, Any]) -> list[str]:
+    pipeline = results.get("pipeline")
+    best = None
+    if isinstance(pipeline, list):
+        jpeg = [case["images_per_s"] for case in pipeline if case["input"] == "1080p JPEG" and not case["errors"]]
+        best = max(jpeg) if jpeg else None
+    rows = results.get("jpeg2000")
+    speedup = jpeg2000_speedup(rows) if isinstance(rows, list) else None
+    cpus = _cpus(results)
+    lines = ["## Targets (issue 13)", ""]
+    lines.append(_target(f"1080p JPEG end to end >= {TARGET_JPEG_IMAGES_PER_S:.0f} img/s", best, TARGET_JPEG_IMAGES_PER_S, "img/s (best error-free case)"))
+    lines.append(_target(f"JPEG 2000 decode >= {TARGET_JPEG2000_SPEEDUP:.0f}x OpenJPEG on the host's {cpus} cores",
+                         None if speedup is None else speedup / cpus, TARGET_JPEG2000_SPEEDUP, "x"))
+    return lines
+
+
+def _target(name: str, value: float | None, goal: float, unit: str) -> str:
+    if value is None or math.isnan(value):
+        return f"- {name}: not measured"
+    return f"- {name}: {'reached' if value >= goal else 'not reached'}, {value:.1f} {unit}"
