@@ -21,11 +21,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def _has_cuda() -> bool:
+    """CuPy or torch sees a CUDA device (the device run's numpy<2 may leave only torch importable)."""
     try:
         import cupy
 
-        return cupy.cuda.runtime.getDeviceCount() > 0
+        if cupy.cuda.runtime.getDeviceCount() > 0:
+            return True
     except Exception:  # noqa: BLE001 - no cupy, no driver, no device: all mean "no GPU"
+        pass
+    try:
+        import torch
+
+        return torch.cuda.is_available()
+    except Exception:  # noqa: BLE001 - no torch (it comes with the export extra): no GPU either
         return False
 
 
