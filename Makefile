@@ -27,7 +27,7 @@ test: models
 
 # ruff and mypy, configured in pyproject.toml. mypy sees the launcher as triton_launcher (its import
 # name) through a link in the venv, as the editable install maps it.
-MYPY_PACKAGES := triton_launcher python_models imaging export perf gateway anonymise
+MYPY_PACKAGES := contracts triton_launcher python_models imaging export perf gateway anonymise
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	mkdir -p $(VENV)/mypy-path && ln -sfn $(CURDIR)/triton $(VENV)/mypy-path/triton_launcher

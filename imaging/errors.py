@@ -2,15 +2,18 @@
 
 Every failure carries a stable machine-readable ``code`` and a message that names the problem
 precisely; the edge (gateway, Triton models) maps the class to an HTTP status or a TritonError.
+The codes are the contract's (:mod:`contracts.errors`).
 """
 
 from __future__ import annotations
+
+from contracts import errors as codes
 
 
 class ImageError(Exception):
     """Root of every error raised by :mod:`imaging`."""
 
-    code: str = "image_error"
+    code: str = codes.IMAGE_ERROR
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -20,25 +23,25 @@ class ImageError(Exception):
 class EmptyImageError(ImageError):
     """The request carried zero bytes."""
 
-    code = "empty_image"
+    code = codes.EMPTY_IMAGE
 
 
 class UnsupportedFormatError(ImageError):
     """The bytes are not one of the image formats this package reads (or writes)."""
 
-    code = "unsupported_format"
+    code = codes.UNSUPPORTED_FORMAT
 
 
 class CorruptImageError(ImageError):
     """A recognised format whose data is truncated or garbled."""
 
-    code = "corrupt_image"
+    code = codes.CORRUPT_IMAGE
 
 
 class ImageTooLargeError(ImageError):
     """The header announces more pixels than the configured limit."""
 
-    code = "image_too_large"
+    code = codes.IMAGE_TOO_LARGE
 
     @classmethod
     def for_size(cls, width: int, height: int, max_pixels: int) -> ImageTooLargeError:
@@ -50,22 +53,22 @@ class ImageTooLargeError(ImageError):
 class InvalidOptionError(ImageError):
     """A caller-supplied option (quality, format, blur kind, device...) is out of range."""
 
-    code = "invalid_option"
+    code = codes.INVALID_OPTION
 
 
 class InvalidArrayError(ImageError):
     """An array handed to a function has the wrong shape, dtype or values (a caller bug)."""
 
-    code = "invalid_array"
+    code = codes.INVALID_ARRAY
 
 
 class DeviceUnavailableError(ImageError):
     """``device="gpu"`` was requested but nvImageCodec cannot use a GPU here."""
 
-    code = "device_unavailable"
+    code = codes.DEVICE_UNAVAILABLE
 
 
 class EncodeError(ImageError):
     """Every available encoder failed on valid pixels."""
 
-    code = "encode_failed"
+    code = codes.ENCODE_FAILED

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from contracts import parameters as names
 from imaging.errors import InvalidOptionError
 from imaging.formats import OUTPUT_FORMATS
 
@@ -116,13 +117,13 @@ def parse_encode_options(raw: Mapping[str, object], default_format: str) -> Enco
     Values may be str, bytes (UTF-8), JSON scalars or numpy scalars.
     """
     return EncodeOptions(
-        format=parse_format(_scalar(raw, "format"), default_format),
-        quality=_parse_quality(_scalar(raw, "quality")),
-        lossless=_parse_bool("lossless", _scalar(raw, "lossless")),
-        compression_ratio=_parse_ratio(_scalar(raw, "compression_ratio")),
-        psnr=_parse_psnr(_scalar(raw, "psnr")),
-        tile_size=_parse_tile_size(_scalar(raw, "tile_size")),
-        resolutions=_parse_resolutions(_scalar(raw, "resolutions")),
+        format=parse_format(_scalar(raw, names.FORMAT), default_format),
+        quality=_parse_quality(_scalar(raw, names.QUALITY)),
+        lossless=_parse_bool(names.LOSSLESS, _scalar(raw, names.LOSSLESS)),
+        compression_ratio=_parse_ratio(_scalar(raw, names.COMPRESSION_RATIO)),
+        psnr=_parse_psnr(_scalar(raw, names.PSNR)),
+        tile_size=_parse_tile_size(_scalar(raw, names.TILE_SIZE)),
+        resolutions=_parse_resolutions(_scalar(raw, names.RESOLUTIONS)),
     )
 
 

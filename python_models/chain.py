@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from contracts.metadata import BlurApplied
 from imaging.blur import blur_image, blur_regions
 from imaging.errors import ImageTooLargeError, InvalidOptionError
 from imaging.operations import (
@@ -28,7 +29,7 @@ from imaging.operations import (
     tile,
 )
 from imaging.tiling import grid
-from python_models.metadata import blur_plan, blur_residual, check_classes, detector_summaries, uncertain_count
+from python_models.metadata import anonymization, blur_plan, blur_residual, check_classes, with_residual
 from python_models.operation_specs import PixelBudget, Step, detects
 from python_models.options import BlurOptions, parse_blur_options
 
@@ -184,12 +185,7 @@ async def _anonymize(pieces: list[Piece], step: Step, find_regions: RegionFinder
         record = {
             "step": step.index,
             "op": step.op,
-            "detections": [row for record in detections for row in record["detections"]],
-            "faces": faces["faces"],
-            "blurred": regions,
-            "uncertain": uncertain_count(detections, faces),
-            "detectors": detector_summaries(detections, faces),
-            "blur": {"kind": options.kind, "strength": options.strength},
+            **anonymization(detections, faces, regions, BlurApplied(kind=options.kind, strength=options.strength)),
             "versions": {**{record["model"]: record["version"] for record in detections}, "faces": faces["version"]},
         }
         result.append(Piece(blurred, piece.tiles, (*piece.anonymized, record)))
@@ -204,6 +200,5 @@ async def _verify(pieces: list[Piece], find_regions: RegionFinder, options: Blur
     for piece, (detections, faces) in zip(pieces, found, strict=True):
         pixels, residual = blur_residual(piece.pixels, detections, faces, options)
         *earlier, record = piece.anonymized
-        record = {**record, "blurred": [*record["blurred"], *residual], "residual": len(residual)}
-        verified.append(Piece(pixels, piece.tiles, (*earlier, record)))
+        verified.append(Piece(pixels, piece.tiles, (*earlier, with_residual(record, residual, detections, faces))))
     return verified

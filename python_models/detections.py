@@ -20,12 +20,13 @@ from typing import Any
 
 import numpy as np
 
+from contracts import parameters as names
 from imaging.errors import InvalidOptionError
 from python_models.batching import split_counts
 from python_models.options import parse_boolean, parse_class_list
 
 RUN_WHEN = ("always", "requested")
-DETECTION_PARAMETERS = ("face_threshold", "plate_threshold", "thorough")
+DETECTION_PARAMETERS = names.DETECTION
 """Request parameters the detector models read: what a BLS caller passes on to them."""
 
 
@@ -76,7 +77,7 @@ def should_run(parameters: Mapping[str, object], settings: DetectorSettings) -> 
     """Whether the detector runs for this request (`run_when` always, or a requested class of its own)."""
     if settings.run_when == "always":
         return True
-    requested = parse_class_list(str(parameters.get("blur_classes") or ""))
+    requested = parse_class_list(str(parameters.get(names.BLUR_CLASSES) or ""))
     return bool(requested & set(settings.class_names.values()))
 
 
@@ -102,7 +103,7 @@ def plan_request(parameters: Mapping[str, object], images: list[np.ndarray], set
         images=images,
         threshold=request_threshold(parameters, settings),
         run=should_run(parameters, settings),
-        thorough=parse_boolean("thorough", parameters.get("thorough", False)),
+        thorough=parse_boolean(names.THOROUGH, parameters.get(names.THOROUGH, False)),
     )
 
 

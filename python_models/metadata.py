@@ -3,20 +3,26 @@
 Detector records are what the `detect`, `plates` and `faces` models answer per image
 (python_models.detections.detector_record): {"model", "version", "classes", "skipped", ...,
 "detections" or "faces": rows}. Functions taking ``detections`` accept one record or a list.
+The records built here are the contract's types (:mod:`contracts.metadata`): one
+:func:`anonymization` shape for `pipeline` and `process` alike.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from contracts.metadata import Anonymization, BlurApplied, BlurredRegion, ColorProfile, DetectorSummary, InputImage
 from imaging.blur import blur_regions
 from imaging.boxes import expand_boxes
 from python_models.classes import FACE, check_blur_classes
 from python_models.options import BlurOptions, residual_blur
+
+if TYPE_CHECKING:  # the codec (nvImageCodec) is loaded by the models that decode, not by blur
+    from imaging.codec import DecodedImage
 
 Record = dict[str, Any]
 
@@ -60,7 +66,7 @@ def target_boxes(targets: list[dict[str, Any]], margin: float, width: int, heigh
 
 def blur_plan(
     detections: Record | Sequence[Record], faces: Record, options: BlurOptions, width: int, height: int
-) -> tuple[np.ndarray, list[dict[str, Any]]]:
+) -> tuple[np.ndarray, list[BlurredRegion]]:
     """(boxes to blur [k, 4] float32 pixels, METADATA's `blurred` records) for one image.
 
     Each record's `box` is the region actually blurred (the target grown by the margin, clipped
@@ -70,12 +76,12 @@ def blur_plan(
     targets = blur_targets(detections, faces, options)
     boxes = target_boxes(targets, options.margin, width, height)
     records = [
-        {
-            "box": [round(float(value), 1) for value in box],
-            "source": target["source"],
-            "detected_box": target["box"],
-            "uncertain": target["uncertain"],
-        }
+        BlurredRegion(
+            box=[round(float(value), 1) for value in box],
+            source=target["source"],
+            detected_box=target["box"],
+            uncertain=target["uncertain"],
+        )
         for target, box in zip(targets, boxes, strict=True)
     ]
     return boxes, records
@@ -83,16 +89,16 @@ def blur_plan(
 
 def residual_plan(
     detections: Record | Sequence[Record], faces: Record, options: BlurOptions, width: int, height: int
-) -> tuple[np.ndarray, list[dict[str, Any]]]:
+) -> tuple[np.ndarray, list[BlurredRegion]]:
     """`verify`: what the detectors still find on the anonymised image, uncertain rows included,
     as (boxes to blur again, `blurred` records marked `residual`)."""
     boxes, records = blur_plan(detections, faces, replace(options, blur_uncertain=True), width, height)
-    return boxes, [{**record, "residual": True} for record in records]
+    return boxes, [BlurredRegion(**record, residual=True) for record in records]
 
 
 def blur_residual(
     pixels: np.ndarray, detections: Record | Sequence[Record], faces: Record, options: BlurOptions
-) -> tuple[np.ndarray, list[dict[str, Any]]]:
+) -> tuple[np.ndarray, list[BlurredRegion]]:
     """`verify`: HxWx3 uint8 ``pixels`` with what the second look found blurred again (the residual
     blur of :func:`python_models.options.residual_blur`), and its `blurred` records."""
     height, width = pixels.shape[:2]
@@ -109,42 +115,86 @@ def uncertain_count(detections: Record | Sequence[Record], faces: Record) -> int
     return sum(1 for row in rows if row.get("uncertain"))
 
 
-def detector_summaries(detections: Record | Sequence[Record], faces: Record) -> list[dict[str, Any]]:
+def detector_summaries(detections: Record | Sequence[Record], faces: Record) -> list[DetectorSummary]:
     """METADATA's `detectors`: per model its version, thresholds, whether it was skipped and the
     passes it ran."""
-    keys = ("model", "version", "threshold", "floor", "skipped", "passes")
-    return [{key: record[key] for key in keys if key in record} for record in [*as_records(detections), faces]]
+    return [
+        DetectorSummary(
+            model=record["model"],
+            version=record["version"],
+            threshold=record["threshold"],
+            floor=record["floor"],
+            skipped=record["skipped"],
+            passes=record["passes"],
+        )
+        for record in [*as_records(detections), faces]
+    ]
+
+
+def input_image(decoded: DecodedImage) -> InputImage:
+    """What `decode` (and `process`) say about the decoded input: size after EXIF orientation,
+    sniffed format, codec backend, frames (always 1), alpha, and the ICC conversion if any."""
+    record = InputImage(
+        width=decoded.width,
+        height=decoded.height,
+        format=decoded.source_format,
+        decoder=decoded.backend,
+        frames=1,  # several frames or pages are refused (imaging.fidelity)
+        alpha=decoded.alpha is not None,
+    )
+    if decoded.color is not None:
+        record["color"] = cast(ColorProfile, decoded.color)  # built by imaging.color in that shape
+    return record
+
+
+def anonymization(
+    detections: Record | Sequence[Record], faces: Record, blurred: list[BlurredRegion], blur: BlurApplied
+) -> Anonymization:
+    """One image's anonymisation (`pipeline`'s METADATA, a `process` `anonymized` record): the rows
+    of every detector, the faces, the regions blurred, how many rows are uncertain, the detectors
+    that ran or were skipped, and the blur used."""
+    records = as_records(detections)
+    return Anonymization(
+        detections=[row for record in records for row in record["detections"]],
+        faces=faces["faces"],
+        blurred=blurred,
+        uncertain=uncertain_count(records, faces),
+        detectors=detector_summaries(records, faces),
+        blur=blur,
+    )
+
+
+def with_residual(
+    record: dict[str, Any], residual: list[BlurredRegion], detections: Record | Sequence[Record], faces: Record
+) -> dict[str, Any]:
+    """An :func:`anonymization` ``record`` (or a METADATA holding one) after `verify`: the residual
+    regions added to `blurred`, counted in `residual`, and `verify` naming the models (and
+    versions) that looked again, skipped ones excluded."""
+    looked = [item for item in [*as_records(detections), faces] if not item.get("skipped")]
+    return {
+        **record,
+        "blurred": [*record["blurred"], *residual],
+        "residual": len(residual),
+        "verify": {item["model"]: item["version"] for item in looked},
+    }
 
 
 def image_metadata(
     image_info: dict[str, Any],
     detections: Record | Sequence[Record],
     faces: Record,
-    blurred: list[dict[str, Any]],
-    blur: dict[str, Any],
+    blurred: list[BlurredRegion],
+    blur: BlurApplied,
+    blur_version: str,
 ) -> dict[str, Any]:
-    """The per-image record: size, detections (of every detector), faces, blurred regions, the
-    detectors that ran or were skipped, how many rows are uncertain, and the model versions used."""
+    """`pipeline`'s METADATA so far (`encode` adds `output`): the input as `decode` described it
+    (``image_info``), its :func:`anonymization`, and the versions of every model used."""
     records = as_records(detections)
-    found = [row for record in records for row in record["detections"]]
     versions = {
         **image_info["versions"],
         **{record.get("model", "detect"): record["version"] for record in records},
         "faces": faces["version"],
-        **blur["versions"],
+        "blur": blur_version,
     }
-    return {
-        "width": image_info["width"],
-        "height": image_info["height"],
-        "format": image_info["format"],
-        "decoder": image_info["decoder"],
-        # what decode says about the input's fidelity: frames, alpha, ICC conversion (imaging.fidelity)
-        **{key: image_info[key] for key in ("frames", "alpha", "color") if key in image_info},
-        "detections": found,
-        "faces": faces["faces"],
-        "blurred": blurred,
-        "uncertain": uncertain_count(records, faces),
-        "detectors": detector_summaries(records, faces),
-        "blur": {key: value for key, value in blur.items() if key != "versions"},
-        "versions": versions,
-    }
+    described = {key: value for key, value in image_info.items() if key != "versions"}
+    return {**described, **anonymization(records, faces, blurred, blur), "versions": versions}

@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from contracts import parameters as names
 from imaging.blur import BLUR_KINDS
 from imaging.errors import InvalidOptionError
 
@@ -69,17 +70,17 @@ def parse_blur_options(parameters: Mapping[str, object], defaults: BlurOptions) 
     """Override the model's configured defaults with `blur_kind`, `blur_strength`, `blur_classes`,
     `blur_uncertain` and `verify` (booleans: true/false, 1/0). A strength below
     VERIFIED_BELOW_STRENGTH turns `verify` on: a weak blur is checked, never trusted."""
-    kind = check_anonymising_kind(str(parameters.get("blur_kind", defaults.kind)))
-    strength = _positive_float("blur_strength", parameters.get("blur_strength", defaults.strength))
-    classes = parameters.get("blur_classes")
+    kind = check_anonymising_kind(str(parameters.get(names.BLUR_KIND, defaults.kind)))
+    strength = _positive_float(names.BLUR_STRENGTH, parameters.get(names.BLUR_STRENGTH, defaults.strength))
+    classes = parameters.get(names.BLUR_CLASSES)
     chosen = defaults.classes if classes is None else parse_class_list(str(classes))
     return replace(
         defaults,
         kind=kind,
         strength=strength,
         classes=chosen,
-        blur_uncertain=parse_boolean("blur_uncertain", parameters.get("blur_uncertain", defaults.blur_uncertain)),
-        verify=parse_boolean("verify", parameters.get("verify", defaults.verify)) or strength < VERIFIED_BELOW_STRENGTH,
+        blur_uncertain=parse_boolean(names.BLUR_UNCERTAIN, parameters.get(names.BLUR_UNCERTAIN, defaults.blur_uncertain)),
+        verify=parse_boolean(names.VERIFY, parameters.get(names.VERIFY, defaults.verify)) or strength < VERIFIED_BELOW_STRENGTH,
     )
 
 

@@ -9,6 +9,7 @@ from imaging.errors import InvalidOptionError
 from imaging.formats import CONTENT_TYPES
 from imaging.jpeg2000 import Encoded, check_resolutions
 from python_models.chain import Piece, planned_sizes
+from python_models.metadata import input_image
 from python_models.operation_specs import Step
 
 DEFAULT_OPERATIONS = '[{"op": "anonymize"}]'  # no `operations` parameter: do what `pipeline` does
@@ -56,10 +57,7 @@ def describe_outputs(
         for record in piece.anonymized:
             versions |= record["versions"]
     return {
-        "width": decoded.width,
-        "height": decoded.height,
-        "format": decoded.source_format,
-        "decoder": decoded.backend,
+        **input_image(decoded),
         "operations": [step.describe() for step in steps],
         "outputs": outputs,
         "output": {

@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
+from contracts import errors as codes
+from contracts.tensors import DECODED_IMAGE, IMAGE_SIZE
 from imaging.errors import ImageError
 from python_models.batching import pad_images, unpad_images
 from python_models.options import parse_parameters
@@ -35,7 +37,7 @@ def input_json(request: Any, name: str) -> list[dict[str, Any]]:
     return [json.loads(item) for item in input_bytes(request, name)]
 
 
-def input_images(request: Any, images: str = "decoded_image", sizes: str = "image_size") -> list[np.ndarray]:
+def input_images(request: Any, images: str = DECODED_IMAGE, sizes: str = IMAGE_SIZE) -> list[np.ndarray]:
     """The request's images, unpadded."""
     return unpad_images(input_array(request, images), input_array(request, sizes))
 
@@ -69,7 +71,7 @@ async def infer_json(
     """
     requests = []
     for start in range(0, len(images), max_batch):
-        inputs = image_tensors(images[start : start + max_batch], "decoded_image", "image_size")
+        inputs = image_tensors(images[start : start + max_batch], DECODED_IMAGE, IMAGE_SIZE)
         request = pb_utils.InferenceRequest(
             model_name=model_name, requested_output_names=[output_name], inputs=inputs, parameters=parameters or {}
         )
@@ -98,7 +100,7 @@ def error_response(error: Exception) -> pb_utils.InferenceResponse:
         message, code = f"{error.code}: {error}", pb_utils.TritonError.INVALID_ARG
     else:
         logger.exception("internal error", exc_info=error)
-        message, code = f"internal_error: {type(error).__name__}: {error}", pb_utils.TritonError.INTERNAL
+        message, code = f"{codes.INTERNAL_ERROR}: {type(error).__name__}: {error}", pb_utils.TritonError.INTERNAL
     return pb_utils.InferenceResponse(error=pb_utils.TritonError(message, code))
 
 

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from contracts import tensors
 from python_models.classes import standard_class_names
 from python_models.detector_model import DetectorModel
 from python_models.detectors import load_class_names
@@ -19,10 +20,11 @@ from python_models.model_config import configured_detector, configured_yolo
 
 
 class TritonPythonModel(DetectorModel):
-    output = "detections"
+    output = tensors.DETECTIONS
 
     def initialize(self, args: dict[str, Any]) -> None:
         config = json.loads(args["model_config"])
+        tensors.check_model_tensors(config, tensors.DETECTOR)
         version_dir = Path(args["model_repository"]) / args["model_version"]
         class_names = standard_class_names(load_class_names(version_dir / "labels.json"))
         self.settings = configured_detector(config, args["model_name"], args["model_version"], class_names)

@@ -10,16 +10,18 @@ import json
 from pathlib import Path
 from typing import Any
 
+from contracts import tensors
 from python_models.classes import FACE
 from python_models.detector_model import DetectorModel
 from python_models.model_config import config_parameter, configured_centerface, configured_detector
 
 
 class TritonPythonModel(DetectorModel):
-    output = "faces"
+    output = tensors.FACES
 
     def initialize(self, args: dict[str, Any]) -> None:
         config = json.loads(args["model_config"])
+        tensors.check_model_tensors(config, tensors.FACE_DETECTOR)
         version_dir = Path(args["model_repository"]) / args["model_version"]
         class_name = config_parameter(config, "class_name", FACE)
         self.settings = configured_detector(config, args["model_name"], args["model_version"], {0: class_name})

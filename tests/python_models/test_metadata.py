@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from contracts.metadata import BlurApplied
 from imaging.errors import InvalidOptionError
 from python_models.metadata import blur_plan, blur_targets, check_classes, image_metadata, residual_plan, target_boxes
 from python_models.options import BlurOptions
@@ -24,12 +25,13 @@ PLATES = {
     "threshold": 0.25,
     "floor": 0.1,
     "skipped": False,
+    "passes": [],
     "detections": [
         {"box": [60, 60, 80, 70], "score": 0.8, "class_id": 0, "class_name": "license_plate", "uncertain": False},
         {"box": [5, 80, 25, 85], "score": 0.2, "class_id": 0, "class_name": "license_plate", "uncertain": True},
     ],
 }
-FACES = {"model": "faces", "version": "1", "threshold": 0.5, "floor": 0.3, "skipped": False,
+FACES = {"model": "faces", "version": "1", "threshold": 0.5, "floor": 0.3, "skipped": False, "passes": [],
          "faces": [{"box": [20, 12, 30, 25], "score": 0.95, "uncertain": False}]}
 PLATES_ALWAYS = BlurOptions(always=frozenset({"license_plate"}))
 
@@ -76,11 +78,11 @@ def test_residual_regions_include_uncertain_rows_and_say_residual() -> None:
 
 def test_metadata_records_versions_detectors_and_uncertain_rows() -> None:
     info = {"width": 100, "height": 90, "format": "jpeg", "decoder": "x", "versions": {"decode": "1"}}
-    blur = {"kind": "gaussian", "strength": 1.0, "versions": {"blur": "3"}}
-    metadata = image_metadata(info, [PEOPLE, {**PLATES, "detections": [], "skipped": True}], FACES, [], blur)
+    blur = BlurApplied(kind="gaussian", strength=1.0)
+    metadata = image_metadata(info, [PEOPLE, {**PLATES, "detections": [], "skipped": True}], FACES, [], blur, "3")
     assert metadata["versions"] == {"decode": "1", "detect": "2", "plates": "1", "faces": "1", "blur": "3"}
     assert metadata["blur"] == {"kind": "gaussian", "strength": 1.0}
     assert np.array(metadata["detections"][0]["box"]).tolist() == [10, 10, 50, 90]
     assert [(item["model"], item["skipped"]) for item in metadata["detectors"]] == [("detect", False), ("plates", True), ("faces", False)]
     assert metadata["detectors"][0]["passes"] == PEOPLE["passes"]
-    assert image_metadata(info, [PEOPLE, PLATES], FACES, [], blur)["uncertain"] == 1
+    assert image_metadata(info, [PEOPLE, PLATES], FACES, [], blur, "3")["uncertain"] == 1

@@ -1,27 +1,54 @@
-"""Small helpers over tritonclient for the server tests."""
+"""Small helpers over tritonclient for the server tests. Every METADATA they read is checked
+against the contract's JSON Schema (contracts.metadata), so each server test also proves that
+its model answers what the contract says."""
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 from collections.abc import Sequence
 from typing import Any
 
+import jsonschema
 import numpy as np
 import tritonclient.grpc as grpcclient
 from PIL import Image
+
+from contracts.metadata import json_schema
+from contracts.tensors import IMAGE, METADATA, RESULT
 
 
 def image_input(payloads: Sequence[bytes]) -> grpcclient.InferInput:
     array = np.empty((len(payloads), 1), dtype=np.object_)
     array[:, 0] = list(payloads)
-    tensor = grpcclient.InferInput("IMAGE", list(array.shape), "BYTES")
+    tensor = grpcclient.InferInput(IMAGE, list(array.shape), "BYTES")
     tensor.set_data_from_numpy(array)
     return tensor
 
 
 def outputs() -> list[grpcclient.InferRequestedOutput]:
-    return [grpcclient.InferRequestedOutput("RESULT"), grpcclient.InferRequestedOutput("METADATA")]
+    return [grpcclient.InferRequestedOutput(RESULT), grpcclient.InferRequestedOutput(METADATA)]
+
+
+@functools.cache
+def _validator(model: str) -> jsonschema.protocols.Validator:
+    schema = json_schema(model)
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator_class.check_schema(schema)
+    return validator_class(schema)
+
+
+def checked_metadata(model: str, raw: bytes | str) -> dict[str, Any]:
+    """One METADATA item of ``model``'s reply, parsed; jsonschema.ValidationError when it breaks the contract."""
+    metadata = json.loads(raw)
+    _validator(model).validate(metadata)
+    return metadata
+
+
+def reply_metadata(model: str, reply: Any) -> list[dict[str, Any]]:
+    """Every METADATA item of a reply, each checked against the contract."""
+    return [checked_metadata(model, item) for item in reply.as_numpy(METADATA).reshape(-1)]
 
 
 def run_pipeline(
@@ -30,9 +57,8 @@ def run_pipeline(
     """(result bytes, metadata) per payload, in order."""
     priority = parameters.pop("priority", 0)
     reply = client.infer("pipeline", [image_input(payloads)], outputs=outputs(), parameters=parameters or None, priority=priority)
-    results = reply.as_numpy("RESULT").reshape(-1)
-    metadata = reply.as_numpy("METADATA").reshape(-1)
-    return [(bytes(result), json.loads(meta)) for result, meta in zip(results, metadata, strict=True)]
+    results = reply.as_numpy(RESULT).reshape(-1)
+    return [(bytes(result), meta) for result, meta in zip(results, reply_metadata("pipeline", reply), strict=True)]
 
 
 def decode_reference(payload: bytes) -> np.ndarray:

@@ -8,7 +8,6 @@ background), a float TIFF (all black), a Display P3 photo (desaturated).
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Iterator
 
 import numpy as np
@@ -20,7 +19,7 @@ from tritonclient.utils import InferenceServerException
 from tests.imaging.conftest import pillow_bytes
 from tests.imaging.icc import display_p3
 from tests.photos import photo_pixels
-from tests.server.client import image_input, outputs, run_pipeline
+from tests.server.client import image_input, outputs, reply_metadata, run_pipeline
 from tests.subsampled_jp2 import subsampled_jpeg2000
 
 pytestmark = pytest.mark.server
@@ -132,6 +131,6 @@ def test_transcode_keeps_palette_alpha(client: grpcclient.InferenceServerClient)
     image = Image.fromarray(indices, "P")
     image.putpalette([255, 0, 255, 10, 200, 10] + [0] * 762)
     reply = client.infer("transcode", [image_input([pillow_bytes(image, "PNG", transparency=0)])], outputs=outputs(), parameters={"format": "png"})
-    metadata = json.loads(reply.as_numpy("METADATA")[0, 0])
+    [metadata] = reply_metadata("transcode", reply)
     assert metadata["output"]["channels"] == 4
     np.testing.assert_array_equal(rgba(bytes(reply.as_numpy("RESULT")[0, 0]))[:, :, 3], indices * 255)

@@ -17,7 +17,7 @@ from tritonclient.utils import InferenceServerException
 
 from tests.photos import photo_bytes
 from tests.plate_scenes import PlateScene, bus_with_plates, zidane_with_plate
-from tests.server.client import decode_reference, image_input, outputs, run_pipeline
+from tests.server.client import decode_reference, image_input, outputs, reply_metadata, run_pipeline
 
 pytestmark = pytest.mark.server
 
@@ -124,7 +124,7 @@ def test_process_anonymize_blurs_plates(client: grpcclient.InferenceServerClient
     scene = zidane_with_plate()
     parameters = {"operations": json.dumps([{"op": "anonymize"}, {"op": "format", "format": "png"}])}
     reply = client.infer("process", [image_input([scene.png()])], outputs=outputs(), parameters=parameters)
-    metadata = json.loads(reply.as_numpy("METADATA")[0, 0])
+    [metadata] = reply_metadata("process", reply)
     [record] = metadata["outputs"][0]["anonymized"]
     assert_plates_blurred(scene, bytes(reply.as_numpy("RESULT")[0, 0]), record)
     assert {item["model"] for item in record["detectors"]} == {"detect", "plates", "faces"}
@@ -136,6 +136,7 @@ def test_process_verify_counts_and_blurs_the_residual(client: grpcclient.Inferen
     chain = [{"op": "anonymize", "blur_kind": "box", "blur_strength": 0.02}, {"op": "format", "format": "png"}]
     parameters = {"operations": json.dumps(chain), "verify": "true"}
     reply = client.infer("process", [image_input([scene.png()])], outputs=outputs(), parameters=parameters)
-    [record] = json.loads(reply.as_numpy("METADATA")[0, 0])["outputs"][0]["anonymized"]
+    [metadata] = reply_metadata("process", reply)
+    [record] = metadata["outputs"][0]["anonymized"]
     assert record["residual"] == sum(1 for region in record["blurred"] if region.get("residual")) > 0
     assert_plates_blurred(scene, bytes(reply.as_numpy("RESULT")[0, 0]), record)

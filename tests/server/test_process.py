@@ -13,7 +13,7 @@ from tritonclient.utils import InferenceServerException
 
 from imaging.formats import sniff_format
 from tests.photos import photo_bytes, photo_pixels
-from tests.server.client import decode_reference, image_input, outputs
+from tests.server.client import decode_reference, image_input, outputs, reply_metadata
 
 pytestmark = pytest.mark.server
 
@@ -29,7 +29,7 @@ def run_process(client: grpcclient.InferenceServerClient, payloads: list[bytes],
     if "operations" in parameters and not isinstance(parameters["operations"], str):
         parameters["operations"] = json.dumps(parameters["operations"])
     reply = client.infer("process", [image_input(payloads)], outputs=outputs(), parameters=parameters or None, priority=1)
-    metadata = [json.loads(item) for item in reply.as_numpy("METADATA").reshape(-1)]
+    metadata = reply_metadata("process", reply)
     rows = reply.as_numpy("RESULT").reshape(len(payloads), -1)
     return [([bytes(item) for item in row[: meta["output"]["count"]]], meta) for row, meta in zip(rows, metadata, strict=True)]
 

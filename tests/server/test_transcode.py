@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +13,7 @@ from tritonclient.utils import InferenceServerException
 from imaging.codec import ImageDecoder
 from imaging.jpeg2000_header import read_header
 from tests.photos import photo_bytes, photo_pixels
-from tests.server.client import image_input, outputs
+from tests.server.client import image_input, outputs, reply_metadata
 
 pytestmark = pytest.mark.server
 
@@ -27,8 +26,8 @@ def client(triton_server: object) -> Iterator[grpcclient.InferenceServerClient]:
 
 def run_transcode(client: grpcclient.InferenceServerClient, payloads: list[bytes], **parameters: Any) -> list[tuple[bytes, dict[str, Any]]]:
     reply = client.infer("transcode", [image_input(payloads)], outputs=outputs(), parameters=parameters or None, priority=1)
-    results, metadata = reply.as_numpy("RESULT").reshape(-1), reply.as_numpy("METADATA").reshape(-1)
-    return [(bytes(result), json.loads(meta)) for result, meta in zip(results, metadata, strict=True)]
+    results, metadata = reply.as_numpy("RESULT").reshape(-1), reply_metadata("transcode", reply)
+    return [(bytes(result), meta) for result, meta in zip(results, metadata, strict=True)]
 
 
 def test_encode_job_lossless_jp2_is_bit_exact(client: grpcclient.InferenceServerClient) -> None:

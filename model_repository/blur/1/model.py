@@ -10,8 +10,10 @@ from typing import Any
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
+from contracts import tensors
+from contracts.metadata import BlurApplied
 from python_models.detections import DETECTION_PARAMETERS
-from python_models.metadata import blur_plan, blur_residual, check_classes, image_metadata
+from python_models.metadata import blur_plan, blur_residual, check_classes, image_metadata, with_residual
 from python_models.model_config import config_parameter, configured_blur, configured_region_blur
 from python_models.options import BlurOptions, parse_blur_options
 from python_models.tensors import (
@@ -24,12 +26,13 @@ from python_models.tensors import (
     request_parameters,
 )
 
-DETECTION_INPUTS = ("detections", "plate_detections")
+DETECTION_INPUTS = (tensors.DETECTIONS, tensors.PLATE_DETECTIONS)
 
 
 class TritonPythonModel:
     def initialize(self, args: dict[str, Any]) -> None:
         config = json.loads(args["model_config"])
+        tensors.check_model_tensors(config, tensors.BLUR)
         self.version = args["model_version"]
         self.defaults = configured_blur(config)
         self.blur_regions = configured_region_blur(config)
@@ -48,18 +51,20 @@ class TritonPythonModel:
         parameters = request_parameters(request)
         options = parse_blur_options(parameters, self.defaults)
         detections = zip(*(input_json(request, name) for name in DETECTION_INPUTS), strict=True)
-        inputs = list(zip(input_images(request), input_json(request, "image_info"), detections, input_json(request, "faces"), strict=True))
+        inputs = list(
+            zip(input_images(request), input_json(request, tensors.IMAGE_INFO), detections, input_json(request, tensors.FACES), strict=True)
+        )
         blurred_images, infos = [], []
         for pixels, image_info, records, faces in inputs:
             check_classes(records, options)
             boxes, blurred = blur_plan(records, faces, options, image_info["width"], image_info["height"])
             blurred_images.append(self.blur_regions(pixels, boxes, kind=options.kind, strength=options.strength))
-            blur = {"kind": options.kind, "strength": options.strength, "versions": {"blur": self.version}}
-            infos.append(image_metadata(image_info, records, faces, blurred, blur))
+            blur = BlurApplied(kind=options.kind, strength=options.strength)
+            infos.append(image_metadata(image_info, records, faces, blurred, blur, self.version))
         if options.verify:
             blurred_images = await self._verify(blurred_images, infos, parameters, options)
-        tensors = image_tensors(blurred_images, "blurred_image", "blurred_size")
-        return pb_utils.InferenceResponse(output_tensors=[*tensors, json_tensor("blur_info", infos)])
+        outputs = image_tensors(blurred_images, tensors.BLURRED_IMAGE, tensors.BLURRED_SIZE)
+        return pb_utils.InferenceResponse(output_tensors=[*outputs, json_tensor(tensors.BLUR_INFO, infos)])
 
     async def _verify(
         self, images: list[np.ndarray], infos: list[dict[str, Any]], parameters: dict[str, Any], options: BlurOptions
@@ -69,13 +74,12 @@ class TritonPythonModel:
         faces_model, plates_model = self.verify_models
         passed = {key: str(value) for key, value in parameters.items() if key in DETECTION_PARAMETERS}
         faces, plates = await asyncio.gather(
-            infer_json(faces_model, images, "faces", parameters=passed), infer_json(plates_model, images, "detections", parameters=passed)
+            infer_json(faces_model, images, tensors.FACES, parameters=passed),
+            infer_json(plates_model, images, tensors.DETECTIONS, parameters=passed),
         )
         verified = []
-        for pixels, info, found_faces, found_plates in zip(images, infos, faces, plates, strict=True):
+        for index, (pixels, found_faces, found_plates) in enumerate(zip(images, faces, plates, strict=True)):
             reblurred, residual = blur_residual(pixels, found_plates, found_faces, options)
             verified.append(reblurred)
-            info["blurred"] += residual
-            info["residual"] = len(residual)
-            info["verify"] = {faces_model: found_faces["version"], plates_model: found_plates["version"]}
+            infos[index] = with_residual(infos[index], residual, found_plates, found_faces)
         return verified

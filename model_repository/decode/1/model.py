@@ -10,10 +10,12 @@ from typing import Any
 
 import triton_python_backend_utils as pb_utils
 
+from contracts import tensors
 from imaging.codec import DecodedImage, parse_encode_options
 from imaging.errors import ImageError
 from imaging.formats import default_output_format
 from python_models.alpha import pad_alphas
+from python_models.metadata import input_image
 from python_models.model_config import configured_decoder
 from python_models.options import BlurOptions, parse_blur_options
 from python_models.tensors import (
@@ -28,12 +30,13 @@ from python_models.tensors import (
 class TritonPythonModel:
     def initialize(self, args: dict[str, Any]) -> None:
         config = json.loads(args["model_config"])
+        tensors.check_model_tensors(config, tensors.DECODE)
         self.version = args["model_version"]
         self.decoder = configured_decoder(config)
 
     def execute(self, requests: list[Any]) -> list[Any]:
         """All images of all requests go to the codec in one batch; each request gets its own answer."""
-        payloads = [input_bytes(request, "IMAGE") for request in requests]
+        payloads = [input_bytes(request, tensors.IMAGE) for request in requests]
         decoded = self.decoder.decode_batch([item for items in payloads for item in items])
         responses, start = [], 0
         for request, items in zip(requests, payloads, strict=True):
@@ -53,11 +56,11 @@ class TritonPythonModel:
         except ImageError as error:
             return error_response(error)
         images = [result.pixels for result in decoded]
-        tensors = image_tensors(images, "decoded_image", "image_size")
+        outputs = image_tensors(images, tensors.DECODED_IMAGE, tensors.IMAGE_SIZE)
         alphas, alpha_sizes = pad_alphas([result.alpha for result in decoded])
-        tensors += [pb_utils.Tensor("decoded_alpha", alphas), pb_utils.Tensor("alpha_size", alpha_sizes)]
-        infos = [self._info(result) for result in decoded]
-        return pb_utils.InferenceResponse(output_tensors=[*tensors, json_tensor("image_info", infos)])
+        outputs += [pb_utils.Tensor(tensors.DECODED_ALPHA, alphas), pb_utils.Tensor(tensors.ALPHA_SIZE, alpha_sizes)]
+        infos = [{**input_image(result), "versions": {"decode": self.version}} for result in decoded]
+        return pb_utils.InferenceResponse(output_tensors=[*outputs, json_tensor(tensors.IMAGE_INFO, infos)])
 
     @staticmethod
     def _validate_options(request: Any, results: list[DecodedImage]) -> None:
@@ -66,16 +69,3 @@ class TritonPythonModel:
         parse_blur_options(parameters, BlurOptions())
         for result in results:
             parse_encode_options(parameters, default_output_format(result.source_format))
-
-    def _info(self, result: DecodedImage) -> dict[str, Any]:
-        height, width = result.pixels.shape[:2]
-        return {
-            "width": width,
-            "height": height,
-            "format": result.source_format,
-            "decoder": result.backend,
-            "frames": 1,  # several frames or pages are refused (imaging.fidelity)
-            "alpha": result.alpha is not None,
-            **({"color": result.color} if result.color is not None else {}),
-            "versions": {"decode": self.version},
-        }

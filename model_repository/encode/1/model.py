@@ -10,6 +10,8 @@ from typing import Any
 
 import triton_python_backend_utils as pb_utils
 
+from contracts import tensors
+from contracts.metadata import EncodedOutput
 from imaging.codec import parse_encode_options
 from imaging.formats import CONTENT_TYPES, default_output_format
 from python_models.alpha import unpad_alphas, with_alpha
@@ -19,8 +21,10 @@ from python_models.tensors import bytes_tensor, input_images, input_json, json_t
 
 class TritonPythonModel:
     def initialize(self, args: dict[str, Any]) -> None:
+        config = json.loads(args["model_config"])
+        tensors.check_model_tensors(config, tensors.ENCODE)
         self.version = args["model_version"]
-        self.encoder = configured_encoder(json.loads(args["model_config"]))
+        self.encoder = configured_encoder(config)
 
     def execute(self, requests: list[Any]) -> list[Any]:
         return respond_each(requests, self._encode_request)
@@ -28,17 +32,19 @@ class TritonPythonModel:
     def _encode_request(self, request: Any) -> Any:
         parameters = request_parameters(request)
         results, metadata = [], []
-        images = input_images(request, "blurred_image", "blurred_size")
-        alphas = unpad_alphas(_optional_input(request, "decoded_alpha"), _optional_input(request, "alpha_size"), len(images))
-        for pixels, alpha, info in zip(images, alphas, input_json(request, "blur_info"), strict=True):
+        images = input_images(request, tensors.BLURRED_IMAGE, tensors.BLURRED_SIZE)
+        alphas = unpad_alphas(_optional_input(request, tensors.DECODED_ALPHA), _optional_input(request, tensors.ALPHA_SIZE), len(images))
+        for pixels, alpha, info in zip(images, alphas, input_json(request, tensors.BLUR_INFO), strict=True):
             options = parse_encode_options(parameters, default_output_format(info["format"]))
             pixels, alpha_kept = with_alpha(pixels, alpha, options.format)
             encoded = self.encoder.encode_native(pixels, options)
             results.append(encoded.data)
-            output = {"format": options.format, "content_type": CONTENT_TYPES[options.format], "bytes": len(encoded.data),
-                      "encoder": encoded.backend, "alpha": alpha_kept}
+            output = EncodedOutput(
+                format=options.format, content_type=CONTENT_TYPES[options.format], bytes=len(encoded.data),
+                encoder=encoded.backend, alpha=alpha_kept,
+            )
             metadata.append({**info, "output": output, "versions": {**info["versions"], "encode": self.version}})
-        return pb_utils.InferenceResponse(output_tensors=[bytes_tensor("RESULT", results), json_tensor("METADATA", metadata)])
+        return pb_utils.InferenceResponse(output_tensors=[bytes_tensor(tensors.RESULT, results), json_tensor(tensors.METADATA, metadata)])
 
 
 def _optional_input(request: Any, name: str) -> Any:

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
+from contracts import parameters as names
+from contracts import tensors
 from imaging.formats import default_output_format
 from python_models.chain import Regions, run_steps
 from python_models.detections import DETECTION_PARAMETERS
@@ -35,6 +37,7 @@ from python_models.tensors import (
 class TritonPythonModel:
     def initialize(self, args: dict[str, Any]) -> None:
         config = json.loads(args["model_config"])
+        tensors.check_model_tensors(config, tensors.PUBLIC)
         self.version = args["model_version"]
         self.decoder = configured_decoder(config)
         self.encoder = configured_encoder(config)
@@ -54,10 +57,10 @@ class TritonPythonModel:
 
     async def _process(self, request: Any) -> Any:
         parameters = request_parameters(request)
-        steps = anonymizing(parse_operations(parameters.get("operations", DEFAULT_OPERATIONS), self.max_outputs))
+        steps = anonymizing(parse_operations(parameters.get(names.OPERATIONS, DEFAULT_OPERATIONS), self.max_outputs))
         blur_defaults = fail_closed_options(parameters, self.blur_defaults)
         results, metadata = [], []
-        for data in input_bytes(request, "IMAGE"):
+        for data in input_bytes(request, tensors.IMAGE):
             decoded = self.decoder.decode(data)
             options = encode_options(steps, parameters, default_output_format(decoded.source_format))
             check_chain(steps, options, decoded.width, decoded.height)
@@ -66,16 +69,18 @@ class TritonPythonModel:
             encoded = encode_pieces(pieces, options, self.encoder)
             results.append([item.data for item in encoded])
             metadata.append(describe_outputs(decoded, steps, pieces, encoded, options, self.version))
-        return pb_utils.InferenceResponse(output_tensors=[bytes_matrix_tensor("RESULT", results), json_tensor("METADATA", metadata)])
+        return pb_utils.InferenceResponse(
+            output_tensors=[bytes_matrix_tensor(tensors.RESULT, results), json_tensor(tensors.METADATA, metadata)]
+        )
 
     async def _find_regions(self, parameters: dict[str, object], images: list[np.ndarray], options: BlurOptions) -> list[Regions]:
         """detect, plates and faces at once (BLS) with the request's thresholds and the step's classes."""
         passed = {key: str(value) for key, value in parameters.items() if key in DETECTION_PARAMETERS}
-        passed["blur_classes"] = ",".join(sorted(options.classes))  # `detect` runs only when asked for `person`
+        passed[names.BLUR_CLASSES] = ",".join(sorted(options.classes))  # `detect` runs only when asked for `person`
         detect, plates, faces = self.models
         people, found_plates, found_faces = await asyncio.gather(
-            infer_json(detect, images, "detections", parameters=passed),
-            infer_json(plates, images, "detections", parameters=passed),
-            infer_json(faces, images, "faces", parameters=passed),
+            infer_json(detect, images, tensors.DETECTIONS, parameters=passed),
+            infer_json(plates, images, tensors.DETECTIONS, parameters=passed),
+            infer_json(faces, images, tensors.FACES, parameters=passed),
         )
         return [([person, plate], face) for person, plate, face in zip(people, found_plates, found_faces, strict=True)]
