@@ -127,7 +127,7 @@ class WebhookDispatcher:
 
     def __init__(
         self, repository: JobRepository, secret: str, attempts: int = 5, initial_delay_s: float = 1.0,
-        max_delay_s: float = 60.0, timeout_s: float = 10.0, transport: httpx.AsyncBaseTransport | None = None,
+        max_delay_s: float = 60.0, timeout_s: float = 10.0,
     ) -> None:
         self.repository = repository
         self.secret = secret.encode()
@@ -135,16 +135,13 @@ class WebhookDispatcher:
         self.initial_delay_s = initial_delay_s
         self.max_delay_s = max_delay_s
         self.timeout_s = timeout_s
-        self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(MAX_CONCURRENT)
 
     def start(self) -> None:
-        self._client = httpx.AsyncClient(
-            follow_redirects=False, trust_env=False, timeout=self.timeout_s, transport=self._transport,
-            limits=httpx.Limits(max_connections=MAX_CONCURRENT),
-        )
+        """Open the HTTP client: no redirects followed, no proxy or .netrc from the environment."""
+        self._client = httpx.AsyncClient(follow_redirects=False, trust_env=False, timeout=self.timeout_s)
 
     async def stop(self) -> None:
         """Cancel the deliveries in progress (each stays pending: made again at the next start)."""

@@ -54,3 +54,12 @@ def test_succeeded_job_webhook_links_download_name_and_listing(gateway: RunningG
     assert metadata == job["metadata"] and len(metadata["faces"]) >= 2
     assert [row["job_id"] for row in listed] == [job_id] and listed[0]["result_url"] == body["result_url"]
     assert job["webhook"]["state"] == "delivered" and job["webhook"]["attempts"][0]["status_code"] == 200
+
+
+def test_sync_answer_names_the_photo_after_the_upload(gateway: RunningGateway) -> None:
+    with gateway.client() as client:
+        reply = client.post("/v1/process", files={"file": ("Été.jpg", photo_bytes("zidane.jpg"))}, data={"format": "png"})
+    assert reply.status_code == 200, reply.text
+    assert reply.headers["content-disposition"] == (
+        "inline; filename=\"Ete-anonymised.png\"; filename*=UTF-8''%C3%89t%C3%A9-anonymised.png"
+    )

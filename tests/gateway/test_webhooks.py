@@ -16,6 +16,7 @@ import pytest
 
 from gateway.core.errors import CallbackNotAllowedError
 from gateway.jobs.webhooks import check_callback_url, host_allowed
+from gateway.jobs.webhooks import verify as verify_signature
 from tests.gateway.conftest import GatewayFactory, RunningGateway
 from tests.gateway.webhook_receiver import Receiver
 from tests.photos import photo_bytes
@@ -72,6 +73,8 @@ def test_signed_delivery_retried_after_a_500(gateway: RunningGateway, receiver: 
     requests = receiver.at("/flaky")
     assert len(requests) == 2
     assert all(verify(request) for request in requests)
+    assert all(verify_signature(SECRET.encode(), request["headers"]["X-Webhook-Timestamp"], request["body"],
+                                request["headers"]["X-Signature-256"]) for request in requests)  # the module's helper agrees
     tampered = {**requests[1], "body": requests[1]["body"].replace(b"failed", b"succeeded")}
     assert not verify(tampered), "a changed body must not verify"
     body = json.loads(requests[1]["body"])

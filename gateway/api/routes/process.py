@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 
 from gateway.api.deps import Authenticated, InferenceDep, JobsDep, SettingsDep, link
+from gateway.api.downloads import content_disposition
 from gateway.api.schemas import ProcessedView
 from gateway.inference.triton import Processed
 from gateway.jobs.archive import zip_outputs
@@ -66,10 +67,6 @@ def photo_response(processed: Processed, filename: str | None, elapsed_ms: float
     headers = {
         "X-Metadata": json.dumps(processed.metadata, separators=(",", ":")),
         "X-Processing-Ms": f"{elapsed_ms:.1f}",
-        "Content-Disposition": f'inline; filename="{_ascii(name)}"',
+        "Content-Disposition": content_disposition(name, "inline"),
     }
     return Response(body, media_type=media_type, headers=headers)
-
-
-def _ascii(name: str) -> str:
-    return "".join(char if char.isascii() and char.isprintable() and char not in '"\\' else "_" for char in name)
