@@ -13,8 +13,9 @@ from gateway.inference.backends import TritonBackends
 from gateway.inference.limiter import InFlightLimiter
 from gateway.inference.models import ModelAdmin
 from gateway.inference.service import Inference
+from gateway.jobs.engine import JobEngine, open_engine, replica_name
+from gateway.jobs.engine.figures import EngineFigures
 from gateway.jobs.events import JobEvents
-from gateway.jobs.queue import JobQueue
 from gateway.jobs.repository import JobRepository
 from gateway.jobs.retention import Retention, RetentionSweeper
 from gateway.jobs.runner import Backoff, JobRunner
@@ -39,13 +40,17 @@ class Services:
     jobs: JobService
     runner: JobRunner
     s3_client: S3Client | None
+    engine: JobEngine
+    figures: EngineFigures
     sweeper: RetentionSweeper | None = None
     webhooks: WebhookDispatcher | None = None
 
     async def close(self) -> None:
         if self.sweeper is not None:
             await self.sweeper.stop()
+        await self.figures.stop()
         await self.runner.stop()
+        await self.engine.close()  # after the workers: their unfinished deliveries were handed back
         if self.webhooks is not None:
             await self.webhooks.stop()  # deliveries in progress stay pending: made again at the next start
         await self.pipeline.close()
@@ -69,18 +74,19 @@ async def open_services(settings: Settings, metrics: GatewayMetrics) -> Services
     admin = ModelAdmin(settings, pipeline)
     inference = Inference(pipeline, limiter, metrics, ThroughputStats(), models, route=admin.route)
     events = JobEvents()
-    queue = JobQueue(on_change=metrics.queue_depth.set)
+    engine = open_engine(settings)
     access = ObjectAccess(settings.allowed_roots, settings.allowed_buckets, s3_client, settings.storage_timeout_s)
     repository = JobRepository(store)
     retention = Retention(repository, settings.keep_originals_s, settings.keep_jobs_s)
     jobs = JobService(
-        repository, queue, events, metrics, access, settings.max_upload_bytes, settings.max_pixels,
+        repository, engine, events, metrics, access, settings.max_upload_bytes, settings.max_pixels,
         settings.max_queued_jobs, retention,
     )
     runner = JobRunner(
         jobs, inference, settings.workers, Backoff(settings.retry_initial_s, settings.retry_max_s),
         settings.job_deadline_s, settings.job_max_timeouts, settings.job_max_crashes,
     )
+    figures = EngineFigures(engine, metrics, inference.stats, limiter, replica_name(settings), settings.stats_interval_s)
     sweeper = RetentionSweeper(jobs, settings.retention_sweep_s, settings.retention_sweep_limit)
     webhooks = WebhookDispatcher(
         repository, settings.webhook_secret.get_secret_value(), settings.webhook_attempts,
@@ -88,17 +94,22 @@ async def open_services(settings: Settings, metrics: GatewayMetrics) -> Services
     )
     webhooks.start()
     jobs.on_finished.append(webhooks.job_finished)
-    services = Services(settings, metrics, store, pipeline, admin, inference, events, jobs, runner, s3_client, sweeper, webhooks)
+    services = Services(
+        settings, metrics, store, pipeline, admin, inference, events, jobs, runner, s3_client, engine, figures, sweeper, webhooks,
+    )
     try:
         await store.check()
         await repository.ensure_index()  # jobs recorded before the listing markers existed (once per store)
-        await jobs.resume()
+        await engine.start(on_event=jobs.heard, on_exhausted=runner.exhausted)
+        if engine.resumes_from_store:  # a shared engine keeps the queue: the store is not scanned
+            await jobs.resume()
         await webhooks.resume()
     except Exception:
         await services.close()
         raise
     pipeline.start()
     runner.start()
+    figures.start()
     sweeper.start()
     return services
 
@@ -106,8 +117,7 @@ async def open_services(settings: Settings, metrics: GatewayMetrics) -> Services
 def open_backends(settings: Settings, metrics: GatewayMetrics) -> TritonBackends:
     """The Triton backends of GATEWAY_TRITON_URLS (else GATEWAY_TRITON_URL), probed with the retry back-off."""
     return TritonBackends(
-        parse_addresses(settings.triton_addresses), settings.model_name, settings.model_version, settings.triton_timeout_s,
-        [settings.transcode_model, settings.process_model], metrics,
+        parse_addresses(settings.triton_addresses), settings.model_name, settings.model_version, settings.triton_timeout_s, metrics,
         probe_initial_s=settings.retry_initial_s, probe_max_s=settings.backend_probe_max_s,
         probe_timeout_s=settings.readiness_timeout_s, dns_refresh_s=settings.triton_dns_refresh_s,
     )

@@ -58,6 +58,7 @@ STATUS: dict[type[Exception], int] = {
     errors.InferenceTimeoutError: 504,
     errors.InferenceError: 502,
     errors.StorageError: 503,
+    errors.QueueUnavailableError: 503,
     errors.GatewayError: 500,
     VersionNotFoundError: 404,
     VersionNotPinnedError: 409,

@@ -79,6 +79,12 @@ class Settings(BaseSettings):
         2, ge=1, description="attempts ending in a model crash before a job fails (model_crashed); earlier ones are retried"
     )
     max_wait_s: float = Field(60.0, ge=0, description="cap of ?wait= long polls")
+    # Job engine (gateway.jobs.engine)
+    nats_url: str = Field("", description="NATS JetStream shared by every replica, e.g. nats://127.0.0.1:4222; empty = in-process queue")
+    nats_ack_wait_s: float = Field(30.0, gt=0, description="a delivered job not acked or kept alive this long goes to another worker")
+    job_max_deliveries: int = Field(100, ge=2, description="deliveries of one job (retries included) before it fails (delivery_limit)")
+    replica_name: str = Field("", description="this replica's name in /v1/stats; empty = host name and process id")
+    stats_interval_s: float = Field(2.0, gt=0, description="how often this replica publishes its figures and refreshes queue depth")
     # Webhooks (a job's callback_url)
     webhook_secret: SecretStr = Field(SecretStr(""), description="HMAC-SHA256 key of X-Signature-256; empty: callbacks refused")
     webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(

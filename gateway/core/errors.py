@@ -143,6 +143,12 @@ class StorageError(GatewayError):
     code = "storage_error"
 
 
+class QueueUnavailableError(GatewayError):
+    """The job engine (NATS JetStream) did not answer or did not take the job."""
+
+    code = "queue_unavailable"
+
+
 class CorruptRecordError(GatewayError):
     """A stored job record that is not a job record (edited or damaged by hand)."""
 

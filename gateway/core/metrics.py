@@ -30,7 +30,10 @@ class GatewayMetrics:
         self.jobs = Gauge("gateway_jobs", "Jobs seen by this process, by current state", ["state"], registry=self.registry)
         self.jobs_finished = Counter("gateway_jobs_finished", "Jobs that reached a final state", ["state"], registry=self.registry)
         self.in_flight = Gauge("gateway_triton_in_flight", "Triton calls in flight", registry=self.registry)
-        self.queue_depth = Gauge("gateway_job_queue_depth", "Jobs waiting in the local queue", registry=self.registry)
+        self.queue_depth = Gauge(
+            "gateway_job_queue_depth", "Jobs waiting for a worker, by priority (the engine's: every replica's)", ["priority"],
+            registry=self.registry,
+        )
         # Per Triton backend (label: its gRPC address), see gateway.inference.backends
         self.backend_calls = Counter(
             "gateway_triton_backend_calls", "Inference calls sent to each Triton backend", ["backend"], registry=self.registry

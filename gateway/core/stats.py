@@ -46,3 +46,23 @@ class ThroughputStats:
     def _trim(self, now: float) -> None:
         while self._recent and now - self._recent[0] > self.window_s:
             self._recent.popleft()
+
+
+def aggregate(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several replicas' :meth:`ThroughputStats.snapshot` as one: counts and rates summed,
+    uptime the longest, success rate and mean latency over every photo."""
+    processed: Counter[str] = Counter()
+    for snapshot in snapshots:
+        processed.update(snapshot.get("processed", {}))
+    total = sum(processed.values())
+    busy_ms = sum((snapshot.get("mean_triton_latency_ms") or 0.0) * snapshot.get("total", 0) for snapshot in snapshots)
+    return {
+        "uptime_s": max((snapshot.get("uptime_s", 0.0) for snapshot in snapshots), default=0.0),
+        "processed": dict(processed),
+        "total": total,
+        "success_rate": round(processed["succeeded"] / total, 4) if total else None,
+        "throughput_per_s": round(sum(snapshot.get("throughput_per_s", 0.0) for snapshot in snapshots), 4),
+        "recent_throughput_per_s": round(sum(snapshot.get("recent_throughput_per_s", 0.0) for snapshot in snapshots), 4),
+        "recent_window_s": max((snapshot.get("recent_window_s", 0.0) for snapshot in snapshots), default=0.0),
+        "mean_triton_latency_ms": round(busy_ms / total, 2) if total else None,
+    }

@@ -1,4 +1,9 @@
-"""Job workers: asyncio tasks that take job ids from the local queue and run them through Triton.
+"""Job workers: asyncio tasks that take jobs from the engine (:mod:`gateway.jobs.engine`) and run them through Triton.
+
+A delivery is acknowledged only once the job's final state is saved; a retried job goes back to
+the engine with its back-off delay (``Delivery.retry``); while a job runs its delivery is kept
+alive (``Delivery.extend``, every third of the engine's ack deadline). A job the engine gave up
+on (``GATEWAY_JOB_MAX_DELIVERIES`` deliveries) fails with ``delivery_limit``.
 
 Every accepted job ends, ``succeeded`` or ``failed`` with a reason, within bounded time:
 
@@ -33,6 +38,7 @@ from gateway.core.errors import (
     TritonUnavailableError,
 )
 from gateway.inference.service import Inference
+from gateway.jobs.engine.base import Delivery
 from gateway.jobs.models import Job, JobStatus, now
 from gateway.jobs.service import JobService
 from imaging.errors import ImageError
@@ -69,7 +75,7 @@ class JobRunner:
         self._triton_ok = False
         self._gate = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
-        self._delayed: set[asyncio.Task[None]] = set()
+        self._retry_in: dict[str, float] = {}  # jobs whose delivery goes back to the engine, and after how long
         self._failures: Counter[str] = Counter()  # consecutive retried failures per job (back-off)
         self._backing_off: set[str] = set()  # jobs waiting out a back-off delay before the queue
         self._reasons: dict[str, str] = {}  # why each was retried, kept for its record when the store was away
@@ -79,7 +85,7 @@ class JobRunner:
         self._tasks.append(asyncio.create_task(self._watchdog(), name="job-watchdog"))
 
     async def stop(self) -> None:
-        tasks = [*self._tasks, *self._delayed]
+        tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -88,18 +94,65 @@ class JobRunner:
     async def _work(self) -> None:
         while True:
             await self._wait_for_triton()  # before taking a job: the queue keeps its priority order
-            job_id = await self.service.queue.get()
-            if not self.service.claim(job_id):
-                continue  # being deleted or expired right now; whoever holds it settles it
+            delivery = await self.service.engine.take()
+            if not self.service.claim(delivery.job_id):  # being deleted or expired here right now: look again soon
+                await delivery.retry(self.backoff.delay(1))
+                continue
             try:
-                await self._run(job_id)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - one broken job must not kill the worker, nor be lost
-                logger.exception("job %s: unexpected error in the worker; retrying it later", job_id)
-                self._requeue_later(job_id, "unexpected error in the worker")
+                await self._deliver(delivery)
             finally:
-                self.service.release(job_id)
+                self.service.release(delivery.job_id)
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        """Run one delivery, then ack it (the outcome is saved) or hand it back with its back-off delay."""
+        job_id = delivery.job_id
+        heartbeat = asyncio.create_task(self._keep_alive(delivery), name=f"job-heartbeat-{job_id}")
+        try:
+            await self._run(job_id)
+        except asyncio.CancelledError:  # shutting down: another worker (another replica) may take it at once
+            heartbeat.cancel()
+            await self._hand_back(delivery, 0.0)
+            raise
+        except Exception:  # noqa: BLE001 - one broken job must not kill the worker, nor be lost
+            logger.exception("job %s: unexpected error in the worker; retrying it later", job_id)
+            self._requeue_later(job_id, "unexpected error in the worker")
+        finally:
+            heartbeat.cancel()
+        delay = self._retry_in.pop(job_id, None)
+        if delay is None:
+            await delivery.ack()
+        else:
+            await self._hand_back(delivery, delay)
+
+    async def _hand_back(self, delivery: Delivery, delay_s: float) -> None:
+        try:
+            await delivery.retry(delay_s)
+        except Exception as error:  # noqa: BLE001 - the engine redelivers it after its ack deadline anyway
+            logger.warning("job %s: could not hand it back to the engine (%s); it returns after the ack deadline", delivery.job_id, error)
+
+    async def _keep_alive(self, delivery: Delivery) -> None:
+        """Restart the delivery's ack deadline every third of it while the job runs."""
+        period = max(self.service.engine.ack_wait_s / 3, 0.05)
+        while True:
+            await asyncio.sleep(period)
+            try:
+                await delivery.extend()
+            except Exception as error:  # noqa: BLE001 - a missed heartbeat may mean a second delivery, not a lost job
+                logger.warning("job %s: heartbeat to the engine failed (%s)", delivery.job_id, error)
+
+    async def exhausted(self, job_id: str, deliveries: int) -> None:
+        """The engine gave up on ``job_id`` after ``deliveries`` deliveries: it fails as ``delivery_limit``
+        (unless it already ended or is gone)."""
+        try:
+            job = await self.service.get(job_id)
+        except JobNotFoundError:
+            return
+        except CorruptRecordError:
+            job = Job(job_id=job_id)
+        if not job.status.finished:
+            reason = f"; last retry reason: {job.last_retry_reason}" if job.last_retry_reason else ""
+            await self.service.fail(job, "delivery_limit", f"delivered {deliveries} times without an outcome (GATEWAY_JOB_MAX_DELIVERIES){reason}")
+        self._forget(job_id)
 
     async def _run(self, job_id: str) -> None:
         try:
@@ -188,19 +241,9 @@ class JobRunner:
         self._reasons[job_id] = reason
         delay = self.backoff.delay(self._failures[job_id])
         logger.warning("job %s: %s; retrying in %.1f s", job_id, reason, delay)
+        self._retry_in[job_id] = delay
         self._backing_off.add(job_id)
-        task = asyncio.create_task(self._requeue(job_id, delay))
-        self._delayed.add(task)
-        task.add_done_callback(self._delayed.discard)
-
-    async def _requeue(self, job_id: str, delay: float) -> None:
-        try:
-            await asyncio.sleep(delay)
-        finally:
-            self._backing_off.discard(job_id)
-        tracked = self.service.unfinished.get(job_id)
-        if tracked is not None:  # else it ended (expired, deleted) meanwhile
-            self.service.queue.put(job_id, tracked[0])
+        asyncio.get_running_loop().call_later(delay, self._backing_off.discard, job_id)
 
     def _forget(self, job_id: str) -> None:
         self._failures.pop(job_id, None)
@@ -224,6 +267,7 @@ class JobRunner:
                 if self.service.claim(job_id):
                     try:
                         await self._run(job_id)  # past its deadline: fails it (or retries writing that)
+                        self._retry_in.pop(job_id, None)  # its delivery (queued or backing off) is still in the engine
                     except Exception:  # noqa: BLE001 - the watchdog must keep watching
                         logger.exception("job %s: could not expire it", job_id)
                     finally:

@@ -9,11 +9,20 @@ import time
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from gateway.core.errors import GatewayError, JobFailedError, JobNotFinishedError, StorageError
+from gateway.core.errors import (
+    CorruptRecordError,
+    GatewayError,
+    JobFailedError,
+    JobNotFinishedError,
+    JobNotFoundError,
+    QueueUnavailableError,
+    StorageError,
+)
 from gateway.core.metrics import GatewayMetrics
 from gateway.inference.triton import Processed
 from gateway.jobs.admission import Admission
 from gateway.jobs.archive import output_names, zip_outputs
+from gateway.jobs.engine.base import Event, JobEngine
 from gateway.jobs.events import JobEvents
 from gateway.jobs.models import (
     Callback,
@@ -26,7 +35,6 @@ from gateway.jobs.models import (
     StoredObject,
     now,
 )
-from gateway.jobs.queue import JobQueue
 from gateway.jobs.repository import JobRepository, metadata_key, original_key, outputs_prefix, result_key
 from gateway.jobs.retention import Retention
 from gateway.jobs.sources import ObjectAccess
@@ -42,13 +50,15 @@ class JobService:
     """The job life cycle; every state change is saved, counted and published.
 
     ``unfinished`` (see :class:`Admission`) holds every job queued here and not yet ended; a job
-    being run, deleted or expired is claimed, so nobody else touches it meanwhile.
+    being run, deleted or expired is claimed, so nobody else touches it meanwhile. Jobs wait in
+    the ``engine`` (:mod:`gateway.jobs.engine`); events go out through it and come back, from
+    every replica, to :meth:`heard`, which hands them to the local subscribers (``events``).
     """
 
     def __init__(
         self,
         repository: JobRepository,
-        queue: JobQueue,
+        engine: JobEngine,
         events: JobEvents,
         metrics: GatewayMetrics,
         access: ObjectAccess,
@@ -59,7 +69,7 @@ class JobService:
     ) -> None:
         self.repository = repository
         self.store: Store = repository.store
-        self.queue = queue
+        self.engine = engine
         self.events = events
         self.metrics = metrics
         self.access = access
@@ -137,6 +147,11 @@ class JobService:
         return job
 
     async def complete(self, job: Job, processed: Processed, processing_ms: float) -> Job:
+        """Store the outputs and mark ``job`` succeeded, unless its record says it already ended
+        (another replica finished it: that outcome stands and this one is dropped unwritten)."""
+        ended = await self.ended_elsewhere(job.job_id)
+        if ended is not None:
+            return ended
         outputs = await self._store_outputs(job, processed)
         return await self.transition(job, processing_ms=round(processing_ms, 3), **outputs)
 
@@ -172,6 +187,10 @@ class JobService:
         ]
 
     async def fail(self, job: Job, code: str, detail: str) -> Job:
+        """Mark ``job`` failed with ``code``, unless its record says it already ended."""
+        ended = await self.ended_elsewhere(job.job_id)
+        if ended is not None:
+            return ended
         logger.info("job %s failed: %s: %s", job.job_id, code, detail)
         error = JobError(error=code, detail=detail)
         return await self.transition(job, status=JobStatus.failed, finished_at=now(), error=error)
@@ -196,8 +215,27 @@ class JobService:
             await self.repository.save(updated)
         if updated.status != job.status:
             self.metrics.job_moved(job.status.value, updated.status.value)
-            self.events.publish(updated.event())
+            await self.engine.publish(updated.event())
         return updated
+
+    async def ended_elsewhere(self, job_id: str) -> Job | None:
+        """The stored record when it already says ``succeeded`` or ``failed``: the check made before
+        writing an outcome, so a job delivered twice keeps the first outcome written."""
+        try:
+            stored = await self.get(job_id)
+        except (JobNotFoundError, CorruptRecordError):
+            return None
+        if stored.status.finished:
+            logger.warning("job %s had already %s; this outcome is dropped", job_id, stored.status.value)
+            self.unfinished.pop(job_id, None)
+            return stored
+        return None
+
+    def heard(self, event: Event) -> None:
+        """A job event from any replica: a job that ended leaves ``unfinished``; subscribers get it."""
+        if event.get("status") in (JobStatus.succeeded.value, JobStatus.failed.value, "deleted"):
+            self.unfinished.pop(str(event.get("job_id")), None)
+        self.events.publish(event)
 
     async def _drop_original_now(self, job: Job) -> Job:
         """GATEWAY_KEEP_ORIGINALS_S=0: the original goes once the job ended (else the sweep retries)."""
@@ -224,7 +262,7 @@ class JobService:
             keys = await self.repository.delete(job)
         self.unfinished.pop(job_id, None)
         self.metrics.job_moved(job.status.value, None)
-        self.events.publish({"job_id": job_id, "status": "deleted", "at": now().isoformat()})  # its subscribers learn it
+        await self.engine.publish({"job_id": job_id, "status": "deleted", "at": now().isoformat()})  # its subscribers learn it
         logger.info("job %s (%s) deleted: %d object(s)", job_id, job.status.value, len(keys))
         return keys
 
@@ -274,7 +312,7 @@ class JobService:
             if job.status == JobStatus.running:
                 job = await self.transition(job, status=JobStatus.queued, last_retry_reason="gateway restarted")
             self.unfinished[job.job_id] = (job.priority, job.created_at)
-            self.queue.put(job.job_id, job.priority)
+            await self.engine.enqueue(job.job_id, job.priority)
         if jobs:
             logger.info("resumed %d unfinished job(s) from the store", len(jobs))
         return len(jobs)
@@ -292,8 +330,12 @@ class JobService:
         await self.repository.create(job)
         self.unfinished[job.job_id] = (job.priority, job.created_at)
         self.metrics.job_moved(None, job.status.value)
-        self.events.publish(job.event())
-        self.queue.put(job.job_id, job.priority)
+        await self.engine.publish(job.event())
+        try:
+            await self.engine.enqueue(job.job_id, job.priority)
+        except QueueUnavailableError as error:  # not accepted after all: recorded as failed, the client gets 503
+            await self.fail(job, error.code, str(error))
+            raise
         return job
 
     async def _put(self, key: str, source: BinaryIO, content_type: str) -> StoredObject:

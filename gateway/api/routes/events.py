@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from gateway.api.deps import Authenticated, JobsDep, ServicesDep
+
+ENDED = frozenset({"succeeded", "failed", "deleted"})
 
 router = APIRouter(prefix="/v1", tags=["events"], dependencies=Authenticated)
 
@@ -32,12 +34,24 @@ async def job_events(
 
     An unknown job is answered ``404 job_not_found`` before the stream opens. The stream opens
     with the comment ``: subscribed``; named jobs then get one event with their current state,
-    so nothing between creating a job and subscribing is missed.
+    so nothing between creating a job and subscribing is missed. Events come from every replica
+    (the job engine carries them). A stream filtered to some jobs ends once each of them has
+    ended (``succeeded``, ``failed`` or ``deleted``); an unfiltered one runs until the client leaves.
     """
     with services.events.subscribe(wanted) as subscription:
         yield ServerSentEvent(comment="subscribed")
+        waiting = set(wanted)
         for name in wanted:
-            yield ServerSentEvent(data=(await jobs.get(name)).event(), event="job")
-        while True:
+            event = (await jobs.get(name)).event()
+            yield ServerSentEvent(data=event, event="job")
+            _settle(waiting, event)
+        while waiting or not wanted:
             event = await subscription.queue.get()
             yield ServerSentEvent(data=event, event="job", id=f"{event['job_id']}:{event['status']}")
+            _settle(waiting, event)
+
+
+def _settle(waiting: set[str], event: dict[str, Any]) -> None:
+    """Strike the event's job off ``waiting`` once the event says it has ended."""
+    if event.get("status") in ENDED:
+        waiting.discard(str(event.get("job_id")))

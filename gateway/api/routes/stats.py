@@ -1,4 +1,4 @@
-"""``GET /v1/stats``: throughput and success rate here, per-model counts from Triton."""
+"""``GET /v1/stats``: throughput and success rate of every replica, per-model counts from Triton."""
 
 from __future__ import annotations
 
@@ -13,21 +13,11 @@ from gateway.services import Services
 router = APIRouter(prefix="/v1", tags=["stats"], dependencies=Authenticated)
 
 
-@router.get("/stats", summary="Throughput, success rate, jobs by state, Triton's per-model counts")
+@router.get("/stats", summary="Throughput, success rate, jobs by state, Triton's per-model counts, over every replica")
 async def stats(services: ServicesDep) -> dict[str, Any]:
-    jobs = {
-        sample.labels["state"]: int(sample.value)
-        for metric in services.metrics.jobs.collect()
-        for sample in metric.samples
-    }
-    return {
-        "gateway": services.inference.stats.snapshot(),
-        "jobs": jobs,
-        "in_flight": services.inference.limiter.in_flight,
-        "max_in_flight": services.inference.limiter.capacity,
-        "queue_depth": len(services.jobs.queue),
-        "triton": await _triton_models(services),
-    }
+    """Every live replica's figures added up (``replicas.answered`` says how many; with the
+    in-process engine, one), jobs by state and queue depth from the engine, Triton's counts."""
+    return {**await services.figures.cluster(), "triton": await _triton_models(services)}
 
 
 async def _triton_models(services: Services) -> dict[str, Any]:
