@@ -19,6 +19,8 @@ import pytest
 import yaml
 
 from gateway.core.config import Settings
+from gateway.jobs.engine import jetstream
+from gateway.jobs.models import Priority
 from tests.deploy.contracts import gateway_settings_from, launcher_flags
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,9 +46,9 @@ TRIGGER_METADATA = {
     ),
     "cpu": ({"value"}, set()),
 }
-# Agreed with the queue engine (gateway/jobs): one durable pull consumer per priority.
-JOBS_STREAM = "GATEWAY_JOBS"
-CONSUMERS = {"workers-high", "workers-normal", "workers-low"}
+# The JetStream engine owns these names: its stream and one durable pull consumer per priority.
+JOBS_STREAM = jetstream.STREAM
+CONSUMERS = {jetstream.consumer_name(priority) for priority in Priority}
 
 
 def documents(folder: Path) -> list[dict[str, Any]]:
