@@ -79,3 +79,11 @@ def test_only_named_assets_are_served(gateway: RunningGateway) -> None:
     assert (unknown.status_code, unknown.json()["error"]) == (404, "not_found")
     assert beside.status_code == 404
     assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+
+
+def test_the_page_and_docs_may_load_nothing_from_elsewhere(gateway: RunningGateway) -> None:
+    with gateway.client() as client:
+        policies = {path: client.get(path).headers["content-security-policy"] for path in ("/", "/docs", "/redoc")}
+    for path, policy in policies.items():
+        assert policy.startswith("default-src 'self'") and "http" not in policy, path
+    assert "unsafe-inline" not in policies["/"]  # the page runs no inline script
