@@ -1,4 +1,4 @@
-"""Command line: `python -m export {detect,plates,faces,ensure,render}`; prints the folders it writes.
+"""Command line: `python -m export {detect,plates,faces,ensure,render,trt}`; prints the folders or plans it writes.
 
 Standard output carries only the published paths, one a line, so scripts can capture them:
 while a command runs, file descriptor 1 is pointed at standard error, because ultralytics logs
@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from export.errors import ExportError
-from export.gpu_repository import DETECTOR_RUNTIMES, GpuTarget, render_gpu_repository
+from export.gpu_repository import DETECTOR_RUNTIMES, DETECTORS, GpuTarget, render_gpu_repository, served_version_dirs
 from export.repository import (
     DEFAULT_IMGSZ,
     REPOSITORY_ENV,
@@ -26,6 +26,7 @@ from export.repository import (
     publish_plates,
     resolve_repository,
 )
+from export.trt import build_version_plan
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--device", choices=("cuda", "cpu"), default="cuda",
         help="cpu: the same repository on KIND_CPU with torch on the CPU, to check it where no GPU is",
     )
-    for command in (detect, plates, faces, commands.choices["ensure"], render):
+    trt = commands.add_parser("trt", help="on a GPU host with TensorRT: build model.plan (FP16) beside each detector's newest model.onnx")
+    trt.add_argument("--models", default=",".join(DETECTORS), help="comma-separated detectors (default: %(default)s)")
+    trt.add_argument("--max-batch", type=int, default=16, help="largest batch of the profile (default: %(default)s)")
+    trt.add_argument("--opt-batch", type=int, default=8, help="batch the profile is tuned for (default: %(default)s)")
+    trt.add_argument("--max-side", type=int, default=1536, help="largest free image side, px (CenterFace tiles; default: %(default)s)")
+    trt.add_argument("--no-fp16", action="store_true", help="build in FP32")
+    for command in (detect, plates, faces, commands.choices["ensure"], render, trt):
         command.add_argument(
             "--repository", type=Path, help=f"model repository (default: ${REPOSITORY_ENV} or ./model_repository)"
         )
@@ -74,6 +81,12 @@ def run(args: argparse.Namespace) -> list[Path]:
         return [publish_faces(repository, source=args.onnx)]
     if args.command == "render":
         return render_gpu_repository(repository, args.output, _gpu_target(args))
+    if args.command == "trt":
+        models = [name.strip() for name in args.models.split(",") if name.strip()]
+        unknown = [name for name in models if name not in DETECTORS]
+        if unknown or not models:
+            raise ExportError(f"trt builds plans for {list(DETECTORS)}, got {args.models!r}")
+        return [_build_plan(repository, name, args) for name in models]
     return list(ensure_models(repository).values())
 
 
@@ -93,6 +106,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for version_dir in published:
         print(version_dir)
     return 0
+
+
+def _build_plan(repository: Path, model: str, args: argparse.Namespace) -> Path:
+    versions = served_version_dirs(repository / model) if (repository / model).is_dir() else []
+    if not versions:
+        raise ExportError(f"{repository / model} has no version with model.onnx: run `python -m export ensure` first")
+    return build_version_plan(versions[-1], args.max_batch, args.opt_batch, args.max_side, fp16=not args.no_fp16)
 
 
 def _gpu_target(args: argparse.Namespace) -> GpuTarget:
