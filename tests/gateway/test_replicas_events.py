@@ -1,0 +1,89 @@
+"""Events, queue depth and stats across gateway replicas, over real HTTP with no Triton (jobs stay
+queued): two gateways on one NATS JetStream and one store, and the in-process engine alone."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.jobs.engine.server import NatsServer
+from tests.gateway.conftest import GatewayFactory, RunningGateway
+from tests.photos import photo_bytes
+
+
+@pytest.fixture(params=["in-process", "jetstream"])
+def pair(request: pytest.FixtureRequest, gateway_factory: GatewayFactory, tmp_path: Path) -> Iterator[tuple[RunningGateway, RunningGateway]]:
+    """Two replicas on one store (JetStream), or one in-process gateway playing both parts."""
+    storage = tmp_path / "storage"
+    if request.param == "in-process":
+        gateway = gateway_factory(storage)
+        yield gateway, gateway
+        return
+    with NatsServer(tmp_path / "nats") as nats:
+        settings = {"nats_url": nats.url, "stats_interval_s": 0.5}
+        first = gateway_factory(storage, replica_name="a", **settings)
+        second = gateway_factory(storage, replica_name="b", **settings)
+        yield first, second
+        first.stop()
+        second.stop()
+
+
+def read_stream(url: str, params: dict[str, Any], subscribed: threading.Event, until: str | None = None) -> list[dict[str, Any]]:
+    """The events of one SSE stream until it ends (or, unfiltered, until an event of status ``until``)."""
+    events = []
+    with httpx.Client(timeout=httpx.Timeout(10, read=20)) as client, client.stream("GET", f"{url}/v1/events", params=params) as reply:
+        assert reply.status_code == 200
+        for line in reply.iter_lines():
+            if line.startswith(": subscribed"):
+                subscribed.set()
+            elif line.startswith("data:"):
+                events.append(json.loads(line[5:]))
+                if events[-1]["status"] == until:
+                    break
+    return events
+
+
+def subscribe(pool: ThreadPoolExecutor, url: str, params: dict[str, Any], until: str | None = None) -> Future[list[dict[str, Any]]]:
+    subscribed = threading.Event()
+    future = pool.submit(read_stream, url, params, subscribed, until)
+    assert subscribed.wait(10), "no ': subscribed'"
+    return future
+
+
+def test_events_of_a_job_on_one_replica_reach_another_and_a_filtered_stream_ends(
+    pair: tuple[RunningGateway, RunningGateway],
+) -> None:
+    a, b = pair
+    with ThreadPoolExecutor(2) as pool, a.client() as client_a, b.client() as client_b:
+        everything = subscribe(pool, b.url, {}, until="deleted")
+        reply = client_a.post("/v1/jobs", files={"file": ("zidane.jpg", photo_bytes("zidane.jpg"))}, data={"priority": "low"})
+        assert reply.status_code == 202, reply.text
+        job_id = reply.json()["job_id"]
+        mine = subscribe(pool, b.url, {"job_id": job_id})
+        stats = client_b.get("/v1/stats").json()
+        metrics = client_b.get("/metrics").text  # refreshed by the stats call just made
+        assert client_a.delete(f"/v1/jobs/{job_id}").status_code == 200
+        filtered = mine.result(15)  # ends by itself once its only job has ended
+        seen = everything.result(15)
+    assert [event["status"] for event in filtered] == ["queued", "deleted"]
+    assert [(event["job_id"], event["status"]) for event in seen] == [(job_id, "queued"), (job_id, "deleted")]
+    assert stats["queue_depth"] == 1 and stats["queue_depth_by_priority"]["low"] == 1 and stats["jobs"]["queued"] == 1
+    assert stats["replicas"]["answered"] == (2 if a is not b else 1)
+    assert 'gateway_job_queue_depth{priority="low"} 1.0' in metrics
+
+
+def test_a_stream_filtered_to_ended_jobs_ends_at_once(gateway_factory: GatewayFactory) -> None:
+    gateway = gateway_factory(job_deadline_s=0.5)  # no Triton: the watchdog fails it as job_expired
+    with gateway.client() as client:
+        job_id = client.post("/v1/jobs", files={"file": ("zidane.jpg", photo_bytes("zidane.jpg"))}).json()["job_id"]
+        assert client.get(f"/v1/jobs/{job_id}", params={"wait": 10}).json()["status"] == "failed"
+        stream = client.get("/v1/events", params={"job_id": job_id}, timeout=10)  # returns: the stream ended
+    assert stream.status_code == 200
+    assert [json.loads(line[5:])["status"] for line in stream.text.splitlines() if line.startswith("data:")] == ["failed"]
