@@ -67,17 +67,20 @@ def profile_shapes(onnx_path: Path, max_batch: int, opt_batch: int, max_side: in
         if item.name in initializers:
             continue
         dims = [dim.dim_value if dim.dim_value > 0 else None for dim in item.type.tensor_type.shape.dim]
-        low, middle, high = [], [], []
-        for index, dim in enumerate(dims):
-            if dim is not None:
-                low.append(dim), middle.append(dim), high.append(dim)
-            elif index == 0:
-                low.append(1), middle.append(opt_batch), high.append(max_batch)
-            else:
-                low.append(MIN_SIDE), middle.append(min(OPT_SIDE, round_up(max_side))), high.append(round_up(max_side))
+        ranges = [_dim_range(index, dim, opt_batch, max_batch, max_side) for index, dim in enumerate(dims)]
+        low, middle, high = (tuple(bounds[position] for bounds in ranges) for position in range(3))
         values = ((1,), (OPT_DETECTIONS,), (MAX_DETECTIONS,)) if item.name == "max_detections" else None
-        shapes.append(ProfileShape(item.name, tuple(low), tuple(middle), tuple(high), values))
+        shapes.append(ProfileShape(item.name, low, middle, high, values))
     return shapes
+
+
+def _dim_range(index: int, dim: int | None, opt_batch: int, max_batch: int, max_side: int) -> tuple[int, int, int]:
+    """(min, opt, max) of one dim: fixed, the batch (first dim), or a free image side."""
+    if dim is not None:
+        return dim, dim, dim
+    if index == 0:
+        return 1, opt_batch, max_batch
+    return MIN_SIDE, min(OPT_SIDE, round_up(max_side)), round_up(max_side)
 
 
 def plan_path(version_dir: Path) -> Path:

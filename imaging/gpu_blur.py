@@ -14,6 +14,7 @@ on CPU here and on CUDA under the `gpu` marker).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -91,10 +92,10 @@ def _blur_sized(roi: Tensor, kind: str, size: float) -> Tensor:
     return _through_small(roi, radius / MAX_DIRECT_RADIUS, lambda small: _filter(small, kind, MAX_DIRECT_RADIUS))
 
 
-def _through_small(roi: Tensor, factor: float, blur: object) -> Tensor:
+def _through_small(roi: Tensor, factor: float, blur: Callable[[Tensor], Tensor]) -> Tensor:
     height, width = roi.shape[1:]
     small = _area(roi, max(1, round(height / factor)), max(1, round(width / factor)))
-    return _linear(blur(small), height, width)  # type: ignore[operator]  # a Tensor -> Tensor callable
+    return _linear(blur(small), height, width)
 
 
 def _quantised(values: Tensor) -> Tensor:
@@ -230,7 +231,7 @@ def _bilateral(roi: Tensor, radius: int) -> Tensor:
                 continue
             shifted = padded[:, radius + dy : radius + dy + height, radius + dx : radius + dx + width]
             difference = (shifted - roi).abs().sum(dim=0).long()
-            weight = colour_weights[difference] * np.float32(math.exp(distance * distance * (-0.5 / (radius * radius))))
+            weight = colour_weights[difference] * math.exp(distance * distance * (-0.5 / (radius * radius)))
             total += shifted * weight
             weight_sum += weight
     return _quantised(total / weight_sum)

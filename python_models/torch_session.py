@@ -29,7 +29,7 @@ from onnx import helper, numpy_helper
 Tensor = torch.Tensor
 Operator = Callable[[list[Any], dict[str, Any]], list[Tensor]]
 
-ONNX_DTYPES = {
+ONNX_DTYPES: dict[int, torch.dtype] = {
     onnx.TensorProto.FLOAT: torch.float32,
     onnx.TensorProto.FLOAT16: torch.float16,
     onnx.TensorProto.INT64: torch.int64,
@@ -163,7 +163,7 @@ def _slice(inputs: list[Any], attrs: dict[str, Any]) -> list[Tensor]:
     axes = inputs[3].tolist() if len(inputs) > 3 and inputs[3] is not None else list(range(len(starts)))
     steps = inputs[4].tolist() if len(inputs) > 4 and inputs[4] is not None else [1] * len(axes)
     index = [slice(None)] * x.dim()
-    for start, end, axis, step in zip(starts.tolist(), ends.tolist(), axes, steps):
+    for start, end, axis, step in zip(starts.tolist(), ends.tolist(), axes, steps, strict=True):
         if step <= 0:
             raise UnsupportedGraphError("Slice with a step <= 0")
         size = x.shape[int(axis)]
@@ -356,5 +356,5 @@ class TorchSession:
                 results = _split(inputs, node.attrs, len(node.outputs))
             else:
                 results = OPERATORS[node.op_type](inputs, node.attrs)
-            values.update(zip(node.outputs, results))
+            values.update(zip(node.outputs, results, strict=True))
         return values

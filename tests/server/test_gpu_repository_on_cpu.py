@@ -28,9 +28,11 @@ REPOSITORY = Path(__file__).resolve().parents[2] / "model_repository"
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[grpcclient.InferenceServerClient]:
     repository = tmp_path_factory.mktemp("gpu-on-cpu") / "model_repository"
     render_gpu_repository(REPOSITORY, repository, GpuTarget(device="cpu", session_batch=4))
-    with TritonServer(ServerConfig(model_repository=repository), log_path=repository.parent / "tritonserver.log") as server:
-        with grpcclient.InferenceServerClient(server.grpc_url) as connected:
-            yield connected
+    log_path = repository.parent / "tritonserver.log"
+    with TritonServer(ServerConfig(model_repository=repository), log_path=log_path) as server, grpcclient.InferenceServerClient(
+        server.grpc_url
+    ) as connected:
+        yield connected
 
 
 def png(pixels: np.ndarray) -> bytes:
