@@ -80,7 +80,8 @@ def test_prepare_then_unpack_gives_the_device_what_it_needs(tmp_path: Path) -> N
     site, inputs = device_root / "site", device_root / "inputs"
     for number in range(1, len(parts) + 1):
         part = carry / f"part{number}"
-        (part / "wheels").exists() and [wheel.unlink() for wheel in (part / "wheels").glob("*.whl")]  # not real wheels
+        for wheel in (part / "wheels").glob("*.whl"):  # fake wheels: pip cannot install them
+            wheel.unlink()
         unpack(part, site, repository, inputs)
     assert (site / "pytriton" / "tritonserver" / "bin" / "tritonserver").is_file()
     assert (repository / "faces" / "1" / "model.onnx").stat().st_size == (REPOSITORY / "faces" / "1" / "model.onnx").stat().st_size
