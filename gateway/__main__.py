@@ -1,5 +1,8 @@
 """`python -m gateway`: Triton (unless one is already running) and the gateway, until Ctrl-C or SIGTERM.
 
+Jobs wait in the in-process engine unless GATEWAY_NATS_URL names a NATS JetStream shared by several
+replicas; with GATEWAY_START_NATS=true (or --start-nats) this command starts one itself.
+
 Settings: defaults < environment (GATEWAY_*, and TRITON_* for the Triton it starts) < options.
 Every port is checked first: a taken one ends the command with one line naming the process
 that holds it and status 1. SIGINT and SIGTERM stop the gateway, then its Triton (and stubs).
@@ -15,11 +18,13 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 
 import uvicorn
 
 from gateway.core.config import Settings
 from gateway.inference.health import OK, TritonHealth
+from gateway.jobs.engine.server import NatsServer
 from gateway.main import create_app
 from triton_launcher import PortInUseError, ServerConfig, TritonServer
 from triton_launcher.ports import require_free
@@ -27,6 +32,7 @@ from triton_launcher.ports import require_free
 logger = logging.getLogger("gateway")
 
 STANDARD_TRITON_PORTS = {"http_port": 8000, "grpc_port": 8001, "metrics_port": 8002}
+NATS_STORE = Path("var/nats")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -35,6 +41,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, help="listen port (GATEWAY_PORT, default 8080)")
     parser.add_argument("--storage-url", help="folder or s3://bucket[/prefix] (GATEWAY_STORAGE_URL)")
     parser.add_argument("--triton-url", help="use the Triton already serving at host:port instead of starting one")
+    parser.add_argument("--nats-url", help="share jobs and events through this NATS JetStream (GATEWAY_NATS_URL)")
+    parser.add_argument("--start-nats", action="store_true", default=None,
+                        help="start a local nats-server (GATEWAY_START_NATS, port GATEWAY_NATS_PORT, store var/nats)")
     return parser.parse_args(argv)
 
 
@@ -54,6 +63,8 @@ def triton_config() -> ServerConfig:
 def check_ports(settings: Settings) -> None:
     """PortInUseError naming the holder of the gateway's port or, when it starts one, Triton's."""
     require_free({"gateway": settings.port}, settings.host)
+    if settings.start_nats and not settings.nats_url:
+        require_free({"NATS": settings.nats_port}, "127.0.0.1")
     if settings.start_triton and not settings.triton_urls:
         config = triton_config()
         ports = {"Triton HTTP": config.http_port, "Triton gRPC": config.grpc_port, "Triton metrics": config.metrics_port}
@@ -75,6 +86,18 @@ def triton(settings: Settings) -> Iterator[str]:
     logger.info("starting Triton on %s (model repository %s); first start takes a while", config.host, config.model_repository)
     with TritonServer(config) as server:
         yield server.grpc_url
+
+
+@contextmanager
+def nats(settings: Settings) -> Iterator[str]:
+    """The NATS URL jobs go through: the configured one, one started here (GATEWAY_START_NATS), or
+    empty (the in-process engine)."""
+    if settings.nats_url or not settings.start_nats:
+        yield settings.nats_url
+        return
+    with NatsServer(NATS_STORE, port=settings.nats_port) as server:
+        logger.info("started nats-server at %s (JetStream store %s)", server.url, NATS_STORE)
+        yield server.url
 
 
 def own_triton(settings: Settings) -> dict[str, bool]:
@@ -145,8 +168,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot start: {error}", file=sys.stderr)
         return 1
     try:
-        with triton(settings) as triton_url:
-            asyncio.run(serve(settings.model_copy(update={"triton_url": triton_url, **own_triton(settings)})))
+        with triton(settings) as triton_url, nats(settings) as nats_url:
+            started = {"triton_url": triton_url, "nats_url": nats_url, **own_triton(settings)}
+            asyncio.run(serve(settings.model_copy(update=started)))
     except KeyboardInterrupt:
         return 0
     except Exception as error:  # noqa: BLE001 - a launcher or settings failure, said in one line

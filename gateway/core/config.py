@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     nats_url: str = Field("", description="NATS JetStream shared by every replica, e.g. nats://127.0.0.1:4222; empty = in-process queue")
     nats_ack_wait_s: float = Field(30.0, gt=0, description="a delivered job not acked or kept alive this long goes to another worker")
     job_max_deliveries: int = Field(100, ge=2, description="deliveries of one job (retries included) before it fails (delivery_limit)")
+    start_nats: bool = Field(False, description="`python -m gateway` starts a local nats-server (store var/nats) when nats_url is empty")
+    nats_port: int = Field(4222, description="port of the nats-server `python -m gateway` starts (GATEWAY_START_NATS)")
     replica_name: str = Field("", description="this replica's name in /v1/stats; empty = host name and process id")
     stats_interval_s: float = Field(2.0, gt=0, description="how often this replica publishes its figures and refreshes queue depth")
     # Webhooks (a job's callback_url)

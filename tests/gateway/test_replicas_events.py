@@ -4,6 +4,7 @@ queued): two gateways on one NATS JetStream and one store, and the in-process en
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -13,8 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway import __main__ as run_command
+from gateway.core.config import Settings
 from gateway.jobs.engine.server import NatsServer
-from tests.gateway.conftest import GatewayFactory, RunningGateway
+from tests.gateway.conftest import GatewayFactory, RunningGateway, free_port
 from tests.photos import photo_bytes
 
 
@@ -87,3 +90,19 @@ def test_a_stream_filtered_to_ended_jobs_ends_at_once(gateway_factory: GatewayFa
         stream = client.get("/v1/events", params={"job_id": job_id}, timeout=10)  # returns: the stream ended
     assert stream.status_code == 200
     assert [json.loads(line[5:])["status"] for line in stream.text.splitlines() if line.startswith("data:")] == ["failed"]
+
+
+def test_the_run_command_starts_and_stops_its_own_nats_server_when_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(run_command, "NATS_STORE", tmp_path / "nats")
+    port = free_port()
+    settings = run_command.load_settings(run_command.parse_args(["--start-nats", "--triton-url", "127.0.0.1:1"]))
+    with run_command.nats(settings.model_copy(update={"nats_port": port})) as url:
+        assert url == f"nats://127.0.0.1:{port}"
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+            assert connection.recv(4).startswith(b"INFO")  # the NATS protocol greeting
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1)
+    with run_command.nats(Settings(nats_url="nats://elsewhere:4222", start_nats=True)) as url:
+        assert url == "nats://elsewhere:4222"
+    with run_command.nats(Settings()) as url:
+        assert url == ""  # the in-process engine
