@@ -45,11 +45,12 @@ class SessionSettings:
 
     Spinning threads keep burning the cores after a run; where other models share the cores
     (detect and faces side by side, decode/blur/encode beside them) that time is taken from them.
+    The defaults are the committed configs' (`session_batch` 1, `allow_spinning` 0).
     """
 
-    batch: int = 8
+    batch: int = 1
     intra_op_threads: int = 0
-    allow_spinning: bool = True
+    allow_spinning: bool = False
     # GPU hosts (README "GPU hosts"): `torch` runs model.onnx with torch on `device`
     # (python_models.torch_session); `triton` calls `network_model` (TensorRT) through BLS.
     runtime: str = "onnxruntime"

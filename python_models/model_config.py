@@ -73,14 +73,14 @@ def configured_region_blur(model_config: ModelConfig) -> Callable[..., np.ndarra
 
 def configured_session(model_config: ModelConfig) -> SessionSettings:
     """ONNX Runtime: `session_batch` images per run, `intra_op_threads` (0: its default),
-    `allow_spinning` ("1": its default, idle threads spin; "0": they sleep); GPU hosts: `runtime`
+    `allow_spinning` ("0", the fallback as committed: idle threads sleep; "1": ONNX Runtime's default, they spin); GPU hosts: `runtime`
     (onnxruntime, torch, triton), `runtime_device` (torch's device), `network_model` (triton)."""
     from python_models.detectors import SessionSettings  # onnxruntime: imported by detector models only
 
     return SessionSettings(
-        batch=int(config_parameter(model_config, "session_batch", "8")),
+        batch=int(config_parameter(model_config, "session_batch", "1")),
         intra_op_threads=int(config_parameter(model_config, "intra_op_threads", "0")),
-        allow_spinning=config_parameter(model_config, "allow_spinning", "1") != "0",
+        allow_spinning=config_parameter(model_config, "allow_spinning", "0") != "0",
         runtime=config_parameter(model_config, "runtime", "onnxruntime"),
         device=config_parameter(model_config, "runtime_device", "cpu"),
         network_model=config_parameter(model_config, "network_model", ""),

