@@ -176,3 +176,24 @@ def test_the_project_installs_from_the_build_context(ignore_patterns: list[str],
     )
     assert imported.returncode == 0, imported.stderr
     assert imported.stdout.startswith(str(target))
+
+
+def test_the_linked_backend_stub_finds_its_libraries(tmp_path: Path) -> None:
+    """The Triton image links (not copies) nvidia-pytriton's stub into the Python backend: its RPATH
+    ($ORIGIN/../../../../nvidia_pytriton.libs) is resolved from the real file, so the link loads
+    its CUDA runtime where a copy fails ("libcudart-....so: cannot open shared object file")."""
+    import pytriton
+
+    text = (ROOT / "docker" / "triton.Dockerfile").read_text()
+    (version,) = set(re.findall(r"python_backend_stubs/(3\.\d+)/", text))
+    assert re.search(r"ln -sf \"\$stub\" /opt/tritonserver/backends/python/triton_python_backend_stub", text)
+    stub = Path(pytriton.__file__).parent / "tritonserver" / "python_backend_stubs" / version / "triton_python_backend_stub"
+    link, copy = tmp_path / "linked", tmp_path / "copied"
+    link.symlink_to(stub)
+    shutil.copy2(stub, copy)
+    linked = subprocess.run([str(link)], capture_output=True, text=True, timeout=30)
+    copied = subprocess.run([str(copy)], capture_output=True, text=True, timeout=30)
+    assert "libcudart" in copied.stderr, "a copy cannot find the wheel's libraries"
+    assert "libcudart" not in linked.stderr + linked.stdout, linked.stderr
+    if "libpython" not in linked.stderr:  # hosts with that Python's shared library: the stub itself ran
+        assert "Expected 9 arguments" in linked.stdout + linked.stderr
