@@ -16,6 +16,13 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+# Throwaway values for the variables compose.yaml requires (never real secrets).
+TEST_ENVIRON = {
+    "MINIO_ROOT_USER": "anonymiser",
+    "MINIO_ROOT_PASSWORD": "not-a-real-password",
+    "GATEWAY_API_KEYS": "key-one,key-two",
+    "GATEWAY_WEBHOOK_SECRET": "not-a-real-secret",
+}
 
 
 class Reset:

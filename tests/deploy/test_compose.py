@@ -13,17 +13,11 @@ import jsonschema
 import pytest
 
 from gateway.core.config import Settings
-from tests.deploy.compose_files import InterpolationError, interpolate, load, merge
+from tests.deploy.compose_files import TEST_ENVIRON, InterpolationError, interpolate, load, merge
 from tests.deploy.compose_run import compose_nats, http_json, http_status
 from tests.deploy.contracts import gateway_settings_from, launcher_flags
 
 REQUIRED = ("MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD", "GATEWAY_API_KEYS", "GATEWAY_WEBHOOK_SECRET")
-ENVIRON = {
-    "MINIO_ROOT_USER": "anonymiser",
-    "MINIO_ROOT_PASSWORD": "not-a-real-password",
-    "GATEWAY_API_KEYS": "key-one,key-two",
-    "GATEWAY_WEBHOOK_SECRET": "not-a-real-secret",
-}
 
 
 def compose_schema() -> dict[str, Any]:
@@ -41,12 +35,12 @@ def validate(model: dict[str, Any]) -> None:
 
 @pytest.fixture(scope="module")
 def gpu_model() -> dict[str, Any]:
-    return interpolate(load("compose.yaml"), ENVIRON)
+    return interpolate(load("compose.yaml"), TEST_ENVIRON)
 
 
 @pytest.fixture(scope="module")
 def cpu_model() -> dict[str, Any]:
-    return interpolate(merge(load("compose.yaml"), load("compose.cpu.yaml")), ENVIRON)
+    return interpolate(merge(load("compose.yaml"), load("compose.cpu.yaml")), TEST_ENVIRON)
 
 
 def test_compose_files_match_the_compose_specification(gpu_model: dict[str, Any], cpu_model: dict[str, Any]) -> None:
@@ -113,7 +107,7 @@ def test_every_gateway_variable_is_a_setting(gpu_model: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("name", REQUIRED)
 def test_a_required_secret_left_unset_stops_compose(name: str) -> None:
-    environ = {key: value for key, value in ENVIRON.items() if key != name}
+    environ = {key: value for key, value in TEST_ENVIRON.items() if key != name}
     with pytest.raises(InterpolationError, match=f"{name} is missing a value: set {name}"):
         interpolate(load("compose.yaml"), environ)
     with pytest.raises(InterpolationError, match=name):

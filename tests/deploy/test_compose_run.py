@@ -23,10 +23,9 @@ import pytest
 import yaml
 from PIL import Image
 
-from tests.deploy.compose_files import interpolate, load
+from tests.deploy.compose_files import TEST_ENVIRON, interpolate, load
 from tests.deploy.compose_run import compose_nats, free_port, http_json, rewrite, wait_until
-from tests.deploy.test_compose import ENVIRON
-from tests.deploy.test_dockerfiles import instructions
+from tests.deploy.dockerfiles import instructions
 from tests.photos import photo_pixels
 
 pytestmark = pytest.mark.server
@@ -62,14 +61,14 @@ def make_bucket(endpoint: str, bucket: str) -> Any:
 
     client = boto3.client(
         "s3", endpoint_url=endpoint, region_name="us-east-1",
-        aws_access_key_id=ENVIRON["MINIO_ROOT_USER"], aws_secret_access_key=ENVIRON["MINIO_ROOT_PASSWORD"],
+        aws_access_key_id=TEST_ENVIRON["MINIO_ROOT_USER"], aws_secret_access_key=TEST_ENVIRON["MINIO_ROOT_PASSWORD"],
     )
     client.create_bucket(Bucket=bucket)
     return client
 
 
 def test_the_compose_gateway_serves_jobs_through_nats_and_s3(triton_server: Any, s3: str, tmp_path: Path) -> None:
-    model = interpolate(load("compose.yaml"), ENVIRON)
+    model = interpolate(load("compose.yaml"), TEST_ENVIRON)
     service = model["services"]["gateway"]
     bucket = service["environment"]["GATEWAY_STORAGE_URL"].removeprefix("s3://")
     objects = make_bucket(s3, bucket)

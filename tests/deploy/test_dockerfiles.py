@@ -19,26 +19,11 @@ import yaml
 from gateway.core.config import Settings
 from tests.deploy.compose_files import load
 from tests.deploy.contracts import launcher_flags
+from tests.deploy.dockerfiles import instructions
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILES = sorted((ROOT / "docker").glob("*.Dockerfile"))
 TRITON_BASE = "nvcr.io/nvidia/tritonserver:24.10-py3"
-
-
-def instructions(path: Path) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) of a Dockerfile, continuation lines joined, comments dropped."""
-    logical: list[str] = []
-    current = ""
-    for line in path.read_text().splitlines():
-        stripped = line.strip()
-        if stripped.startswith("#") or not stripped:
-            continue
-        current += " " + stripped.removesuffix("\\")
-        if not stripped.endswith("\\"):
-            logical.append(current.strip())
-            current = ""
-    assert not current, f"{path.name} ends in a continuation line"
-    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in logical]
 
 
 def ignored(relative: str, patterns: list[str]) -> bool:
