@@ -8,7 +8,7 @@ rendered file that Triton would reject fails here, at render time. What changes 
 - codec models (those with a ``device`` parameter): ``device: gpu`` (nvJPEG / nvJPEG2000 through
   nvImageCodec); ``blur`` gets ``backend: torch`` on ``torch_device: cuda`` (imaging.gpu_blur);
 - detectors (``detect``, ``plates``, ``faces``) by ``detectors``:
-  ``torch``: their Python model runs the same model.onnx with torch on CUDA
+  ``torch``: their Python model runs the same model.onnx with torch on CUDA in FP16 autocast
   (python_models.torch_session; for hosts without TensorRT, such as the device machine);
   ``tensorrt``: their network becomes its own model ``<name>_net``: ``platform: "tensorrt_plan"``
   where the served version folder holds a ``model.plan`` (``python -m export trt``), else the
@@ -135,6 +135,7 @@ def render_config(config: mc.ModelConfig, target: GpuTarget) -> None:
         if target.detectors == "torch":
             config.parameters["runtime"].string_value = "torch"
             config.parameters["runtime_device"].string_value = target.device
+            config.parameters["runtime_precision"].string_value = "fp16" if target.device == "cuda" else "fp32"
         else:
             config.parameters["runtime"].string_value = "triton"
             config.parameters["network_model"].string_value = config.name + NETWORK_SUFFIX

@@ -56,6 +56,7 @@ class SessionSettings:
     runtime: str = "onnxruntime"
     device: str = "cpu"
     network_model: str = ""
+    precision: str = "fp32"  # torch: fp16 runs the graph under autocast
 
 
 SESSION_RUNTIMES = ("onnxruntime", "torch", "triton")
@@ -70,7 +71,7 @@ def open_session(model_path: Path, settings: SessionSettings) -> Any:
     if settings.runtime == "torch":
         from python_models.torch_session import TorchSession  # torch: GPU hosts only
 
-        return TorchSession(model_path, settings.device)
+        return TorchSession(model_path, settings.device, settings.precision)
     if settings.runtime == "triton":
         from python_models.network_session import NetworkSession  # BLS: inside the Python-backend stub only
 

@@ -74,7 +74,8 @@ def configured_region_blur(model_config: ModelConfig) -> Callable[..., np.ndarra
 def configured_session(model_config: ModelConfig) -> SessionSettings:
     """ONNX Runtime: `session_batch` images per run, `intra_op_threads` (0: its default),
     `allow_spinning` ("0", the fallback as committed: idle threads sleep; "1": ONNX Runtime's default, they spin); GPU hosts: `runtime`
-    (onnxruntime, torch, triton), `runtime_device` (torch's device), `network_model` (triton)."""
+    (onnxruntime, torch, triton), `runtime_device` and `runtime_precision` (torch's device, fp32 or
+    fp16), `network_model` (triton)."""
     from python_models.detectors import SessionSettings  # onnxruntime: imported by detector models only
 
     return SessionSettings(
@@ -84,6 +85,7 @@ def configured_session(model_config: ModelConfig) -> SessionSettings:
         runtime=config_parameter(model_config, "runtime", "onnxruntime"),
         device=config_parameter(model_config, "runtime_device", "cpu"),
         network_model=config_parameter(model_config, "network_model", ""),
+        precision=config_parameter(model_config, "runtime_precision", "fp32"),
     )
 
 

@@ -289,6 +289,10 @@ OPERATORS: dict[str, Operator] = {
 }
 
 
+def _as_float32(tensor: Tensor) -> Tensor:
+    return tensor.float() if tensor.is_floating_point() and tensor.dtype != torch.float32 else tensor
+
+
 @dataclass(frozen=True)
 class _Node:
     op_type: str
@@ -297,18 +301,26 @@ class _Node:
     attrs: dict[str, Any]
 
 
+PRECISIONS = ("fp32", "fp16")
+
+
 class TorchSession:
     """An ONNX graph run by torch on ``device`` ("cpu", "cuda", "cuda:1").
 
-    ``run(output_names, feeds)`` takes and returns numpy arrays like ONNX Runtime's session;
-    inputs go to the device once per call, outputs come back once. UnsupportedGraphError at load
+    ``run(output_names, feeds)`` takes and returns numpy arrays like ONNX Runtime's session
+    (float outputs as float32); inputs go to the device once per call, outputs come back once.
+    ``precision`` ``fp16`` runs the graph under torch.autocast (convolutions in float16, as a
+    TensorRT FP16 plan would). ValueError for another precision; UnsupportedGraphError at load
     for an operator not in :data:`OPERATORS`; RuntimeError from torch (e.g. CUDA out of memory)
     propagates to the caller.
     """
 
-    def __init__(self, model_path: Path, device: str = "cpu") -> None:
+    def __init__(self, model_path: Path, device: str = "cpu", precision: str = "fp32") -> None:
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {list(PRECISIONS)}, got {precision!r}")
         graph = onnx.load(str(model_path)).graph
         self.device = torch.device(device)
+        self.precision = precision
         self._constants = {
             item.name: torch.from_numpy(numpy_helper.to_array(item).copy()).to(self.device) for item in graph.initializer
         }
@@ -336,10 +348,11 @@ class TorchSession:
 
     def run(self, output_names: Sequence[str] | None, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
         """The named outputs (all when None) for ``feeds`` {input name: array}."""
-        with torch.inference_mode():
+        half = self.precision == "fp16"
+        with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.float16, enabled=half):
             values = self.run_tensors({name: torch.from_numpy(np.ascontiguousarray(array)) for name, array in feeds.items()})
         names = list(output_names) if output_names is not None else self._outputs
-        return [values[name].cpu().numpy() for name in names]
+        return [_as_float32(values[name]).cpu().numpy() for name in names]
 
     def run_tensors(self, feeds: Mapping[str, Tensor]) -> dict[str, Tensor]:
         """Every value the graph computes, from torch tensors (moved to the session's device)."""

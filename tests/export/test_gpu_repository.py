@@ -57,6 +57,7 @@ def test_codecs_blur_and_detectors_switch_to_their_gpu_paths(torch_repository: P
     for name in DETECTORS:
         config = load(torch_repository / name)
         assert (parameter(config, "runtime"), parameter(config, "runtime_device")) == ("torch", "cuda")
+        assert parameter(config, "runtime_precision") == "fp16"
         assert parameter(config, "session_batch") == "16"
         assert parameter(config, "score_threshold") == parameter(load(SOURCE / name), "score_threshold")
     assert (torch_repository / "faces" / "1" / "model.onnx").stat().st_size > 1_000_000

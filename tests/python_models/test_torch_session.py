@@ -101,3 +101,28 @@ def test_a_graph_with_an_unknown_operator_fails_at_load(tmp_path: Path) -> None:
 def test_an_unknown_runtime_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="runtime must be one of .'onnxruntime', 'torch', 'triton'., got 'tensorflow'"):
         open_session(tmp_path / "model.onnx", SessionSettings(runtime="tensorflow"))
+
+
+def fp16_config(device: str) -> dict:
+    values = {"runtime": "torch", "runtime_device": device, "runtime_precision": "fp16", "session_batch": "4"}
+    return {"parameters": {key: {"string_value": value} for key, value in values.items()}}
+
+
+@needs_models
+@pytest.mark.parametrize("device", DEVICES)
+def test_fp16_autocast_finds_the_same_faces(device: str) -> None:
+    """FP16 (the GPU repository's setting): the same faces at the served threshold, box sides within
+    5 % of the face's size (measured on CPU: 4 px on a 90x118 px face; the blur margin is 30 %)."""
+    images = [photo_pixels("astronaut.png"), photo_pixels("grace_hopper.jpg")]
+    expected = configured_centerface(runtime_config("onnxruntime", "cpu"), FACES_MODEL.parent).detect(images)
+    found = configured_centerface(fp16_config(device), FACES_MODEL.parent).detect(images)
+    assert [len(rows) for rows in found] == [len(rows) for rows in expected] == [1, 1]
+    for ours, theirs in zip(found, expected, strict=True):
+        size = np.maximum(theirs[:, 2] - theirs[:, 0], theirs[:, 3] - theirs[:, 1])[:, None]
+        assert (np.abs(ours[:, :4] - theirs[:, :4]) <= 0.05 * size).all()
+        np.testing.assert_allclose(ours[:, 4], theirs[:, 4], atol=0.02)
+
+
+def test_an_unknown_precision_is_refused() -> None:
+    with pytest.raises(ValueError, match="precision must be one of .'fp32', 'fp16'., got 'int8'"):
+        TorchSession(Path("unused.onnx"), precision="int8")
