@@ -52,7 +52,11 @@ def _environment(value: Any) -> list[str]:
     if failed:
         return failed
     keys = ("gpu", "nvidia_smi", "cpus", "python", "numpy", "torch", "cuda", "libpython")
-    return ["## Machine", "", *(f"- {key}: {value.get(key)}" for key in keys), ""]
+    imports = value.get("imports") or {}
+    lines = ["## Machine", "", *(f"- {key}: {value.get(key)}" for key in keys)]
+    if imports:
+        lines.append("- imports beside the carried numpy: " + ", ".join(f"{name} {version}" for name, version in imports.items()))
+    return [*lines, ""]
 
 
 def _tests(value: Any) -> list[str]:

@@ -24,12 +24,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ctypes.util
+import importlib
 import json
 import logging
 import os
 import platform
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -47,6 +49,8 @@ CARRY = ROOT / ".device"
 GPU_TESTS = ("tests/imaging/test_gpu_blur.py", "tests/python_models/test_torch_session.py", "tests/imaging/test_jpeg2000.py")
 INPUT_SIZE = (1920, 1080)
 INPUT_PHOTOS = ("zidane.jpg", "bus.jpg", "grace_hopper.jpg", "astronaut.png")
+# What the models import, checked beside the carried numpy<2 (the machine's own builds expect numpy 2).
+IMPORTS = ("cv2", "onnxruntime", "nvidia.nvimgcodec", "tritonclient.grpc", "PIL", "skimage", "cupy", "onnx")
 Results = dict[str, Any]
 
 
@@ -126,9 +130,28 @@ def environment() -> dict[str, Any]:
         "python": platform.python_version(), "numpy": numpy.__version__, "torch": torch.__version__,
         "cuda": torch.version.cuda, "cpus": os.cpu_count(), "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
     }
-    facts["libpython"] = ctypes.util.find_library(f"python{sys.version_info[0]}.{sys.version_info[1]}")  # the Triton stub links it
+    facts["libpython"] = ctypes.util.find_library(f"python{sys.version_info[0]}.{sys.version_info[1]}") or _libpython_dir()
+    facts["imports"] = {name: _import_version(name) for name in IMPORTS}
     facts["nvidia_smi"] = _command(["nvidia-smi", "--query-gpu=name,driver_version,memory.total,clocks.max.sm", "--format=csv,noheader"])
     return facts
+
+
+def _import_version(name: str) -> str:
+    """The module's version beside the carried numpy, or why it does not import."""
+    try:
+        module = importlib.import_module(name)
+    except Exception as error:  # noqa: BLE001 - any import failure is the finding
+        return f"{type(error).__name__}: {error}"[:300]
+    return str(getattr(module, "__version__", "imported"))
+
+
+def _libpython_dir() -> str | None:
+    """The interpreter's LIBDIR when it holds the shared libpython the Triton stub links
+    (added to LD_LIBRARY_PATH), else None."""
+    library = sysconfig.get_config_var("LDLIBRARY") or ""
+    folder = sysconfig.get_config_var("LIBDIR") or ""
+    shared = library.endswith(".so") or ".so." in library
+    return folder if shared and (Path(folder) / library).is_file() else None
 
 
 def _command(argv: Sequence[str], timeout_s: float = 30) -> str:
@@ -188,6 +211,9 @@ def serve_and_measure(out: Path, inputs: Path, concurrencies: Sequence[int], war
     from triton_launcher import ServerConfig, TritonServer
 
     repository = Path(tempfile.mkdtemp(prefix="gpu-repository-")) / "model_repository"
+    libpython = _libpython_dir()
+    if libpython:  # the stub links libpython3.X.so; the interpreter's LIBDIR may not be on the loader's path
+        os.environ["LD_LIBRARY_PATH"] = os.pathsep.join(filter(None, [libpython, os.environ.get("LD_LIBRARY_PATH", "")]))
     render_gpu_repository(ROOT / "model_repository", repository, GpuTarget(instances=instances))
     cases = []
     with TritonServer(ServerConfig(model_repository=repository), log_path=out / "tritonserver.log") as server:
@@ -230,7 +256,7 @@ def jpeg2000_decode() -> list[dict[str, Any]]:
     from perf.jpeg2000 import measure_jpeg2000
 
     return [{"operation": row.operation, "system": row.system, "backend": row.backend, "images_per_s": round(row.images_per_s, 2),
-             "mpix_per_s": round(row.mpix_per_s, 1)} for row in measure_jpeg2000(repeats=5, device="gpu")]
+             "mpix_per_s": round(row.mpix_per_s, 1)} for row in measure_jpeg2000(repeats=3, device="gpu")]
 
 
 def run(args: argparse.Namespace) -> Results:

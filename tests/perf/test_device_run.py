@@ -108,7 +108,8 @@ def fake_results() -> dict:
             "gpu": {"samples": 50, "util_mean": 71.0, "util_peak": 99.0, "memory_peak_mib": 20480.0}, "models": models}
     return {
         "command": "python3 -m perf.device_run run --out /out", "started": "2026-12-01 10:00:00 UTC",
-        "environment": {"gpu": "NVIDIA H200", "cpus": 16, "python": "3.12.3", "numpy": "1.26.4", "torch": "2.11.0"},
+        "environment": {"gpu": "NVIDIA H200", "cpus": 16, "python": "3.12.3", "numpy": "1.26.4", "torch": "2.11.0",
+                        "imports": {"cv2": "4.12.0", "cupy": "ImportError: numpy>=2 needed"}},
         "gpu_tests": {"command": "python -m pytest -q -m gpu", "exit_status": 0, "summary": "90 passed"},
         "jpeg2000": [
             {"operation": "decode ratio 20", "system": "codec layer", "backend": "nvjpeg2000", "images_per_s": 400.0, "mpix_per_s": 3300.0},
@@ -130,6 +131,7 @@ def test_report_from_fake_figures_names_every_figure_and_target(tmp_path: Path) 
     assert "- 1080p JPEG end to end >= 2000 img/s: reached, 2100.0 img/s" in report
     assert "- JPEG 2000 decode >= 20x OpenJPEG on the host's 16 cores: reached, 25.0 x" in report
     assert "`python -m pytest -q -m gpu`: exit status 0, 90 passed" in report
+    assert "- imports beside the carried numpy: cv2 4.12.0, cupy ImportError: numpy>=2 needed" in report
 
 
 def test_report_says_what_failed_or_did_not_run() -> None:
