@@ -3,13 +3,14 @@
 - **Spreading: least in flight.** Each call goes to the backend with the fewest calls in flight
   from this gateway, ties taken in turn (round robin among equals); a backend whose last canary
   of the called model failed is used only when no other is up.
-- **Taking out (circuit breaker).** A backend that fails a call as unavailable (connection
-  refused or reset, no answer: ``TritonUnavailableError``) or answers its readiness probe with
-  "not ready" is taken out (``up`` false). A probe asks it every ``probe_initial_s``, doubling up
-  to ``probe_max_s``, for server readiness and every model the gateway calls (gRPC ServerReady and
-  ModelReady, the same answers as ``/v2/health/ready``), each time on a fresh channel, and puts it
-  back when all say ready. When no backend is up, a call probes them all at once before giving up
-  with ``503 triton_unavailable``.
+- **Taking out (circuit breaker).** A backend that fails a call or a canary as unavailable
+  (connection refused or reset, no answer: ``TritonUnavailableError``), or that does not answer
+  a liveness check (``check_all``: /readyz, the job workers), is taken out (``up`` false). A probe
+  asks it every ``probe_initial_s``, doubling up to ``probe_max_s``, whether the server and the
+  model are ready (gRPC ServerReady and ModelReady, the answers of ``/v2/health/ready``), each time
+  on a fresh channel, and puts it back when they are. Up backends are asked liveness, not
+  readiness: Triton's strict readiness is false while any model loads, e.g. during a swap. When
+  no backend is up, a call probes them all at once before giving up with ``503 triton_unavailable``.
 - **Retrying.** Inference here is idempotent (same input, same output), so a call that failed as
   unavailable, or that a backend refused with a full queue, is sent to the next backend not yet
   tried. A deadline (``504``), an image error and a model crash are not retried here: a crash may be
@@ -92,15 +93,13 @@ class TritonBackends:
     """The backends the gateway calls; the same face as TritonPipeline (process, is_ready, url...)."""
 
     def __init__(
-        self, addresses: BackendAddresses, model_name: str, model_version: str, timeout_s: float, models: Sequence[str],
-        metrics: GatewayMetrics, *, probe_initial_s: float = 0.5, probe_max_s: float = 5.0, probe_timeout_s: float = 3.0,
+        self, addresses: BackendAddresses, model_name: str, model_version: str, timeout_s: float, metrics: GatewayMetrics, *, probe_initial_s: float = 0.5, probe_max_s: float = 5.0, probe_timeout_s: float = 3.0,
         dns_refresh_s: float = 10.0, resolver: Resolver = resolve_a_records,
     ) -> None:
         self.addresses = addresses
         self.model_name = model_name
         self.model_version = model_version
         self.timeout_s = timeout_s
-        self.models = list(dict.fromkeys([model_name, *models]))  # every one must be ready on a backend
         self.probe_initial_s, self.probe_max_s, self.probe_timeout_s = probe_initial_s, probe_max_s, probe_timeout_s
         self.dns_refresh_s = dns_refresh_s
         self.backends: list[Backend] = []
@@ -195,7 +194,7 @@ class TritonBackends:
             if wait_healed:
                 await healing[0].pipeline.crashes.wait(called)  # TritonUnavailableError past its bound
             return healing[0]
-        await self.probe_all()
+        await self.check_all()
         return self._choose(called, [])
 
     def _unavailable(self) -> TritonUnavailableError:
@@ -223,9 +222,11 @@ class TritonBackends:
             listener(backend)
 
     async def probe(self, backend: Backend) -> bool:
-        """Ask ``backend`` whether it and every model are ready; put it back or take it out."""
+        """Ask ``backend`` (out) whether it and the model are ready; put it back, or probe later."""
         async with backend.probe_lock:
-            reason = await backend.pipeline.readiness(self.models, self.probe_timeout_s)
+            if backend.up:
+                return True
+            reason = await backend.pipeline.readiness(self.probe_timeout_s)
             if reason is None:
                 self.put_back(backend)
                 return True
@@ -236,13 +237,24 @@ class TritonBackends:
             await backend.pipeline.reconnect()
             return False
 
-    async def probe_all(self) -> None:
-        await asyncio.gather(*(self.probe(backend) for backend in list(self.backends)))
+    async def check(self, backend: Backend) -> None:
+        """An up backend that does not answer as live is taken out; one that is out is probed."""
+        if backend.up:
+            reason = await backend.pipeline.liveness(self.probe_timeout_s)
+            if reason is None or not backend.up:
+                return
+            self.take_out(backend, reason)
+            await backend.pipeline.reconnect()
+            return
+        await self.probe(backend)
+
+    async def check_all(self) -> None:
+        """Every backend checked now, at once, each within ``probe_timeout_s``."""
+        await asyncio.gather(*(self.check(backend) for backend in list(self.backends)))
 
     async def is_ready(self) -> bool:
-        """At least one backend ready now (each asked, every model, each within ``probe_timeout_s``;
-        those found not ready are taken out)."""
-        await self.probe_all()
+        """At least one backend up after checking them all now."""
+        await self.check_all()
         return any(backend.up for backend in self.backends)
 
     async def _probe_loop(self) -> None:

@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,22 +153,34 @@ class TritonPipeline:
         except (InferenceServerException, asyncio.TimeoutError):
             return False
 
-    async def readiness(self, models: Sequence[str], timeout_s: float) -> str | None:
-        """None when the server and every one of ``models`` are ready within ``timeout_s``; else why not."""
+    async def readiness(self, timeout_s: float) -> str | None:
+        """None when the server and the model are ready within ``timeout_s`` (gRPC ServerReady and
+        ModelReady: Triton's /v2/health/ready and /v2/models/<model>/ready); else why not."""
+        return await self._asked(self._readiness(), timeout_s)
+
+    async def liveness(self, timeout_s: float) -> str | None:
+        """None when the server answers that it is live within ``timeout_s``; else why not.
+
+        Not readiness: Triton's strict readiness is false while any model loads (a swap)."""
+        return await self._asked(self._liveness(), timeout_s)
+
+    async def _asked(self, question: Awaitable[str | None], timeout_s: float) -> str | None:
         try:
-            return await asyncio.wait_for(self._readiness(models), timeout_s)
+            return await asyncio.wait_for(question, timeout_s)
         except asyncio.TimeoutError:
             return f"Triton at {self.url} did not answer within {timeout_s:g} s"
         except InferenceServerException as error:
             return f"Triton at {self.url} is unavailable: {error.message() or error}"
 
-    async def _readiness(self, models: Sequence[str]) -> str | None:
+    async def _readiness(self) -> str | None:
         if not await self._client.is_server_ready():
             return f"Triton at {self.url} is not ready"
-        for model in models:
-            if not await self._client.is_model_ready(model, self.model_version if model == self.model_name else ""):
-                return f"model {model!r} at {self.url} is not ready"
+        if not await self._client.is_model_ready(self.model_name, self.model_version):
+            return f"model {self.model_name!r} at {self.url} is not ready"
         return None
+
+    async def _liveness(self) -> str | None:
+        return None if await self._client.is_server_live() else f"Triton at {self.url} is not live"
 
     async def reconnect(self) -> None:
         """A fresh gRPC channel: one that saw its server die backs off reconnecting (up to minutes)."""

@@ -18,7 +18,7 @@ from tests.gateway.conftest import GatewayFactory, dead_triton_url
 
 
 def backends_of(addresses: BackendAddresses, resolver: Resolver = resolve_a_records) -> TritonBackends:
-    return TritonBackends(addresses, "pipeline", "", 5.0, ["transcode", "process"], GatewayMetrics(), resolver=resolver)
+    return TritonBackends(addresses, "pipeline", "", 5.0, GatewayMetrics(), resolver=resolver)
 
 
 def test_addresses_fixed_list_or_one_dns_name() -> None:
@@ -95,7 +95,7 @@ def test_no_backend_up_is_triton_unavailable_naming_each() -> None:
 
     async def scenario() -> tuple[TritonUnavailableError, float, GatewayMetrics]:
         metrics = GatewayMetrics()
-        backends = TritonBackends(parse_addresses([first, second]), "pipeline", "", 5.0, [], metrics)
+        backends = TritonBackends(parse_addresses([first, second]), "pipeline", "", 5.0, metrics)
         started = time.monotonic()
         try:
             with pytest.raises(TritonUnavailableError) as caught:

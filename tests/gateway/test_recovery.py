@@ -107,7 +107,7 @@ def test_an_old_canary_result_is_not_ready() -> None:
 
     async def scenario() -> dict[str, str]:
         url = dead_triton_url()
-        backends = TritonBackends(parse_addresses([url]), "pipeline", "", 1.0, ["transcode"], GatewayMetrics())
+        backends = TritonBackends(parse_addresses([url]), "pipeline", "", 1.0, GatewayMetrics())
         health = TritonHealth(backends, ["pipeline", "transcode"], None, interval_s=1, timeout_s=1, recovery_wait_s=1)
         now = time.monotonic()
         health.results = {url: {"pipeline": CanaryResult("ok", now - 60), "transcode": CanaryResult("ok", now)}}

@@ -23,12 +23,13 @@ async def healthz() -> dict[str, str]:
     responses={503: {"description": "not ready"}},
 )
 async def readyz(request: Request, services: ServicesDep) -> JSONResponse:
-    """Ready when at least one Triton backend is ready (server and every model, asked now, bounded)
-    and passes the cached canary through every model, and storage answers a ping (bounded).
+    """Ready when at least one Triton backend is up (checked now, bounded: see
+    gateway.inference.backends) and passes the cached canary through every model, and storage
+    answers a ping (bounded).
     ``backends`` reports each backend; with some of them out the gateway stays ready (the others
     take the calls) and ``backends_ready`` says how many of how many serve."""
     settings, health, backends = services.settings, request.app.state.health, services.pipeline
-    await backends.probe_all()
+    await backends.check_all()
     ready = health.ready_backends()
     checks: dict[str, str] = {}
     checks["triton"] = OK if any(backend.up for backend in backends.backends) else (
