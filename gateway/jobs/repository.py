@@ -141,6 +141,10 @@ class JobRepository:
         await self.save(job)
         await self.store.delete(_pending_key(job.job_id))
 
+    def forget(self, job_id: str) -> None:
+        """Drop ``job_id`` from the cache: another gateway replica may have changed its record."""
+        self._cache.pop(job_id, None)
+
     async def get(self, job_id: str) -> Job:
         if job_id in self._cache:
             self._cache.move_to_end(job_id)

@@ -161,6 +161,8 @@ class JobRunner:
             self._requeue_later(job_id, str(error))
 
     async def _settle(self, job_id: str) -> None:
+        if self.service.shared:
+            self.service.repository.forget(job_id)  # another replica may have run it: the store's record
         try:
             job = await self.service.get(job_id)
         except JobNotFoundError:

@@ -70,6 +70,7 @@ class JobService:
         self.repository = repository
         self.store: Store = repository.store
         self.engine = engine
+        self.shared = not engine.resumes_from_store  # other replicas write records in the same store
         self.events = events
         self.metrics = metrics
         self.access = access
@@ -109,7 +110,7 @@ class JobService:
                 raise error from None
         return [
             await self._accept_upload(source, fmt, filename, priority, options, model, callback)
-            for (source, filename), fmt in zip(uploads, formats)
+            for (source, filename), fmt in zip(uploads, formats, strict=True)
         ]
 
     async def submit_reference(self, request: JobReference, callback: Callback | None = None) -> Job:
@@ -167,7 +168,7 @@ class JobService:
             outputs = await self._store_each(job.job_id, processed)
             metadata = {**metadata, "outputs": [
                 {**described, "object": stored.model_dump()}
-                for described, stored in zip(metadata.get("outputs", [{}] * len(outputs)), outputs)
+                for described, stored in zip(metadata.get("outputs", [{}] * len(outputs)), outputs, strict=False)
             ]}
             result_bytes, content_type, fmt = zip_outputs(processed.results, metadata), "application/zip", "zip"
         result = await self._put_bytes(result_key(job.job_id, fmt), result_bytes, content_type)
@@ -183,7 +184,7 @@ class JobService:
         names = output_names(processed.metadata, len(processed.results))
         return [
             await self._put_bytes(f"{outputs_prefix(job_id)}{name}", data, processed.content_type)
-            for name, data in zip(names, processed.results)
+            for name, data in zip(names, processed.results, strict=True)
         ]
 
     async def fail(self, job: Job, code: str, detail: str) -> Job:
@@ -221,6 +222,8 @@ class JobService:
     async def ended_elsewhere(self, job_id: str) -> Job | None:
         """The stored record when it already says ``succeeded`` or ``failed``: the check made before
         writing an outcome, so a job delivered twice keeps the first outcome written."""
+        if self.shared:
+            self.repository.forget(job_id)  # the store's record, not this replica's copy
         try:
             stored = await self.get(job_id)
         except (JobNotFoundError, CorruptRecordError):
@@ -232,7 +235,10 @@ class JobService:
         return None
 
     def heard(self, event: Event) -> None:
-        """A job event from any replica: a job that ended leaves ``unfinished``; subscribers get it."""
+        """A job event from any replica: a job that ended leaves ``unfinished``; with a shared engine the
+        cached record is dropped (another replica may have written it); subscribers get it."""
+        if self.shared:
+            self.repository.forget(str(event.get("job_id")))
         if event.get("status") in (JobStatus.succeeded.value, JobStatus.failed.value, "deleted"):
             self.unfinished.pop(str(event.get("job_id")), None)
         self.events.publish(event)

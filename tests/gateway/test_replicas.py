@@ -93,6 +93,7 @@ class EventLog:
 
     def __init__(self, url: str) -> None:
         self.events: list[dict[str, Any]] = []
+        self.error: httpx.HTTPError | None = None
         self.subscribed = threading.Event()
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._read, args=(url,), daemon=True)
@@ -100,14 +101,17 @@ class EventLog:
         assert self.subscribed.wait(15), "no ': subscribed' from the SSE stream"
 
     def _read(self, url: str) -> None:
-        with httpx.Client(timeout=httpx.Timeout(10, read=30)) as client, client.stream("GET", f"{url}/v1/events") as reply:
-            for line in reply.iter_lines():
-                if line.startswith(": subscribed"):
-                    self.subscribed.set()
-                elif line.startswith("data:"):
-                    self.events.append(json.loads(line[5:]))
-                if self.stop.is_set():
-                    return
+        try:
+            with httpx.Client(timeout=httpx.Timeout(10, read=30)) as client, client.stream("GET", f"{url}/v1/events") as reply:
+                for line in reply.iter_lines():
+                    if line.startswith(": subscribed"):
+                        self.subscribed.set()
+                    elif line.startswith("data:"):
+                        self.events.append(json.loads(line[5:]))
+                    if self.stop.is_set():
+                        return
+        except httpx.HTTPError as error:  # the test asserts there was none before it stopped reading
+            self.error = error
 
     def statuses(self, status: str) -> Counter[str]:
         return Counter(event["job_id"] for event in list(self.events) if event["status"] == status)
@@ -157,6 +161,7 @@ def test_three_replicas_share_the_work_and_survive_kill_9_of_one(replicas: tuple
     finished = wait_finished(a.url, list(jobs), timeout_s=300)
     time.sleep(1)  # the last events on their way to b
     log.stop.set()
+    assert log.error is None, f"the SSE stream on b broke: {log.error!r}"
 
     assert Counter(job["status"] for job in finished.values()) == {"succeeded": JOBS}
     faces: dict[str, Any] = {}
