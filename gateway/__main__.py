@@ -57,7 +57,11 @@ def load_settings(args: argparse.Namespace) -> Settings:
 def triton_config() -> ServerConfig:
     """The launcher's settings (TRITON_*), on the standard ports where none is set."""
     config = ServerConfig.from_env()
-    return replace(config, **{key: getattr(config, key) or port for key, port in STANDARD_TRITON_PORTS.items()})
+    standard = STANDARD_TRITON_PORTS
+    return replace(
+        config, http_port=config.http_port or standard["http_port"], grpc_port=config.grpc_port or standard["grpc_port"],
+        metrics_port=config.metrics_port or standard["metrics_port"],
+    )
 
 
 def check_ports(settings: Settings) -> None:
