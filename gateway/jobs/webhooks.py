@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from gateway.core.errors import (
     CallbackNotAllowedError,
@@ -115,7 +115,12 @@ def payload(job: Job, timestamp: str) -> dict[str, Any]:
 
 
 class RetryableDelivery(Exception):
-    """No answer, a timeout, a 5xx or a 429: tried again after the back-off delay."""
+    """No answer, a timeout, a 5xx or a 429: tried again after the back-off delay (or the
+    receiver's ``Retry-After`` in seconds, when longer; never past GATEWAY_WEBHOOK_MAX_DELAY_S)."""
+
+    def __init__(self, reason: str, retry_after_s: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after_s = retry_after_s
 
 
 class RefusedDelivery(Exception):
@@ -138,6 +143,7 @@ class WebhookDispatcher:
         self._client: httpx.AsyncClient | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(MAX_CONCURRENT)
+        self._backoff = wait_exponential(multiplier=initial_delay_s, max=max_delay_s)
 
     def start(self) -> None:
         """Open the HTTP client: no redirects followed, no proxy or .netrc from the environment."""
@@ -210,7 +216,7 @@ class WebhookDispatcher:
     async def _attempt_all(self, job: Job, delivery: WebhookDelivery) -> WebhookDelivery:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.attempts), retry=retry_if_exception_type(RetryableDelivery), reraise=True,
-            wait=wait_exponential(multiplier=self.initial_delay_s, max=self.max_delay_s),
+            wait=self._delay,
         )
         try:
             async for attempt in retrying:
@@ -222,6 +228,12 @@ class WebhookDispatcher:
             return await self._end(job, delivery, "failed", f"the receiver refused it: {error} (not retried)")
         return await self._end(job, delivery, "delivered", None)
 
+    def _delay(self, state: RetryCallState) -> float:
+        """The back-off before the next attempt: exponential, or the receiver's Retry-After if longer."""
+        failure = state.outcome.exception() if state.outcome is not None else None
+        asked = getattr(failure, "retry_after_s", None) or 0.0
+        return min(self.max_delay_s, max(self._backoff(state), asked))
+
     async def _post(self, job: Job, delivery: WebhookDelivery) -> None:
         """One signed POST, added to ``delivery`` and saved; raises RetryableDelivery or
         RefusedDelivery unless it got a 2xx."""
@@ -229,10 +241,10 @@ class WebhookDispatcher:
         body = json.dumps(payload(job, timestamp), separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: timestamp, ID_HEADER: job.job_id,
                    SIGNATURE_HEADER: sign(self.secret, timestamp, body)}
-        at, started, status, error = now(), time.monotonic(), None, None
+        at, started, status, error, retry_after_s = now(), time.monotonic(), None, None, None
         try:
             async with self._slots:
-                status = await asyncio.wait_for(self._send(delivery.url, body, headers), self.timeout_s)
+                status, retry_after_s = await asyncio.wait_for(self._send(delivery.url, body, headers), self.timeout_s)
         except (httpx.HTTPError, asyncio.TimeoutError, OSError) as failure:
             error = f"{type(failure).__name__}: {failure}" if str(failure) else f"no answer within {self.timeout_s:g} s"
         elapsed_ms = round((time.monotonic() - started) * 1000, 1)
@@ -244,15 +256,17 @@ class WebhookDispatcher:
         if error is None:
             return
         if status is None or status == 429 or status >= 500:
-            raise RetryableDelivery(error)
+            raise RetryableDelivery(error, retry_after_s)
         raise RefusedDelivery(error)
 
-    async def _send(self, url: str, body: bytes, headers: dict[str, str]) -> int:
-        """POST without reading the answer's body (a receiver cannot make us read much)."""
+    async def _send(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int, float | None]:
+        """POST without reading the answer's body (a receiver cannot make us read much); the
+        status and the answer's ``Retry-After`` seconds (None when absent or an HTTP date)."""
         if self._client is None:
             raise RuntimeError("WebhookDispatcher.start() was not called")
         async with self._client.stream("POST", url, content=body, headers=headers) as response:
-            return response.status_code
+            retry_after = response.headers.get("Retry-After", "").strip()
+            return response.status_code, float(retry_after) if retry_after.isdigit() else None
 
     async def _end(self, job: Job, delivery: WebhookDelivery, state: str, reason: str | None) -> WebhookDelivery:
         ended = delivery.model_copy(update={"state": state, "reason": reason, "updated_at": now()})

@@ -32,7 +32,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 WEBHOOKS = {"webhook_secret": SECRET, "webhook_allowed_hosts": ["127.0.0.1", "*.example.org"], "webhook_attempts": 3,
-            "webhook_initial_delay_s": 0.2, "webhook_max_delay_s": 0.4, "webhook_timeout_s": 2.0, "job_deadline_s": 1.0}
+            "webhook_initial_delay_s": 0.2, "webhook_max_delay_s": 1.5, "webhook_timeout_s": 2.0, "job_deadline_s": 1.0}
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +101,19 @@ def test_a_receiver_that_keeps_failing_is_given_up_with_the_reason(gateway: Runn
     assert [attempt["status_code"] for attempt in delivery["attempts"]] == [503, 503, 503]
     assert "gave up after 3 attempt(s)" in delivery["reason"] and "HTTP 503" in delivery["reason"]
     assert len(receiver.at("/down")) == 3
+
+
+@pytest.mark.parametrize(("retry_after", "least_s", "most_s"), [("1", 0.9, 1.4), ("3600", 1.4, 3.0)])
+def test_retry_after_is_honoured_up_to_the_longest_delay(
+    gateway: RunningGateway, receiver: Receiver, retry_after: str, least_s: float, most_s: float
+) -> None:
+    path = f"/busy-{retry_after}"
+    receiver.script[path], receiver.retry_after[path] = [429], retry_after
+    with gateway.client() as client:
+        job = wait_delivery(client, submit(client, f"{receiver.url}{path}").json()["job_id"])
+    assert [attempt["status_code"] for attempt in job["webhook"]["attempts"]] == [429, 200]
+    first, second = receiver.at(path)
+    assert least_s <= second["at"] - first["at"] <= most_s  # Retry-After, capped by GATEWAY_WEBHOOK_MAX_DELAY_S (1.5 s)
 
 
 def test_no_answer_is_retried_and_recorded(gateway: RunningGateway, receiver: Receiver) -> None:

@@ -16,6 +16,7 @@ class Receiver:
         self.received: list[dict[str, Any]] = []
         self.script: dict[str, list[int]] = {}
         self.hang_s: dict[str, float] = {}
+        self.retry_after: dict[str, str] = {}
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -28,6 +29,8 @@ class Receiver:
                 self.send_response(status)
                 if 300 <= status < 400:
                     self.send_header("Location", "/elsewhere")
+                if self.path in receiver.retry_after:
+                    self.send_header("Retry-After", receiver.retry_after[self.path])
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
