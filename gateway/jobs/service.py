@@ -15,6 +15,7 @@ from gateway.core.errors import (
     JobFailedError,
     JobNotFinishedError,
     JobNotFoundError,
+    JobRunningError,
     QueueUnavailableError,
     StorageError,
 )
@@ -264,7 +265,11 @@ class JobService:
         A running job raises JobRunningError (its worker is writing its outputs).
         """
         with self.admission.claimed(job_id, "delete"):
+            if self.shared:
+                self.repository.forget(job_id)
             job = await self.get(job_id)
+            if self.shared and job.status == JobStatus.running:  # another replica's worker has it
+                raise JobRunningError(f"job {job_id} is running: delete it once it has finished")
             keys = await self.repository.delete(job)
         self.unfinished.pop(job_id, None)
         self.metrics.job_moved(job.status.value, None)

@@ -106,3 +106,18 @@ def test_the_run_command_starts_and_stops_its_own_nats_server_when_asked(tmp_pat
         assert url == "nats://elsewhere:4222"
     with run_command.nats(Settings()) as url:
         assert url == ""  # the in-process engine
+
+
+def test_a_job_another_replica_runs_is_not_deleted(gateway_factory: GatewayFactory, tmp_path: Path) -> None:
+    storage = tmp_path / "storage"
+    with NatsServer(tmp_path / "nats") as nats:
+        a, b = (gateway_factory(storage, replica_name=name, nats_url=nats.url) for name in ("a", "b"))
+        with a.client() as client_a, b.client() as client_b:
+            job_id = client_a.post("/v1/jobs", files={"file": ("zidane.jpg", photo_bytes("zidane.jpg"))}).json()["job_id"]
+            assert client_b.get(f"/v1/jobs/{job_id}").json()["status"] == "queued"
+            record = storage / "jobs" / f"{job_id}.json"  # as a worker of a third replica leaves it while it runs
+            record.write_text(json.dumps({**json.loads(record.read_text()), "status": "running"}))
+            refused = client_b.delete(f"/v1/jobs/{job_id}")
+        a.stop()
+        b.stop()
+    assert refused.status_code == 409 and refused.json()["error"] == "job_running"
