@@ -1,11 +1,13 @@
-"""Two real tritonservers on loopback (the same model repository, different ports) behind one
-gateway: calls spread over both; kill -9 of one under load of jobs and sync calls fails no job and
-no sync call (the calls caught on it are retried on the other); /readyz reports it not ready
-while the gateway stays ready on the other, and ready again once its launcher has restarted it."""
+"""Two real tritonservers on loopback (one copy of the model repository, different ports) behind
+one gateway: a model swap through the admin route reaches both; calls spread over both; kill -9 of
+one under load of jobs and sync calls fails no job and no sync call (the calls caught on it are
+retried on the other); /readyz reports it not ready while the gateway stays ready on the other,
+and ready again once its launcher has restarted it."""
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import threading
@@ -17,26 +19,59 @@ from typing import Any
 
 import httpx
 import pytest
+import tritonclient.grpc as grpcclient
 from PIL import Image
 
+from export.publish import publish_version
+from export.smoke import validate_detect
 from tests.gateway.conftest import GatewayFactory, RunningGateway
 from tests.photos import photo_pixels
+from tests.triton.repositories import copy_repository, copy_version, ensemble_models
 from triton_launcher import ServerConfig, TritonServer
 
 pytestmark = pytest.mark.server
 
-REPOSITORY = Path(__file__).resolve().parents[2] / "model_repository"
 JOBS = 16
 SYNC_CLIENTS = 3
 BACK_WITHIN_S = 150
 
 
+KEY = {"X-API-Key": "admin-key"}
+
+
 @pytest.fixture(scope="module")
-def doomed_triton(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonServer]:
-    """A Triton of this module only (it gets killed); its launcher restarts it on the same ports."""
-    config = ServerConfig.from_env(model_repository=REPOSITORY, exit_timeout_s=3, restart_on_exit=True)
-    with TritonServer(config, log_path=tmp_path_factory.mktemp("triton") / "tritonserver.log") as server:
+def repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of every model the gateway calls (a swap writes into it), shared by both Tritons."""
+    return copy_repository(tmp_path_factory.mktemp("backends") / "model_repository", [*ensemble_models(), "transcode", "process"])
+
+
+def own_triton(repository: Path, logs: Path) -> TritonServer:
+    config = ServerConfig.from_env(model_repository=repository, exit_timeout_s=3, restart_on_exit=True)
+    return TritonServer(config, log_path=logs / "tritonserver.log")
+
+
+@pytest.fixture(scope="module")
+def doomed_triton(repository: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonServer]:
+    """The Triton that gets killed; its launcher restarts it on the same ports."""
+    with own_triton(repository, tmp_path_factory.mktemp("doomed")) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def survivor_triton(repository: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonServer]:
+    with own_triton(repository, tmp_path_factory.mktemp("survivor")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def gateway(
+    gateway_factory: GatewayFactory, repository: Path, doomed_triton: TritonServer, survivor_triton: TritonServer
+) -> RunningGateway:
+    return gateway_factory(
+        triton_urls=[doomed_triton.grpc_url, survivor_triton.grpc_url], model_repository=repository, api_keys=["admin-key"],
+        workers=4, max_in_flight=8, backend_probe_max_s=1.0,
+        canary_interval_s=600,  # canaries at start, while one fails and when a backend is put back: calls counted are ours
+    )
 
 
 def small_photo() -> bytes:
@@ -73,23 +108,41 @@ def wait_until(check: Any, within_s: float, what: str) -> None:
 def sync_load(gateway: RunningGateway, photo: bytes, stop: threading.Event) -> list[tuple[int, str]]:
     """POST /v1/process until ``stop``: every (status, body start) seen."""
     seen = []
-    with gateway.client() as client:
+    with gateway.client(headers=KEY) as client:
         while not stop.is_set():
             reply = client.post("/v1/process", files={"file": ("small.jpg", photo)})
             seen.append((reply.status_code, reply.text[:300] if reply.status_code != 200 else ""))
     return seen
 
 
-def test_kill_one_triton_under_load_fails_nothing_and_it_comes_back(
-    gateway_factory: GatewayFactory, doomed_triton: TritonServer, triton_server: TritonServer
+def served_detect(url: str) -> list[str]:
+    """The ready versions of detect on the Triton at ``url``."""
+    with grpcclient.InferenceServerClient(url) as client:
+        index = client.get_model_repository_index(as_json=True)["models"]
+    return sorted(entry["version"] for entry in index if entry["name"] == "detect" and entry.get("state") == "READY")
+
+
+def test_a_swap_reaches_every_backend(
+    gateway: RunningGateway, repository: Path, doomed_triton: TritonServer, survivor_triton: TritonServer
 ) -> None:
-    doomed, survivor = doomed_triton.grpc_url, triton_server.grpc_url
-    gateway = gateway_factory(
-        triton_urls=[doomed, survivor], workers=4, max_in_flight=8, backend_probe_max_s=1.0,
-        canary_interval_s=600,  # canaries at start, while one fails and when a backend is put back: calls counted are ours
-    )
+    publish_version(repository / "detect", copy_version(repository, "detect", 1), validate_detect)
+    urls = [doomed_triton.grpc_url, survivor_triton.grpc_url]
+    with gateway.client(headers=KEY) as client:
+        wait_until(lambda: readiness(client)[1].get("backends_ready") == "2/2", 120, "both backends ready")
+        reply = client.post("/v1/models/detect/swap", json={"version": 2})
+        assert reply.status_code == 200, reply.text
+        assert reply.json()["backends"] == {url: "ok" for url in urls}, reply.json()
+        assert all(served_detect(url) == ["2"] for url in urls)
+        served = [client.post("/v1/process", files={"file": ("small.jpg", small_photo())}) for _ in range(4)]
+    assert {json.loads(reply.headers["X-Metadata"])["versions"]["detect"] for reply in served} == {"2"}
+
+
+def test_kill_one_triton_under_load_fails_nothing_and_it_comes_back(
+    gateway: RunningGateway, doomed_triton: TritonServer, survivor_triton: TritonServer
+) -> None:
+    doomed, survivor = doomed_triton.grpc_url, survivor_triton.grpc_url
     photo = small_photo()
-    with gateway.client() as client:
+    with gateway.client(headers=KEY) as client:
         wait_until(lambda: readiness(client)[1].get("backends_ready") == "2/2", 120, "both backends ready")
 
         start = {url: backend_sample(client, "gateway_triton_backend_calls_total", {"backend": url}) for url in (doomed, survivor)}
