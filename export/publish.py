@@ -18,24 +18,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from export.errors import PublishError
+from triton_launcher.layout import ADAPTER_FILE, STAGING_PREFIX, version_numbers
 
 logger = logging.getLogger(__name__)
 
 MODEL_FILE = "model.onnx"
-ADAPTER_FILE = "model.py"
-"""Triton's Python backend loads <version>/model.py: a link to the model's shared ../model.py."""
-STAGING_PREFIX = ".staging-"
 _PROMOTE_ATTEMPTS = 5
 
 VersionStep = Callable[[Path], None]
 """Builds into, or validates, a version folder given as its argument."""
-
-
-def version_numbers(model_dir: Path) -> list[int]:
-    """Numbers of the version folders in `model_dir`, ascending; empty when it does not exist."""
-    if not model_dir.is_dir():
-        return []
-    return sorted(int(entry.name) for entry in model_dir.iterdir() if entry.is_dir() and entry.name.isdigit())
 
 
 def next_version(model_dir: Path) -> int:
@@ -109,7 +100,8 @@ def _remove_staging(staging: Path) -> None:
 
 
 def link_adapter(version_dir: Path) -> None:
-    """Point `version_dir/model.py` at the Triton adapter shared by every version of the model.
+    """Point `version_dir/model.py` at the Triton adapter shared by every version of the model
+    (Triton's Python backend loads <version>/model.py).
 
     A relative link, so the repository can be moved or mounted into a container as a whole.
     """

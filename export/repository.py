@@ -1,14 +1,13 @@
 """The served models and where they go: build, validate and publish `detect`, `plates` and `faces` versions.
 
-Repository precedence: the `model_repository/` folder beside the `export` package, overridden
-by the `MODEL_REPOSITORY` environment variable, overridden by an explicit path.
+Where the repository is: triton_launcher.layout.resolve_repository (an explicit path, else
+`TRITON_MODEL_REPOSITORY`, else its old name `MODEL_REPOSITORY`, else `model_repository/`).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,27 +20,15 @@ from export.publish import MODEL_FILE, has_published_model, link_adapter, publis
 from export.smoke import validate_detect, validate_faces
 from export.sources import default_centerface_onnx, default_plate_weights, default_yolo_weights
 from export.yolo import export_yolo_onnx
+from triton_launcher.layout import REPOSITORY_ENV as REPOSITORY_ENV  # export's CLI names the variable
+from triton_launcher.layout import resolve_repository as resolve_repository
 
 logger = logging.getLogger(__name__)
 
 DETECT_MODEL = "detect"
 PLATES_MODEL = "plates"
 FACES_MODEL = "faces"
-REPOSITORY_ENV = "MODEL_REPOSITORY"
 DEFAULT_IMGSZ = 640
-
-
-def default_repository() -> Path:
-    """`model_repository/` next to the `export` package."""
-    return Path(__file__).resolve().parent.parent / "model_repository"
-
-
-def resolve_repository(explicit: Path | None = None) -> Path:
-    """`explicit` if given, else `$MODEL_REPOSITORY` if set, else `default_repository()`."""
-    if explicit is not None:
-        return explicit
-    from_env = os.environ.get(REPOSITORY_ENV)
-    return Path(from_env) if from_env else default_repository()
 
 
 def build_detector(version_dir: Path, weights: Path | str, imgsz: int = DEFAULT_IMGSZ) -> None:

@@ -9,6 +9,7 @@ from perf.markdown import pct, table, times
 from perf.repository import parameter, read_config
 from perf.results import ANALYZER, BASELINE, BATCHING_OFF, DIRECT, GATEWAY, LIMIT, Results
 from perf.targets import ratio, verdicts
+from triton_launcher.layout import CONFIG_FILE
 
 SYSTEMS = (LIMIT, BASELINE, GATEWAY, DIRECT, ANALYZER, BATCHING_OFF)
 SHARED_LOAD = 1.5  # a load average above this (2 cores) means others were computing too
@@ -53,7 +54,7 @@ def _load(load: tuple[float, float, float]) -> str:
 
 def configuration(results: Results, repository: Path) -> str:
     rows = []
-    for model_dir in sorted(path for path in repository.iterdir() if (path / "config.pbtxt").exists()):
+    for model_dir in sorted(path for path in repository.iterdir() if (path / CONFIG_FILE).exists()):
         config = read_config(model_dir)
         if config.platform == "ensemble":
             continue

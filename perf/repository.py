@@ -15,8 +15,7 @@ from google.protobuf import json_format, text_format
 from tritonclient.grpc import model_config_pb2
 
 from perf.errors import ConfigError
-
-CONFIG = "config.pbtxt"
+from triton_launcher.layout import CONFIG_FILE, CONFIGS_DIR
 
 
 def served_config_name() -> str:
@@ -29,13 +28,13 @@ def served_config_name() -> str:
 def config_path(model_dir: Path) -> Path:
     """The file Triton serves the model from."""
     name = served_config_name()
-    custom = model_dir / "configs" / f"{name}.pbtxt"
-    return custom if name and custom.exists() else model_dir / CONFIG
+    custom = model_dir / CONFIGS_DIR / f"{name}.pbtxt"
+    return custom if name and custom.exists() else model_dir / CONFIG_FILE
 
 
 def config_files(model_dir: Path) -> list[Path]:
     """config.pbtxt and every configs/*.pbtxt: a copy edits them all, whichever gets served."""
-    return [model_dir / CONFIG, *sorted((model_dir / "configs").glob("*.pbtxt"))]
+    return [model_dir / CONFIG_FILE, *sorted((model_dir / CONFIGS_DIR).glob("*.pbtxt"))]
 
 
 def parse_config(path: Path) -> model_config_pb2.ModelConfig:
@@ -139,7 +138,7 @@ def copy_with_overrides(repository: Path, destination: Path, overrides: Sequence
     shutil.copytree(repository, destination, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
     for override in overrides:
         model_dir = destination / override.model
-        if not (model_dir / CONFIG).exists():
+        if not (model_dir / CONFIG_FILE).exists():
             raise ConfigError(f"{override}: no model {override.model!r} in {repository}")
         for path in (path for path in config_files(model_dir) if path.exists()):
             config = parse_config(path)

@@ -1,4 +1,7 @@
-"""Launcher settings. Precedence: defaults < environment (TRITON_*) < explicit arguments."""
+"""Launcher settings. Precedence: defaults < environment (TRITON_*) < explicit arguments.
+
+The repository's variable is TRITON_MODEL_REPOSITORY (its old name MODEL_REPOSITORY is still
+read, see triton_launcher.layout)."""
 
 from __future__ import annotations
 
@@ -9,8 +12,9 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from triton_launcher.layout import DEFAULT_REPOSITORY, repository_setting
+
 ENV_PREFIX = "TRITON_"
-DEFAULT_REPOSITORY = Path(__file__).resolve().parent.parent / "model_repository"
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,7 @@ def _from_env(defaults: _Settings, environ: Mapping[str, str] | None, overrides:
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
     for item in fields(defaults):
-        raw = environ.get(ENV_PREFIX + item.name.upper())
+        raw = repository_setting(environ) if item.name == "model_repository" else environ.get(ENV_PREFIX + item.name.upper())
         if raw is not None:
             values[item.name] = _parse(item.name, raw)
     values.update({key: value for key, value in overrides.items() if value is not None})

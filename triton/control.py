@@ -39,11 +39,11 @@ from triton_launcher.errors import (
     VersionNotPinnedError,
 )
 from triton_launcher.repository import ModelRepository, pinned_ensemble_name
+from triton_launcher.status import failure_kind
 
 logger = logging.getLogger(__name__)
 
 READY = "READY"
-_UNREACHABLE = ("StatusCode.UNAVAILABLE", "StatusCode.DEADLINE_EXCEEDED")
 _UNLOADED = "unloaded"
 _Reply = TypeVar("_Reply")
 
@@ -241,7 +241,7 @@ class ModelControl:
 
     def _load_error(self, name: str, error: InferenceServerException) -> ModelControlError:
         message = str(error.message() or error)
-        if str(error.status()) in _UNREACHABLE or "failed to connect" in message.lower():
+        if failure_kind(error) != "refused":  # unreachable, or no answer in time
             return ControlUnavailableError(f"Triton at {self.settings.grpc_url} did not answer loading {name}: {message}")
         try:
             versions = self._status(name, self._index()).versions
@@ -292,7 +292,7 @@ class ModelControl:
             return request()
         except InferenceServerException as error:
             message = str(error.message() or error)
-            if str(error.status()) in _UNREACHABLE or "failed to connect" in message.lower():
+            if failure_kind(error) != "refused":  # unreachable, or no answer in time
                 raise ControlUnavailableError(f"Triton at {self.settings.grpc_url} did not answer: {message}") from None
             raise ModelControlError(f"Triton refused: {message}") from None
 

@@ -14,12 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from contracts.metadata import BlurApplied
 from imaging.blur import blur_regions
 from imaging.codec import ImageDecoder, ImageEncoder, parse_encode_options
 from imaging.formats import CONTENT_TYPES, default_output_format
 from perf.repository import served_config, served_version_dir
 from python_models.detectors import CenterFaceDetector, YoloDetector, load_class_names
-from python_models.metadata import blur_plan, image_metadata
+from python_models.metadata import blur_plan, image_metadata, input_image
 from python_models.model_config import (
     configured_blur,
     configured_centerface,
@@ -80,17 +81,21 @@ class InProcessPipeline:
         pixels = decoded.pixels
         [rows] = self.detector.detect([pixels])
         [face_rows] = self.face_detector.detect([pixels])
-        detections = {"version": "in-process", "detections": [self._detection(row) for row in rows]}
-        faces = {"version": "in-process", "faces": [_face(row) for row in face_rows]}
+        detections = {**self._record("detect", self.detector.thresholds.score), "detections": [self._detection(row) for row in rows]}
+        faces = {**self._record("faces", self.face_detector.thresholds.score), "faces": [_face(row) for row in face_rows]}
         boxes, regions = blur_plan(detections, faces, self.blur, decoded.width, decoded.height)
         blurred = blur_regions(pixels, boxes, kind=self.blur.kind, strength=self.blur.strength)
         options = parse_encode_options({}, default_output_format(decoded.source_format))
         result = self.encoder.encode(blurred, options)
-        info = {"width": decoded.width, "height": decoded.height, "format": decoded.source_format,
-                "decoder": decoded.backend, "versions": {"decode": "in-process"}}
-        blur = {"kind": self.blur.kind, "strength": self.blur.strength, "versions": {"blur": "in-process"}}
-        metadata = image_metadata(info, detections, faces, regions, blur)
+        info = {**input_image(decoded), "versions": {"decode": "in-process"}}
+        blur = BlurApplied(kind=self.blur.kind, strength=self.blur.strength)
+        metadata = image_metadata(info, detections, faces, regions, blur, "in-process")
         return Processed(result, CONTENT_TYPES[options.format], metadata)
+
+    @staticmethod
+    def _record(model: str, threshold: float) -> dict[str, Any]:
+        """A detector record as the served models answer it (one whole pass at the floor, no uncertain rows)."""
+        return {"model": model, "version": "in-process", "threshold": threshold, "floor": threshold, "skipped": False, "passes": []}
 
     def _detection(self, row: np.ndarray) -> dict[str, Any]:
         class_id = int(row[5])

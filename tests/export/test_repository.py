@@ -9,14 +9,17 @@ from pathlib import Path
 import pytest
 
 import export
-from export.repository import default_repository, ensure_models, resolve_repository
+from export.repository import ensure_models, resolve_repository
 
 
 def test_repository_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """export finds the repository as the launcher does (triton_launcher.layout, tests/triton/test_layout.py)."""
+    monkeypatch.delenv("TRITON_MODEL_REPOSITORY", raising=False)
     monkeypatch.delenv("MODEL_REPOSITORY", raising=False)
-    assert default_repository() == Path(export.__file__).resolve().parent.parent / "model_repository"
-    assert resolve_repository() == default_repository()
-    monkeypatch.setenv("MODEL_REPOSITORY", str(tmp_path / "from-env"))
+    assert resolve_repository() == Path(export.__file__).resolve().parent.parent / "model_repository"
+    monkeypatch.setenv("MODEL_REPOSITORY", str(tmp_path / "old-name"))
+    assert resolve_repository() == tmp_path / "old-name"
+    monkeypatch.setenv("TRITON_MODEL_REPOSITORY", str(tmp_path / "from-env"))
     assert resolve_repository() == tmp_path / "from-env"
     assert resolve_repository(tmp_path / "explicit") == tmp_path / "explicit"
 

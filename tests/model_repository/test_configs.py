@@ -76,3 +76,24 @@ def test_process_contract_has_one_result_item_per_output_image() -> None:
     parameters = {key: value.string_value for key, value in config.parameters.items()}
     for model_name in (parameters["detect_model"], parameters["plates_model"], parameters["faces_model"]):  # its BLS targets exist
         assert load_config(model_name).name == model_name
+
+
+def served_json(name: str) -> dict:
+    """The config as a Python model receives it (``args["model_config"]``)."""
+    from google.protobuf import json_format
+
+    return json_format.MessageToDict(load_config(name), preserving_proto_field_name=True)
+
+
+@pytest.mark.parametrize("name", ["detect", "plates", "faces"])
+def test_code_fallbacks_equal_the_committed_session_settings(name: str) -> None:
+    from python_models.detectors import SessionSettings
+    from python_models.model_config import configured_session
+
+    assert configured_session(served_json(name)) == configured_session({}) == SessionSettings()
+
+
+def test_process_blurs_with_the_same_defaults_as_the_pipeline() -> None:
+    from python_models.model_config import configured_blur
+
+    assert configured_blur(served_json("process")) == configured_blur(served_json("blur")) == configured_blur({})

@@ -23,7 +23,8 @@ def test_configured_objects_read_their_knobs() -> None:
     assert configured_decoder(config).max_pixels == 1000
     session = configured_session(config)
     assert (session.batch, session.intra_op_threads, session.allow_spinning) == (4, 1, False)
-    assert configured_session({}).allow_spinning, "ONNX Runtime's own default unless config.pbtxt says otherwise"
+    assert configured_session(parameters(allow_spinning="1")).allow_spinning  # ONNX Runtime's own default, when asked
+    assert not configured_session({}).allow_spinning, "the fallback is the committed configs' value"
 
 
 def test_configured_detector_reads_thresholds_and_when_it_runs() -> None:
