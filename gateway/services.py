@@ -103,7 +103,7 @@ async def open_services(settings: Settings, metrics: GatewayMetrics) -> Services
         await engine.start(on_event=jobs.heard, on_exhausted=runner.exhausted)
         if engine.resumes_from_store:  # a shared engine keeps the queue: the store is not scanned
             await jobs.resume()
-        await webhooks.resume()
+        await webhooks.resume(settings.webhook_sweep_s)
     except Exception:
         await services.close()
         raise

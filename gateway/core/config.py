@@ -96,6 +96,7 @@ class Settings(BaseSettings):
     webhook_initial_delay_s: float = Field(1.0, gt=0, description="delay before the second attempt; doubles each time")
     webhook_max_delay_s: float = Field(60.0, gt=0, description="longest delay between two attempts")
     webhook_timeout_s: float = Field(10.0, gt=0, description="longest one attempt may take (connect, send, answer)")
+    webhook_sweep_s: float = Field(60.0, gt=0, description="how often pending deliveries a dead replica left are looked for")
     log_level: str = "INFO"
 
     @field_validator("api_keys", "allowed_buckets", "allowed_roots", "triton_urls", "webhook_allowed_hosts", mode="before")

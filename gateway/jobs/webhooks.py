@@ -142,6 +142,7 @@ class WebhookDispatcher:
         self.timeout_s = timeout_s
         self._client: httpx.AsyncClient | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._sweeper: asyncio.Task[None] | None = None
         self._slots = asyncio.Semaphore(MAX_CONCURRENT)
         self._backoff = wait_exponential(multiplier=initial_delay_s, max=max_delay_s)
 
@@ -151,7 +152,7 @@ class WebhookDispatcher:
 
     async def stop(self) -> None:
         """Cancel the deliveries in progress (each stays pending: made again at the next start)."""
-        tasks = list(self._tasks.values())
+        tasks = [*self._tasks.values(), *([self._sweeper] if self._sweeper else [])]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -166,23 +167,64 @@ class WebhookDispatcher:
         self._tasks[job.job_id] = task
         task.add_done_callback(lambda _: self._tasks.pop(job.job_id, None))
 
-    async def resume(self) -> int:
-        """Start again every delivery a previous process left pending (its job has ended)."""
+    async def resume(self, sweep_s: float | None = None) -> int:
+        """Start again every delivery a previous process left pending (its job has ended); then,
+        every ``sweep_s``, those left stale by another replica that died (see :meth:`sweep`)."""
+        started = await self.sweep(stale_only=False)
+        if sweep_s is not None:
+            self._sweeper = asyncio.create_task(self._sweep_every(sweep_s), name="webhook-sweep")
+        return started
+
+    @property
+    def stale_after_s(self) -> float:
+        """A delivery untouched this long is nobody's: its record is saved after every attempt,
+        and attempts are at most GATEWAY_WEBHOOK_TIMEOUT_S + GATEWAY_WEBHOOK_MAX_DELAY_S apart."""
+        return 2 * (self.timeout_s + self.max_delay_s)
+
+    async def sweep(self, stale_only: bool = True) -> int:
+        """Start the pending deliveries of ended jobs that no task here is making: all of them
+        (at start), or ``stale_only`` those untouched for :attr:`stale_after_s` (a replica died
+        while delivering; a live one sweeping at the same moment may send it too: at least once)."""
         started = 0
         for key in await self.repository.store.list_keys(WEBHOOK_PENDING_PREFIX):
             job_id = key.removeprefix(WEBHOOK_PENDING_PREFIX)
+            if job_id in self._tasks:
+                continue
+            self.repository.forget(job_id)  # another replica may have ended it
             try:
                 job = await self.repository.get(job_id)
             except (JobNotFoundError, CorruptRecordError) as error:
                 logger.warning("dropping webhook marker %s: %s", key, error)
                 await self.repository.store.delete(key)
                 continue
-            if job.status.finished:  # else whoever finishes it delivers
-                self.job_finished(job)
-                started += 1
+            if not job.status.finished:  # whoever finishes it delivers
+                continue
+            if stale_only and not await self._stale(job):
+                continue
+            self.job_finished(job)
+            started += 1
         if started:
             logger.info("resumed %d pending webhook delivery(ies)", started)
         return started
+
+    async def _stale(self, job: Job) -> bool:
+        """Untouched for :attr:`stale_after_s`: its record's last save, else the job's end."""
+        touched = job.finished_at or job.created_at
+        try:
+            touched = WebhookDelivery.model_validate_json(await self.repository.store.get_bytes(webhook_key(job.job_id))).updated_at
+        except ObjectMissingError:
+            pass
+        except ValueError:  # an unreadable record: judged by the job's end
+            pass
+        return (now() - touched).total_seconds() > self.stale_after_s
+
+    async def _sweep_every(self, period_s: float) -> None:
+        while True:
+            await asyncio.sleep(period_s)
+            try:
+                await self.sweep()
+            except StorageError as error:
+                logger.warning("webhook sweep: %s; trying again in %g s", error, period_s)
 
     async def delivery(self, job: Job) -> WebhookDelivery | None:
         """The job's delivery record (pending before its first attempt); None without a callback."""

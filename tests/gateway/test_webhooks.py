@@ -204,3 +204,23 @@ def _closed_port() -> int:
 def _keys(gateway: RunningGateway) -> set[str]:
     root = Path(gateway.settings.storage_url)
     return {path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file()}
+
+
+def test_a_delivery_left_by_a_dead_replica_is_taken_over(gateway_factory: GatewayFactory, receiver: Receiver, tmp_path: Path) -> None:
+    quick = {**WEBHOOKS, "webhook_max_delay_s": 0.3, "webhook_timeout_s": 1.0, "webhook_sweep_s": 0.3}  # stale after 2.6 s
+    survivor = gateway_factory(tmp_path, **quick)
+    receiver.hang_s["/orphan"] = 3.0
+    dying = gateway_factory(tmp_path, **{**quick, "webhook_timeout_s": 10.0})
+    with dying.client() as client:
+        job_id = submit(client, f"{receiver.url}/orphan").json()["job_id"]
+        deadline = time.monotonic() + 20
+        while not receiver.at("/orphan") and time.monotonic() < deadline:
+            time.sleep(0.05)
+    dying.stop()  # mid-attempt: its record stays pending
+    stopped = time.time()
+    receiver.hang_s["/orphan"] = 0.0
+    with survivor.client() as client:
+        job = wait_delivery(client, job_id)
+    assert job["webhook"]["state"] == "delivered"
+    requests = receiver.at("/orphan")
+    assert len(requests) == 2 and requests[1]["at"] - stopped >= 2.0, "taken over once stale, not before"
