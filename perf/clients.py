@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import tritonclient.grpc.aio as grpcclient
 
+from contracts.tensors import IMAGE, METADATA, RESULT
 from perf.errors import MeasurementError
 
 REST_PATH = "/v1/process"
@@ -41,13 +42,13 @@ class GrpcPipeline:
     async def infer(self, payload: bytes, priority: int = 0) -> None:
         array = np.empty((1, 1), dtype=np.object_)
         array[0, 0] = payload
-        image = grpcclient.InferInput("IMAGE", [1, 1], "BYTES")
+        image = grpcclient.InferInput(IMAGE, [1, 1], "BYTES")
         image.set_data_from_numpy(array)
-        outputs = [grpcclient.InferRequestedOutput("RESULT"), grpcclient.InferRequestedOutput("METADATA")]
+        outputs = [grpcclient.InferRequestedOutput(RESULT), grpcclient.InferRequestedOutput(METADATA)]
         reply = await self._client.infer(
             self.model, [image], outputs=outputs, priority=priority, client_timeout=self.timeout_s
         )
-        if not reply.as_numpy("RESULT")[0, 0]:
+        if not reply.as_numpy(RESULT)[0, 0]:
             raise MeasurementError("empty RESULT")
 
     async def send(self, payload: bytes) -> None:

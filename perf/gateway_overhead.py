@@ -21,6 +21,7 @@ import httpx
 import numpy as np
 import tritonclient.grpc as grpcclient
 
+from contracts.tensors import IMAGE, METADATA, RESULT
 from perf.inputs import SIZES, sized_photos
 
 
@@ -60,9 +61,9 @@ def measure(gateway_url: str, triton_url: str, payload: bytes, pairs: int, warmu
 def _infer(client: grpcclient.InferenceServerClient, payload: bytes) -> None:
     array = np.empty((1, 1), dtype=np.object_)
     array[0, 0] = payload
-    tensor = grpcclient.InferInput("IMAGE", [1, 1], "BYTES")
+    tensor = grpcclient.InferInput(IMAGE, [1, 1], "BYTES")
     tensor.set_data_from_numpy(array)
-    client.infer("pipeline", [tensor], outputs=[grpcclient.InferRequestedOutput("RESULT"), grpcclient.InferRequestedOutput("METADATA")])
+    client.infer("pipeline", [tensor], outputs=[grpcclient.InferRequestedOutput(RESULT), grpcclient.InferRequestedOutput(METADATA)])
 
 
 def main() -> None:

@@ -17,6 +17,8 @@ import numpy as np
 import tritonclient.grpc as grpcclient
 from tritonclient.utils import np_to_triton_dtype, serialize_byte_tensor
 
+from contracts.tensors import IMAGE
+
 Tensors = dict[str, np.ndarray]  # tensor name -> array with the batch dimension [1, ...]
 
 
@@ -27,7 +29,7 @@ def ensemble_steps(client: grpcclient.InferenceServerClient, ensemble: str) -> l
 
 
 def capture_step_inputs(
-    client: grpcclient.InferenceServerClient, ensemble: str, payloads: Sequence[bytes], input_name: str = "IMAGE"
+    client: grpcclient.InferenceServerClient, ensemble: str, payloads: Sequence[bytes], input_name: str = IMAGE
 ) -> dict[str, list[Tensors]]:
     """For each composing model, the inputs it received for each payload (one request per photo)."""
     steps = ensemble_steps(client, ensemble)

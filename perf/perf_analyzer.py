@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from contracts.tensors import IMAGE
 from perf.errors import MeasurementError
 from triton_launcher.distribution import find_distribution
 
@@ -80,7 +81,7 @@ def serialized_bytes(payload: bytes) -> str:
     return base64.b64encode(struct.pack("<I", len(payload)) + payload).decode()
 
 
-def write_input_data(payloads: Sequence[bytes], path: Path, input_name: str = "IMAGE") -> Path:
+def write_input_data(payloads: Sequence[bytes], path: Path, input_name: str = IMAGE) -> Path:
     """perf_analyzer --input-data JSON: one entry per payload, each a [1] BYTES tensor."""
     entries = [{input_name: {"b64": serialized_bytes(payload), "shape": [1]}} for payload in payloads]
     path.write_text(json.dumps({"data": entries}))

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import tritonclient.grpc.aio as grpcclient
 
+from contracts.tensors import IMAGE, METADATA, RESULT
 from perf.errors import MeasurementError
 from perf.peer import Peer, output_path
 
@@ -88,11 +89,11 @@ async def _infer(client: grpcclient.InferenceServerClient, payload: bytes, timeo
                  parameters: Parameters | None = None) -> tuple[bytes, dict]:
     array = np.empty((1, 1), dtype=np.object_)
     array[0, 0] = payload
-    image = grpcclient.InferInput("IMAGE", [1, 1], "BYTES")
+    image = grpcclient.InferInput(IMAGE, [1, 1], "BYTES")
     image.set_data_from_numpy(array)
-    outputs = [grpcclient.InferRequestedOutput("RESULT"), grpcclient.InferRequestedOutput("METADATA")]
+    outputs = [grpcclient.InferRequestedOutput(RESULT), grpcclient.InferRequestedOutput(METADATA)]
     reply = await client.infer(PIPELINE, [image], outputs=outputs, client_timeout=timeout_s, parameters=parameters or None)
-    return reply.as_numpy("RESULT")[0, 0], json.loads(reply.as_numpy("METADATA")[0, 0])
+    return reply.as_numpy(RESULT)[0, 0], json.loads(reply.as_numpy(METADATA)[0, 0])
 
 
 async def _run_pipeline(url: str, files: Sequence[Path], concurrency: int, timeout_s: float,

@@ -45,6 +45,7 @@ import tritonclient.grpc as grpcclient
 from PIL import Image
 from tritonclient.utils import InferenceServerException
 
+from contracts.tensors import IMAGE, METADATA, RESULT
 from imaging import errors
 from imaging.formats import sniff_format
 from tests.photos import photo_pixels
@@ -176,9 +177,9 @@ def classify(error: InferenceServerException) -> Answer:
 
 def answer(client: grpcclient.InferenceServerClient, target: Target, data: bytes, timeout_s: float = 120) -> Answer:
     """Send ``data`` to ``target`` (one image, one request) and classify the reply."""
-    image = grpcclient.InferInput("IMAGE", [1, 1], "BYTES")
+    image = grpcclient.InferInput(IMAGE, [1, 1], "BYTES")
     image.set_data_from_numpy(np.array([[data]], dtype=np.object_))
-    outputs = [grpcclient.InferRequestedOutput("RESULT"), grpcclient.InferRequestedOutput("METADATA")]
+    outputs = [grpcclient.InferRequestedOutput(RESULT), grpcclient.InferRequestedOutput(METADATA)]
     try:
         client.infer(target.model, [image], outputs=outputs, parameters=target.parameters or None, client_timeout=timeout_s)
     except InferenceServerException as error:

@@ -11,6 +11,7 @@ from types import TracebackType
 import numpy as np
 import tritonclient.grpc as grpcclient
 
+from contracts.tensors import IMAGE, METADATA
 from tests.photos import photo_bytes
 
 
@@ -71,12 +72,12 @@ class SteadyLoad:
                 self.outcomes.append(self._request(client))
 
     def _request(self, client: grpcclient.InferenceServerClient) -> Outcome:
-        image = grpcclient.InferInput("IMAGE", list(self._payload.shape), "BYTES")
+        image = grpcclient.InferInput(IMAGE, list(self._payload.shape), "BYTES")
         image.set_data_from_numpy(self._payload)
         started = time.monotonic()
         try:
-            reply = client.infer(self.model, [image], outputs=[grpcclient.InferRequestedOutput("METADATA")])
+            reply = client.infer(self.model, [image], outputs=[grpcclient.InferRequestedOutput(METADATA)])
         except Exception as error:  # noqa: BLE001 - every failure counts, whatever its type
             return Outcome(started, time.monotonic(), None, str(error))
-        metadata = json.loads(reply.as_numpy("METADATA").reshape(-1)[0])
+        metadata = json.loads(reply.as_numpy(METADATA).reshape(-1)[0])
         return Outcome(started, time.monotonic(), str(metadata["versions"]["detect"]))

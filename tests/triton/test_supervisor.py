@@ -14,6 +14,7 @@ import pytest
 import tritonclient.grpc as grpcclient
 from tritonclient.utils import InferenceServerException
 
+from contracts.tensors import IMAGE
 from tests.photos import photo_bytes
 from triton_launcher import ServerConfig, TritonServer
 from triton_launcher.stubs import is_dead, stub_processes
@@ -34,7 +35,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonServer]:
 
 def infer(client: grpcclient.InferenceServerClient) -> str:
     """``ok`` or Triton's error message."""
-    image = grpcclient.InferInput("IMAGE", [1, 1], "BYTES")
+    image = grpcclient.InferInput(IMAGE, [1, 1], "BYTES")
     image.set_data_from_numpy(np.array([[photo_bytes("zidane.jpg")]], dtype=np.object_))
     try:
         client.infer("pipeline", [image], client_timeout=60)
