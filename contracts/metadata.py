@@ -186,11 +186,26 @@ METADATA_TYPES: dict[str, type] = {
 
 def json_schema(model: str) -> dict[str, Any]:
     """The JSON Schema of ``model``'s METADATA (KeyError for a model without one); needs pydantic."""
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **_schema(METADATA_TYPES[model], "#/$defs/{model}")}
+
+
+def openapi_components() -> dict[str, dict[str, Any]]:
+    """Every public model's METADATA schema and the types it uses, as OpenAPI `components.schemas`
+    (PipelineMetadata, ProcessMetadata, TranscodeMetadata, ...); needs pydantic."""
+    components: dict[str, dict[str, Any]] = {}
+    for metadata_type in METADATA_TYPES.values():
+        schema = _schema(metadata_type, "#/components/schemas/{model}")
+        components |= schema.pop("$defs", {})
+        components[metadata_type.__name__] = schema
+    return components
+
+
+def _schema(metadata_type: type, ref_template: str) -> dict[str, Any]:
     from pydantic import TypeAdapter  # the gateway's and the tests' dependency, not the models'
 
-    schema = TypeAdapter(METADATA_TYPES[model]).json_schema(ref_template="#/$defs/{model}")
+    schema = TypeAdapter(metadata_type).json_schema(ref_template=ref_template)
     _close_objects(schema)
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+    return schema
 
 
 def _close_objects(schema: Any) -> None:
