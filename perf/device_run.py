@@ -40,7 +40,7 @@ from typing import Any
 
 from perf.device_carry import prepare, unpack
 from perf.device_report import write_report
-from perf.errors import ConfigError
+from perf.errors import ConfigError, MeasurementError
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ INPUT_PHOTOS = ("zidane.jpg", "bus.jpg", "grace_hopper.jpg", "astronaut.png")
 # What the models import, checked beside the carried numpy<2 (the machine's own builds expect numpy 2).
 IMPORTS = ("cv2", "onnxruntime", "nvidia.nvimgcodec", "tritonclient.grpc", "PIL", "skimage", "cupy", "onnx")
 Results = dict[str, Any]
+STEPS = ("tests", "jpeg2000", "pipeline")  # the machine is always recorded first
 
 
 def parse_concurrencies(raw: str) -> tuple[int, ...]:
@@ -63,6 +64,14 @@ def parse_concurrencies(raw: str) -> tuple[int, ...]:
     if not values or min(values) < 1:
         raise ConfigError(f"concurrencies must be integers >= 1, got {raw!r}")
     return values
+
+
+def parse_steps(raw: str) -> tuple[str, ...]:
+    """'tests,pipeline' -> ('tests', 'pipeline'); ConfigError for an unknown step."""
+    steps = tuple(step.strip() for step in raw.split(",") if step.strip())
+    if not steps or any(step not in STEPS for step in steps):
+        raise ConfigError(f"steps must be among {', '.join(STEPS)}, got {raw!r}")
+    return steps
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--warmup", type=float, default=5.0, help="seconds before each measured window (default: 5)")
     run.add_argument("--seconds", type=float, default=15.0, help="measured window per case (default: 15)")
     run.add_argument("--instances", type=int, default=2, help="instances of each model on the GPU (default: 2)")
-    run.add_argument("--skip-tests", action="store_true", help="do not run the gpu-marked tests")
+    run.add_argument("--steps", type=parse_steps, default=STEPS, help=f"comma-separated among {','.join(STEPS)} (default: all)")
+    run.add_argument("--device", choices=("cuda", "cpu"), default="cuda", help="cpu: rehearse the pipeline step where no GPU is")
     report = commands.add_parser("report", help="write report.md from a results.json")
     report.add_argument("results", type=Path)
     return parser
@@ -174,12 +184,19 @@ def gpu_tests(out: Path) -> dict[str, Any]:
 class GpuSampler:
     """nvidia-smi every 200 ms while a case runs: mean and peak utilisation, peak memory."""
 
+    summary: dict[str, Any]
+
     def __enter__(self) -> GpuSampler:
         query = ["nvidia-smi", "--query-gpu=utilization.gpu,memory.used", "--format=csv,noheader,nounits", "-lms", "200"]
-        self._process = subprocess.Popen(query, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            self._process: subprocess.Popen[str] | None = subprocess.Popen(query, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        except OSError as error:  # no nvidia-smi (a CPU rehearsal): the case is measured without it
+            self._process, self.summary = None, {"samples": 0, "error": f"{type(error).__name__}: {error}"}
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._process is None:
+            return
         self._process.terminate()
         output, _ = self._process.communicate(timeout=10)
         samples = [tuple(float(value) for value in line.split(",")) for line in output.splitlines() if line.count(",") == 1]
@@ -203,8 +220,11 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, int(round(fraction * len(ordered))) - 1))]
 
 
-def serve_and_measure(out: Path, inputs: Path, concurrencies: Sequence[int], warmup: float, seconds: float, instances: int) -> list[dict[str, Any]]:
-    """Render the GPU repository, start tritonserver on it, measure each format at each concurrency."""
+def serve_and_measure(
+    out: Path, inputs: Path, concurrencies: Sequence[int], warmup: float, seconds: float, target: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Render the GPU repository (``target``: GpuTarget fields), start tritonserver on it, measure
+    each format at each concurrency. MeasurementError when ``inputs`` holds no photo."""
     import tritonclient.grpc as grpcclient
 
     from export.gpu_repository import GpuTarget, render_gpu_repository
@@ -214,12 +234,14 @@ def serve_and_measure(out: Path, inputs: Path, concurrencies: Sequence[int], war
     libpython = _libpython_dir()
     if libpython:  # the stub links libpython3.X.so; the interpreter's LIBDIR may not be on the loader's path
         os.environ["LD_LIBRARY_PATH"] = os.pathsep.join(filter(None, [libpython, os.environ.get("LD_LIBRARY_PATH", "")]))
-    render_gpu_repository(ROOT / "model_repository", repository, GpuTarget(instances=instances))
+    render_gpu_repository(ROOT / "model_repository", repository, GpuTarget(**target))
     cases = []
     with TritonServer(ServerConfig(model_repository=repository), log_path=out / "tritonserver.log") as server:
         client = grpcclient.InferenceServerClient(server.grpc_url)
         for suffix, label in ((".jpg", "1080p JPEG"), (".jp2", "1080p JPEG 2000")):
             payloads = [path.read_bytes() for path in sorted(inputs.glob(f"*{suffix}"))]
+            if not payloads:
+                raise MeasurementError(f"no {suffix} input in {inputs}: unpack the carried parts first")
             for concurrency in concurrencies:
                 cases.append(measure_case(server.grpc_url, client, label, payloads, concurrency, warmup, seconds))
                 save_partial = out / "cases.json"
@@ -264,11 +286,13 @@ def run(args: argparse.Namespace) -> Results:
     out.mkdir(parents=True, exist_ok=True)
     results: Results = {"command": "python3 -m perf.device_run run " + " ".join(sys.argv[2:]), "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
     step(results, "environment", out, environment)
-    if not args.skip_tests:
+    if "tests" in args.steps:
         step(results, "gpu_tests", out, lambda: gpu_tests(out))
-    step(results, "jpeg2000", out, jpeg2000_decode)
-    inputs = args.carry / "inputs"
-    step(results, "pipeline", out, lambda: serve_and_measure(out, inputs, args.concurrency, args.warmup, args.seconds, args.instances))
+    if "jpeg2000" in args.steps:
+        step(results, "jpeg2000", out, jpeg2000_decode)
+    if "pipeline" in args.steps:
+        target = {"instances": args.instances, "device": args.device}
+        step(results, "pipeline", out, lambda: serve_and_measure(out, args.carry / "inputs", args.concurrency, args.warmup, args.seconds, target))
     return results
 
 

@@ -153,3 +153,33 @@ def test_a_failed_step_is_recorded_and_the_files_written(tmp_path: Path) -> None
     assert results["pipeline"] == {"error": "RuntimeError: no CUDA device"}
     assert json.loads((tmp_path / "results.json").read_text())["pipeline"]["error"] == "RuntimeError: no CUDA device"
     assert "Failed: `RuntimeError: no CUDA device`" in (tmp_path / "report.md").read_text()
+
+
+@pytest.mark.server
+@pytest.mark.skipif(not any(REPOSITORY.glob("faces/*/model.onnx")), reason="no exported models: run `python -m export ensure`")
+def test_pipeline_step_rehearsed_on_the_cpu(tmp_path: Path) -> None:
+    """The device run's pipeline step end to end (render, tritonserver, load, Triton statistics,
+    report) on the repository rendered for the CPU; without nvidia-smi the cases say so."""
+    from imaging.codec import ImageEncoder
+    from imaging.options import EncodeOptions
+    from perf.inputs import encode_jpeg
+    from tests.photos import photo_pixels
+
+    pixels = photo_pixels("grace_hopper.jpg")[:240, :320]  # small: torch on 2 loaded cores must answer inside the window
+    inputs = tmp_path / "carry" / "inputs"
+    inputs.mkdir(parents=True)
+    (inputs / "grace_hopper.jpg").write_bytes(encode_jpeg(pixels))
+    (inputs / "grace_hopper.jp2").write_bytes(ImageEncoder(device="cpu").encode_native(pixels, EncodeOptions("jp2", compression_ratio=20)).data)
+    out = tmp_path / "out"
+    status = device_run.main(["--carry", str(tmp_path / "carry"), "run", "--out", str(out), "--steps", "pipeline", "--device", "cpu",
+                              "--instances", "1", "--concurrency", "2", "--warmup", "6", "--seconds", "6"])
+    assert status == 0
+    results = json.loads((out / "results.json").read_text())
+    cases = results["pipeline"]
+    assert [(case["input"], case["concurrency"]) for case in cases] == [("1080p JPEG", 2), ("1080p JPEG 2000", 2)], cases
+    for case in cases:
+        assert case["errors"] == 0 and case["completed"] > 0 and case["images_per_s"] > 0
+        assert {"decode", "faces", "plates", "blur", "encode"} <= set(case["models"])
+        assert case["gpu"]["samples"] == 0 and "nvidia-smi" in case["gpu"]["error"]
+    report = (out / "report.md").read_text()
+    assert "| 1080p JPEG | 2 |" in report and "| faces |" in report
