@@ -188,9 +188,12 @@ class JobRepository:
             return 0
         except ObjectMissingError:
             pass
+        records = await self.store.list_keys("jobs/")
+        if not records:  # a new store: every job it will hold gets its marker when created
+            return 0
         marked = {parsed[1] for key in await self.store.list_keys(INDEX_PREFIX) if (parsed := parse_index_key(key))}
         added = 0
-        for key in await self.store.list_keys("jobs/"):
+        for key in records:
             job_id = key.removeprefix("jobs/").removesuffix(".json")
             if job_id in marked or not JOB_ID.match(job_id):
                 continue

@@ -182,7 +182,7 @@ def test_jobs_recorded_before_the_index_are_listed_after_a_restart(gateway_facto
         job_ids = [upload(client, f"old-{index}.jpg") for index in range(3)]
     first.stop()
     shutil.rmtree(tmp_path / "index")  # a store written before the listing markers existed
-    (tmp_path / "index-complete").unlink()
+    (tmp_path / "index-complete").unlink(missing_ok=True)  # a new store gets none (nothing to walk)
     second = gateway_factory(tmp_path)
     with second.client() as client:
         listed = [job["job_id"] for job in client.get("/v1/jobs").json()["jobs"]]
