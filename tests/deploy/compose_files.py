@@ -44,8 +44,10 @@ ComposeLoader.add_constructor("!reset", lambda loader, node: Reset())
 ComposeLoader.add_constructor(
     "!override",
     lambda loader, node: Override(
-        loader.construct_mapping(node, deep=True) if isinstance(node, yaml.MappingNode)
-        else loader.construct_sequence(node, deep=True) if isinstance(node, yaml.SequenceNode)
+        loader.construct_mapping(node, deep=True)
+        if isinstance(node, yaml.MappingNode)
+        else loader.construct_sequence(node, deep=True)
+        if isinstance(node, yaml.SequenceNode)
         else loader.construct_scalar(node)
     ),
 )
@@ -75,9 +77,16 @@ def merge(base: Any, override: Any, path: tuple[str, ...] = ()) -> Any:
             else:
                 merged[key] = strip_tags(value)
         return merged
-    if isinstance(base, list) and isinstance(override, list) and path[-2:] not in REPLACED and path[-1:] not in REPLACED:
+    if (
+        isinstance(base, list)
+        and isinstance(override, list)
+        and path[-2:] not in REPLACED
+        and path[-1:] not in REPLACED
+    ):
         if path[-1:] in {("ports",), ("volumes",), ("secrets",), ("configs",)}:
-            raise NotImplementedError(f"merging {path[-1]} needs Compose's unique-key rules; not used by the project's files")
+            raise NotImplementedError(
+                f"merging {path[-1]} needs Compose's unique-key rules; not used by the project's files"
+            )
         return [*base, *override]
     return strip_tags(override)
 

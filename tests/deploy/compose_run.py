@@ -41,11 +41,16 @@ def compose_nats(service: Mapping[str, Any], store: Path) -> Iterator[tuple[str,
     with log.open("wb") as output:
         server = subprocess.Popen(
             [nats_server_binary(), *arguments, "--addr", "127.0.0.1", "--port", str(client)],
-            stdout=subprocess.DEVNULL, stderr=output,
+            stdout=subprocess.DEVNULL,
+            stderr=output,
         )
     try:
-        wait_until(lambda: http_status(f"http://127.0.0.1:{monitor}/healthz?js-enabled-only=true") == 200,
-                   lambda: server.poll() is None, 20, lambda: log.read_text())
+        wait_until(
+            lambda: http_status(f"http://127.0.0.1:{monitor}/healthz?js-enabled-only=true") == 200,
+            lambda: server.poll() is None,
+            20,
+            lambda: log.read_text(),
+        )
         yield f"nats://127.0.0.1:{client}", monitor
     finally:
         server.terminate()

@@ -90,8 +90,19 @@ def known_metrics() -> dict[str, set[str]]:
 
 
 _KEYWORDS = {
-    "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless", "offset",
-    "inf", "nan",
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "bool",
+    "and",
+    "or",
+    "unless",
+    "offset",
+    "inf",
+    "nan",
 }
 _STRING = re.compile(r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'')
 _GROUPING = re.compile(r"\b(by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)")
@@ -108,7 +119,9 @@ def promql_selectors(expression: str) -> list[tuple[str, set[str]]]:
     selectors: list[tuple[str, set[str]]] = []
 
     def braces(match: re.Match[str]) -> str:
-        labels = {part.split("=")[0].split("!")[0].split("~")[0].strip() for part in match[2].split(",") if part.strip()}
+        labels = {
+            part.split("=")[0].split("!")[0].split("~")[0].strip() for part in match[2].split(",") if part.strip()
+        }
         selectors.append((match[1] or "", labels))
         return " "
 

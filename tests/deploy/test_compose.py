@@ -55,7 +55,9 @@ def test_the_schema_check_can_fail(gpu_model: dict[str, Any]) -> None:
         validate(broken)
 
 
-def test_triton_reserves_a_gpu_and_the_cpu_variant_does_not(gpu_model: dict[str, Any], cpu_model: dict[str, Any]) -> None:
+def test_triton_reserves_a_gpu_and_the_cpu_variant_does_not(
+    gpu_model: dict[str, Any], cpu_model: dict[str, Any]
+) -> None:
     devices = gpu_model["services"]["triton"]["deploy"]["resources"]["reservations"]["devices"]
     assert devices == [{"driver": "nvidia", "count": 1, "capabilities": ["gpu"]}]
     assert "deploy" not in cpu_model["services"]["triton"]

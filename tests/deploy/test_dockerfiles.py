@@ -31,9 +31,11 @@ def ignored(relative: str, patterns: list[str]) -> bool:
     parts = relative.split("/")
     prefixes = ["/".join(parts[: index + 1]) for index in range(len(parts))]
     return any(
-        fnmatch.fnmatch(prefix, pattern) or fnmatch.fnmatch(prefix, pattern.removeprefix("**/"))
+        fnmatch.fnmatch(prefix, pattern)
+        or fnmatch.fnmatch(prefix, pattern.removeprefix("**/"))
         or fnmatch.fnmatch(parts[len(prefix.split("/")) - 1], pattern.removeprefix("**/"))
-        for pattern in patterns for prefix in prefixes
+        for pattern in patterns
+        for prefix in prefixes
     )
 
 
@@ -88,7 +90,8 @@ def test_triton_runs_one_command_everywhere() -> None:
     assert set(launcher_flags()) <= set(command)
     assert load("compose.yaml")["services"]["triton"]["command"] == command
     deployment = next(
-        item for item in yaml.safe_load_all((ROOT / "deploy" / "kubernetes" / "triton.yaml").read_text())
+        item
+        for item in yaml.safe_load_all((ROOT / "deploy" / "kubernetes" / "triton.yaml").read_text())
         if item["kind"] == "Deployment"
     )
     assert deployment["spec"]["template"]["spec"]["containers"][0]["args"] == command
@@ -98,7 +101,8 @@ def test_gateway_image_settings_are_real() -> None:
     steps = instructions(ROOT / "docker" / "gateway.Dockerfile")
     variables = {
         name: value
-        for instruction, arguments in steps if instruction == "ENV"
+        for instruction, arguments in steps
+        if instruction == "ENV"
         for name, value in re.findall(r"(\w+)=(\S+)", arguments)
     }
     fields = {f"GATEWAY_{field.upper()}" for field in Settings.model_fields}
@@ -113,8 +117,14 @@ def test_the_build_context_holds_the_project_and_not_the_local_state(ignore_patt
     needed += [path.parent.name for path in ROOT.glob("*/__init__.py") if path.parent.name != "tests"]
     for path in needed:
         assert not ignored(path, ignore_patterns), f".dockerignore drops {path}, which the images need"
-    for path in (".venv/bin/python", ".git/HEAD", "var/storage", "gateway/__pycache__/main.pyc",
-                 "model_repository/detect/configs/serving.pbtxt", "model_repository/detect/.staging-2"):
+    for path in (
+        ".venv/bin/python",
+        ".git/HEAD",
+        "var/storage",
+        "gateway/__pycache__/main.pyc",
+        "model_repository/detect/configs/serving.pbtxt",
+        "model_repository/detect/.staging-2",
+    ):
         assert ignored(path, ignore_patterns), f".dockerignore lets {path} into the build context"
 
 
@@ -152,12 +162,33 @@ def test_the_project_installs_from_the_build_context(ignore_patterns: list[str],
                 shutil.copy2(ROOT / relative, context / relative)
     target = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--target", str(target), str(context)],
-        check=True, capture_output=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(context),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     imported = subprocess.run(
-        [sys.executable, "-c", "import gateway.main, triton_launcher, imaging.codec, python_models.options; print(gateway.main.__file__)"],
-        cwd=tmp_path, env={"PYTHONPATH": str(target), "PATH": os.environ["PATH"]}, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-c",
+            "import gateway.main, triton_launcher, imaging.codec, python_models.options; print(gateway.main.__file__)",
+        ],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(target), "PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert imported.returncode == 0, imported.stderr
     assert imported.stdout.startswith(str(target))
@@ -172,7 +203,13 @@ def test_the_linked_backend_stub_finds_its_libraries(tmp_path: Path) -> None:
     text = (ROOT / "docker" / "triton.Dockerfile").read_text()
     (version,) = set(re.findall(r"python_backend_stubs/(3\.\d+)/", text))
     assert re.search(r"ln -sf \"\$stub\" /opt/tritonserver/backends/python/triton_python_backend_stub", text)
-    stub = Path(pytriton.__file__).parent / "tritonserver" / "python_backend_stubs" / version / "triton_python_backend_stub"
+    stub = (
+        Path(pytriton.__file__).parent
+        / "tritonserver"
+        / "python_backend_stubs"
+        / version
+        / "triton_python_backend_stub"
+    )
     link, copy = tmp_path / "linked", tmp_path / "copied"
     link.symlink_to(stub)
     shutil.copy2(stub, copy)

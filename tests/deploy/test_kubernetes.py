@@ -41,8 +41,17 @@ TRIGGER_METADATA = {
     ),
     "prometheus": (
         {"serverAddress", "query", "threshold"},
-        {"activationThreshold", "namespace", "customHeaders", "ignoreNullValues", "unsafeSsl", "queryParameters",
-         "awsRegion", "timeout", "identityOwner"},
+        {
+            "activationThreshold",
+            "namespace",
+            "customHeaders",
+            "ignoreNullValues",
+            "unsafeSsl",
+            "queryParameters",
+            "awsRegion",
+            "timeout",
+            "identityOwner",
+        },
     ),
     "cpu": ({"value"}, set()),
 }
@@ -72,7 +81,8 @@ def named(manifests: list[dict[str, Any]], kind: str, name: str) -> dict[str, An
 def pod_templates(manifests: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
     return [
         (item["metadata"]["name"], item["spec"]["template"])
-        for item in manifests if item["kind"] in {"Deployment", "StatefulSet", "Job"}
+        for item in manifests
+        if item["kind"] in {"Deployment", "StatefulSet", "Job"}
     ]
 
 
@@ -146,7 +156,9 @@ def test_services_and_budgets_select_pods_that_exist(manifests: list[dict[str, A
         pods = [template for _, template in templates if selector.items() <= template["metadata"]["labels"].items()]
         assert pods, f"{item['kind']} {item['metadata']['name']} selects no pod"
         if item["kind"] == "Service":
-            ports = {port["name"] for pod in pods for container in pod["spec"]["containers"] for port in container["ports"]}
+            ports = {
+                port["name"] for pod in pods for container in pod["spec"]["containers"] for port in container["ports"]
+            }
             assert {port["targetPort"] for port in item["spec"]["ports"]} <= ports
     workloads = {name for name, _ in templates if name != "model-repository-seed"}
     budgets = {item["metadata"]["name"] for item in manifests if item["kind"] == "PodDisruptionBudget"}
@@ -195,7 +207,9 @@ def test_gateway_settings_are_real_and_point_at_the_services(manifests: list[dic
 
 def test_every_secret_the_pods_read_is_documented(manifests: list[dict[str, Any]]) -> None:
     readme = (KUBERNETES / "README.md").read_text()
-    created = dict(re.findall(r"kubectl -n \S+ create secret generic (\S+)((?:\s*\\\n\s*--from-literal=[^\s]+)+)", readme))
+    created = dict(
+        re.findall(r"kubectl -n \S+ create secret generic (\S+)((?:\s*\\\n\s*--from-literal=[^\s]+)+)", readme)
+    )
     for _, template in pod_templates(manifests):
         for container in template["spec"]["containers"]:
             for variable in container.get("env", []):
@@ -225,11 +239,14 @@ def nats_server() -> str:
     return binary
 
 
-def test_nats_configuration_is_accepted_by_nats_server(manifests: list[dict[str, Any]], nats_server: str, tmp_path: Path) -> None:
+def test_nats_configuration_is_accepted_by_nats_server(
+    manifests: list[dict[str, Any]], nats_server: str, tmp_path: Path
+) -> None:
     config = tmp_path / "nats.conf"
     config.write_text(named(manifests, "ConfigMap", "nats-config")["data"]["nats.conf"])
-    checked = subprocess.run([nats_server, "-c", str(config), "-t"], env={"POD_NAME": "nats-0"},
-                             capture_output=True, text=True, timeout=30)
+    checked = subprocess.run(
+        [nats_server, "-c", str(config), "-t"], env={"POD_NAME": "nats-0"}, capture_output=True, text=True, timeout=30
+    )
     assert checked.returncode == 0, checked.stderr
     unset = subprocess.run([nats_server, "-c", str(config), "-t"], env={}, capture_output=True, text=True, timeout=30)
     assert unset.returncode != 0 and "POD_NAME" in unset.stderr

@@ -4,7 +4,6 @@ dashboard and Triton's autoscaling query name is one the gateway or Triton reall
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import urllib.request
@@ -15,31 +14,7 @@ import pytest
 import yaml
 
 from tests.deploy.contracts import TARGET_LABELS, TRITON_GPU_METRICS, TRITON_METRICS, known_metrics, promql_selectors
-
-ROOT = Path(__file__).resolve().parents[2]
-PROMETHEUS = ROOT / "deploy" / "prometheus"
-DASHBOARD = ROOT / "deploy" / "grafana" / "photo-anonymiser.json"
-
-
-def alert_rules() -> dict[str, dict[str, Any]]:
-    groups = yaml.safe_load((PROMETHEUS / "alerts.yml").read_text())["groups"]
-    return {rule["alert"]: rule for group in groups for rule in group["rules"]}
-
-
-def dashboard() -> dict[str, Any]:
-    return json.loads(DASHBOARD.read_text())
-
-
-def expressions() -> dict[str, str]:
-    """Every PromQL expression of the deployment, by where it is written."""
-    found = {f"alert {name}": rule["expr"] for name, rule in alert_rules().items()}
-    for panel in dashboard()["panels"]:
-        for target in panel["targets"]:
-            found[f"panel {panel['title']} {target['refId']}"] = target["expr"]
-    for item in yaml.safe_load_all((ROOT / "deploy" / "keda" / "triton-scaledobject.yaml").read_text()):
-        for trigger in item["spec"]["triggers"]:
-            found[f"keda {item['metadata']['name']} {trigger['name']}"] = trigger["metadata"]["query"]
-    return found
+from tests.deploy.monitoring import PROMETHEUS, ROOT, alert_rules, dashboard, expressions
 
 
 def test_every_metric_named_is_exported_with_those_labels() -> None:
@@ -79,7 +54,8 @@ def test_the_scrape_configuration_finds_the_pods() -> None:
     manifests = {
         item["metadata"]["name"]: item["spec"]["template"]["spec"]
         for path in (ROOT / "deploy" / "kubernetes").glob("*.yaml")
-        for item in yaml.safe_load_all(path.read_text()) if item and item["kind"] == "Deployment"
+        for item in yaml.safe_load_all(path.read_text())
+        if item and item["kind"] == "Deployment"
     }
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     assert set(jobs) == {"gateway", "triton"}
@@ -105,7 +81,9 @@ def test_the_dashboard_shows_what_the_issue_asks() -> None:
     for panel in panels:
         assert panel["datasource"]["uid"].strip("${}") in variables
         grid = panel["gridPos"]
-        area = {(x, y) for x in range(grid["x"], grid["x"] + grid["w"]) for y in range(grid["y"], grid["y"] + grid["h"])}
+        area = {
+            (x, y) for x in range(grid["x"], grid["x"] + grid["w"]) for y in range(grid["y"], grid["y"] + grid["h"])
+        }
         assert grid["x"] + grid["w"] <= 24 and not area & cells, f"{panel['title']} overlaps another panel"
         cells |= area
 
@@ -144,20 +122,26 @@ def promtool() -> str:
 
 def test_promtool_unit_tests_of_the_alerts(promtool: str) -> None:
     """deploy/prometheus/alerts.test.yml: each alert fires on synthetic series and stays quiet below its threshold."""
-    result = subprocess.run([promtool, "test", "rules", "alerts.test.yml"], cwd=PROMETHEUS,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [promtool, "test", "rules", "alerts.test.yml"], cwd=PROMETHEUS, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_promtool_parses_every_expression(promtool: str, tmp_path: Path) -> None:
     """The dashboard's and KEDA's queries, parsed by Prometheus' own PromQL parser (as recording rules)."""
-    rules = [{"record": f"check:expression_{index}", "expr": expression} for index, expression in enumerate(expressions().values())]
+    rules = [
+        {"record": f"check:expression_{index}", "expr": expression}
+        for index, expression in enumerate(expressions().values())
+    ]
     path = tmp_path / "expressions.yml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "expressions", "rules": rules}]}))
     result = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     broken = tmp_path / "broken.yml"
-    broken.write_text(yaml.safe_dump({"groups": [{"name": "broken", "rules": [{"record": "check:x", "expr": "sum(rate(x[5m])"}]}]}))
+    broken.write_text(
+        yaml.safe_dump({"groups": [{"name": "broken", "rules": [{"record": "check:x", "expr": "sum(rate(x[5m])"}]}]})
+    )
     assert subprocess.run([promtool, "check", "rules", str(broken)], capture_output=True, timeout=60).returncode != 0
 
 
@@ -170,7 +154,9 @@ def test_compose_monitoring_scrapes_the_compose_services() -> None:
     compose = yaml.safe_load((PROMETHEUS / "prometheus.compose.yml").read_text())
     kubernetes = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())
     assert compose["rule_files"] == kubernetes["rule_files"]
-    assert {job["job_name"] for job in compose["scrape_configs"]} == {job["job_name"] for job in kubernetes["scrape_configs"]}
+    assert {job["job_name"] for job in compose["scrape_configs"]} == {
+        job["job_name"] for job in kubernetes["scrape_configs"]
+    }
     ports = {"gateway": services["gateway"]["environment"]["GATEWAY_PORT"], "triton": "8002"}
     for job in compose["scrape_configs"]:
         (static,) = job["static_configs"]
@@ -190,6 +176,11 @@ def test_compose_monitoring_scrapes_the_compose_services() -> None:
 
 def test_promtool_accepts_the_compose_prometheus_configuration(promtool: str) -> None:
     """(Debian's promtool is built without Kubernetes discovery, so prometheus.yml is checked above only.)"""
-    result = subprocess.run([promtool, "check", "config", "prometheus.compose.yml"], cwd=PROMETHEUS,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [promtool, "check", "config", "prometheus.compose.yml"],
+        cwd=PROMETHEUS,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
