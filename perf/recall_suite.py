@@ -16,9 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+
+if TYPE_CHECKING:  # tests.scenes is imported where used: perf runs from the repository root
+    from tests.scenes import Face
 
 SCENES, PHOTOS, CROWD, PLATES = "scenes", "photos-1080p", "crowd-4000x3000", "plates"
 GROUPS = (SCENES, PHOTOS, CROWD, PLATES)
@@ -109,7 +113,7 @@ def _place_photo(canvas: np.ndarray, photo: str, faces: list, fraction: float, t
     return _paste(canvas, pixels, np.array(faces, dtype=np.float64), scale, taken, rng)
 
 
-def _place_face(canvas: np.ndarray, face, height: float, taken: list, rng: np.random.Generator) -> list:
+def _place_face(canvas: np.ndarray, face: Face, height: float, taken: list, rng: np.random.Generator) -> list:
     from tests.scenes import face_crop
 
     crop, box = face_crop(face)
