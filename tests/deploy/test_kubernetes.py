@@ -252,3 +252,19 @@ def test_nats_configuration_is_accepted_by_nats_server(
     assert unset.returncode != 0 and "POD_NAME" in unset.stderr
     statefulset = named(manifests, "StatefulSet", "nats")
     assert statefulset["spec"]["replicas"] == len(re.findall(r"nats://nats-\d\.nats\.", config.read_text()))
+
+
+def test_the_ingress_streams_bodies_and_outlasts_the_gateway_timeouts(manifests: list[dict[str, Any]]) -> None:
+    ingress = named(manifests, "Ingress", "gateway")
+    (rule,) = ingress["spec"]["rules"]
+    (path,) = rule["http"]["paths"]
+    service = named(manifests, "Service", path["backend"]["service"]["name"])
+    assert path["backend"]["service"]["port"]["name"] in {port["name"] for port in service["spec"]["ports"]}
+    annotations = ingress["metadata"]["annotations"]
+    prefix = "nginx.ingress.kubernetes.io/"
+    assert annotations[prefix + "proxy-body-size"] == "0", "the gateway bounds bodies itself, per file and batch"
+    assert annotations[prefix + "proxy-request-buffering"] == "off"
+    assert annotations[prefix + "proxy-buffering"] == "off", "Server-Sent Events pass as they happen"
+    settings = gateway_settings_from(named(manifests, "ConfigMap", "gateway-config")["data"])
+    for name in ("proxy-read-timeout", "proxy-send-timeout"):
+        assert int(annotations[prefix + name]) > max(settings.max_wait_s, settings.triton_timeout_s), name
