@@ -94,7 +94,7 @@ def test_anonymize_on_tiles_finds_and_blurs_faces_in_each() -> None:
 
 def test_encoding_of_the_outputs_is_checked_up_front() -> None:
     from python_models.operation_specs import encode_options
-    from python_models.processing import check_chain
+    from python_models.process_outputs import check_chain
 
     steps = parse_operations([{"op": "tile", "rows": 8, "cols": 8}, {"op": "format", "format": "jp2", "resolutions": 8}], 64)
     options = encode_options(steps, {}, "jpeg")

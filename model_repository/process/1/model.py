@@ -23,7 +23,7 @@ from python_models.detections import DETECTION_PARAMETERS
 from python_models.model_config import config_parameter, configured_blur, configured_decoder, configured_encoder
 from python_models.operation_specs import PixelBudget, anonymizing, encode_options, parse_operations
 from python_models.options import BlurOptions, fail_closed_options
-from python_models.processing import DEFAULT_OPERATIONS, check_chain, describe_outputs, encode_pieces
+from python_models.process_outputs import DEFAULT_OPERATIONS, check_chain, describe_outputs, encode_pieces
 from python_models.tensors import (
     bytes_matrix_tensor,
     error_response,
