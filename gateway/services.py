@@ -91,6 +91,7 @@ async def open_services(settings: Settings, metrics: GatewayMetrics) -> Services
     webhooks = WebhookDispatcher(
         repository, settings.webhook_secret.get_secret_value(), settings.webhook_attempts,
         settings.webhook_initial_delay_s, settings.webhook_max_delay_s, settings.webhook_timeout_s,
+        on_ended=lambda state: metrics.webhook_deliveries.labels(state).inc(),
     )
     webhooks.start()
     jobs.on_finished.append(webhooks.job_finished)

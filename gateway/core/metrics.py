@@ -50,6 +50,11 @@ class GatewayMetrics:
             "gateway_triton_backend_in_flight", "Inference calls in flight on each Triton backend", ["backend"], registry=self.registry
         )
 
+        self.webhook_deliveries = Counter(
+            "gateway_webhook_deliveries", "Webhook deliveries that ended, by state (delivered, failed)", ["state"],
+            registry=self.registry,
+        )
+
     def job_moved(self, old: str | None, new: str | None) -> None:
         """A job left state ``old`` (None: it is new) for ``new`` (None: it was deleted)."""
         if old is not None:

@@ -22,6 +22,7 @@ import hmac
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -132,8 +133,9 @@ class WebhookDispatcher:
 
     def __init__(
         self, repository: JobRepository, secret: str, attempts: int = 5, initial_delay_s: float = 1.0,
-        max_delay_s: float = 60.0, timeout_s: float = 10.0,
+        max_delay_s: float = 60.0, timeout_s: float = 10.0, on_ended: Callable[[str], None] | None = None,
     ) -> None:
+        """``on_ended`` is called with ``delivered`` or ``failed`` as each delivery ends (metrics)."""
         self.repository = repository
         self.secret = secret.encode()
         self.attempts = attempts
@@ -143,6 +145,7 @@ class WebhookDispatcher:
         self._client: httpx.AsyncClient | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._sweeper: asyncio.Task[None] | None = None
+        self._on_ended = on_ended
         self._slots = asyncio.Semaphore(MAX_CONCURRENT)
         self._backoff = wait_exponential(multiplier=initial_delay_s, max=max_delay_s)
 
@@ -312,6 +315,8 @@ class WebhookDispatcher:
 
     async def _end(self, job: Job, delivery: WebhookDelivery, state: str, reason: str | None) -> WebhookDelivery:
         ended = delivery.model_copy(update={"state": state, "reason": reason, "updated_at": now()})
+        if self._on_ended is not None:
+            self._on_ended(state)
         if state == "failed":
             logger.warning("job %s: webhook to %s not delivered: %s", job.job_id, delivery.url, reason)
         await self._save(job, ended)

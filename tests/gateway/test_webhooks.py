@@ -55,6 +55,13 @@ def wait_delivery(client: httpx.Client, job_id: str, timeout_s: float = 30) -> d
     raise AssertionError(f"the delivery of job {job_id} did not end within {timeout_s} s: {job}")
 
 
+def deliveries(client: httpx.Client, state: str) -> float:
+    """gateway_webhook_deliveries_total{state} from /metrics."""
+    prefix = f'gateway_webhook_deliveries_total{{state="{state}"}} '
+    lines = [line for line in client.get("/metrics").text.splitlines() if line.startswith(prefix)]
+    return float(lines[0].removeprefix(prefix)) if lines else 0.0
+
+
 def verify(request: dict[str, Any]) -> bool:
     """What a receiver does (the README's helper, written out here independently)."""
     timestamp = request["headers"]["X-Webhook-Timestamp"]
@@ -95,7 +102,9 @@ def test_signed_delivery_retried_after_a_500(gateway: RunningGateway, receiver: 
 def test_a_receiver_that_keeps_failing_is_given_up_with_the_reason(gateway: RunningGateway, receiver: Receiver) -> None:
     receiver.script["/down"] = [503, 503, 503, 503]
     with gateway.client() as client:
+        failed_before = deliveries(client, "failed")
         job = wait_delivery(client, submit(client, f"{receiver.url}/down").json()["job_id"])
+        assert deliveries(client, "failed") == failed_before + 1
     delivery = job["webhook"]
     assert delivery["state"] == "failed"
     assert [attempt["status_code"] for attempt in delivery["attempts"]] == [503, 503, 503]
