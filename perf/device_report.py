@@ -24,6 +24,7 @@ def render_report(results: Mapping[str, Any]) -> str:
     lines += _tests(results.get("gpu_tests"))
     lines += _pipeline(results.get("pipeline"))
     lines += _jpeg2000(results.get("jpeg2000"), _cpus(results))
+    lines += _gpu_codec(results.get("gpu_codec"))
     lines += _targets(results)
     if results.get("step_seconds"):
         lines += ["", "Step times (s): " + ", ".join(f"{name} {value}" for name, value in results["step_seconds"].items())]
@@ -99,6 +100,16 @@ def _jpeg2000(value: Any, cpus: int) -> list[str]:
     if speedup is not None:
         lines += ["", f"Full decode: {speedup:.1f}x one core of OpenJPEG, {speedup / cpus:.1f}x all {cpus} cores "
                       "(if OpenJPEG scaled perfectly across them)."]
+    return [*lines, ""]
+
+
+def _gpu_codec(value: Any) -> list[str]:
+    failed = _failed("GPU-resident decode, blur, encode (imaging.gpu_codec, in process)", value)
+    if failed:
+        return failed
+    lines = ["## GPU-resident decode, blur, encode (imaging.gpu_codec, in process, no Triton, no detection)", "",
+             "| batch | images | img/s |", "|---|---|---|"]
+    lines += [f"| {row['batch']} | {row['images']} | {row['images_per_s']} |" for row in value]
     return [*lines, ""]
 
 

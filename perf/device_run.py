@@ -46,13 +46,16 @@ logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 CARRY = ROOT / ".device"
-GPU_TESTS = ("tests/imaging/test_gpu_blur.py", "tests/python_models/test_torch_session.py", "tests/imaging/test_jpeg2000.py")
+GPU_TESTS = (
+    "tests/imaging/test_gpu_blur.py", "tests/imaging/test_gpu_codec.py", "tests/python_models/test_torch_session.py",
+    "tests/imaging/test_jpeg2000.py",
+)
 INPUT_SIZE = (1920, 1080)
 INPUT_PHOTOS = ("zidane.jpg", "bus.jpg", "grace_hopper.jpg", "astronaut.png")
 # What the models import, checked beside the carried numpy<2 (the machine's own builds expect numpy 2).
 IMPORTS = ("cv2", "onnxruntime", "nvidia.nvimgcodec", "tritonclient.grpc", "PIL", "skimage", "cupy", "onnx")
 Results = dict[str, Any]
-STEPS = ("tests", "jpeg2000", "pipeline")  # the machine is always recorded first
+STEPS = ("tests", "jpeg2000", "gpu_codec", "pipeline")  # the machine is always recorded first
 
 
 def parse_concurrencies(raw: str) -> tuple[int, ...]:
@@ -281,6 +284,32 @@ def jpeg2000_decode() -> list[dict[str, Any]]:
              "mpix_per_s": round(row.mpix_per_s, 1)} for row in measure_jpeg2000(repeats=3, device="gpu")]
 
 
+def gpu_resident(inputs: Path, seconds: float, batches: Sequence[int] = (16, 64)) -> list[dict[str, Any]]:
+    """imaging.gpu_codec.anonymise_batch on the 1080p JPEGs (a centred box a fifth of each side
+    blurred), in process, no Triton: the rate with the pixels kept on the GPU, per batch size."""
+    import numpy as np
+
+    from imaging.gpu_codec import GpuCodec, anonymise_batch
+    from imaging.options import EncodeOptions
+
+    payloads = [path.read_bytes() for path in sorted(inputs.glob("*.jpg"))]
+    if not payloads:
+        raise MeasurementError(f"no .jpg input in {inputs}: unpack the carried parts first")
+    codec, options = GpuCodec(), EncodeOptions("jpeg", quality=90)
+    width, height = INPUT_SIZE
+    box = np.array([[width * 0.4, height * 0.4, width * 0.6, height * 0.6]], dtype=np.float32)
+    rows = []
+    for batch in batches:
+        chunk = [payloads[index % len(payloads)] for index in range(batch)]
+        anonymise_batch(codec, chunk, [box] * batch, options)  # warm-up: codec and kernel set-up
+        started, images = time.perf_counter(), 0
+        while time.perf_counter() - started < seconds:
+            images += len(anonymise_batch(codec, chunk, [box] * batch, options))
+        elapsed = time.perf_counter() - started
+        rows.append({"batch": batch, "images": images, "images_per_s": round(images / elapsed, 1)})
+    return rows
+
+
 def run(args: argparse.Namespace) -> Results:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -290,6 +319,8 @@ def run(args: argparse.Namespace) -> Results:
         step(results, "gpu_tests", out, lambda: gpu_tests(out))
     if "jpeg2000" in args.steps:
         step(results, "jpeg2000", out, jpeg2000_decode)
+    if "gpu_codec" in args.steps:
+        step(results, "gpu_codec", out, lambda: gpu_resident(args.carry / "inputs", args.seconds))
     if "pipeline" in args.steps:
         target = {"instances": args.instances, "device": args.device}
         step(results, "pipeline", out, lambda: serve_and_measure(out, args.carry / "inputs", args.concurrency, args.warmup, args.seconds, target))

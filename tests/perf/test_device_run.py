@@ -97,6 +97,9 @@ def test_run_arguments() -> None:
     for bad in ("0,4", "", "a"):
         with pytest.raises(ConfigError):
             device_run.parse_concurrencies(bad)
+    assert device_run.parse_steps("pipeline, tests") == ("pipeline", "tests")
+    with pytest.raises(ConfigError, match="steps must be among tests, jpeg2000, gpu_codec, pipeline"):
+        device_run.parse_steps("pipeline,fuzz")
     assert device_run.percentile([0.3, 0.1, 0.2, 0.4], 0.5) == 0.2
     assert device_run.percentile([float(value) for value in range(1, 101)], 0.99) == 99.0
     assert device_run.summarise_gpu([(50.0, 1000.0), (100.0, 3000.0)]) == {"samples": 2, "util_mean": 75.0, "util_peak": 100.0, "memory_peak_mib": 3000.0}
@@ -117,6 +120,7 @@ def fake_results() -> dict:
         ],
         "pipeline": [{**case, "input": "1080p JPEG", "images_per_s": 2100.0},
                      {**case, "input": "1080p JPEG 2000", "images_per_s": 900.0, "errors": 3, "first_error": "InferenceServerException: boom"}],
+        "gpu_codec": [{"batch": 64, "images": 64000, "images_per_s": 4200.0}],
         "step_seconds": {"environment": 1.0},
     }
 
@@ -132,6 +136,7 @@ def test_report_from_fake_figures_names_every_figure_and_target(tmp_path: Path) 
     assert "- JPEG 2000 decode >= 20x OpenJPEG on the host's 16 cores: reached, 25.0 x" in report
     assert "`python -m pytest -q -m gpu`: exit status 0, 90 passed" in report
     assert "- imports beside the carried numpy: cv2 4.12.0, cupy ImportError: numpy>=2 needed" in report
+    assert "| 64 | 64000 | 4200.0 |" in report
 
 
 def test_report_says_what_failed_or_did_not_run() -> None:
