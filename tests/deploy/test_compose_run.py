@@ -14,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -240,14 +239,18 @@ def test_prometheus_scrapes_the_services_and_every_query_answers(
     try:
         wait_until(scraped, lambda: prometheus.poll() is None, 60, log.read_text)
         run_one_job(stack.url, stack.api_key)  # counters that already exist grow while scraped
-        time.sleep(3)
         # KEDA's query selects the Kubernetes namespace; compose's scrape config labels its targets `compose`.
         compose_namespace = config["scrape_configs"][0]["static_configs"][0]["labels"]["namespace"]
-        results = {
-            where: query(expression.replace('namespace="photo-anonymiser"', f'namespace="{compose_namespace}"'))
-            for where, expression in expressions().items()
-        }
-        assert [where for where in ANSWERED if not results[where]] == []
+        results: dict[str, list[dict[str, Any]]] = {}
+
+        def answered() -> bool:
+            for where, expression in expressions().items():
+                results[where] = query(
+                    expression.replace('namespace="photo-anonymiser"', f'namespace="{compose_namespace}"')
+                )
+            return all(results[where] for where in ANSWERED)
+
+        wait_until(answered, lambda: prometheus.poll() is None, 30, lambda: [w for w in ANSWERED if not results[w]])
         rules = [rule for group in http_json(f"{api}/rules")["data"]["groups"] for rule in group["rules"]]
         assert len(rules) == len(alert_rules()) and {rule["health"] for rule in rules} == {"ok"}, rules
     finally:
