@@ -6,11 +6,14 @@
 #   make models                                         # export detect/plates/faces first
 #   docker build -f docker/triton.Dockerfile -t photo-anonymiser/triton:dev .
 #
-# The Python models run on Python 3.11 with the package versions the test suite runs (the image's
-# own Python 3.10 would resolve older ones: onnxruntime 1.16, nvImageCodec 0.6, Pillow 12). So a
-# 3.11 venv gets the project with its `gpu` extra (numpy<2: the 2.51 stub breaks on BYTES tensors
-# with numpy 2), and the Python backend runs the 3.11 stub that nvidia-pytriton 0.7.0 (Triton
-# 2.51) ships, as the launcher does; the venv's bin/ first on PATH makes the stub import its packages.
+# The Python models run on Python 3.11 with the package versions the test suite runs (resolved
+# for cp311 on this image's glibc 2.35: onnxruntime 1.32, nvImageCodec 0.9, Pillow 13; the image's
+# own Python 3.10 would get onnxruntime 1.16, nvImageCodec 0.6, Pillow 12). So a 3.11 venv gets the
+# project with its `gpu` extra (nvImageCodec's nvJPEG/nvJPEG2000, CuPy, CUDA torch for a rendered
+# GPU repository, TensorRT's Python package from NVIDIA's wheels; numpy<2: the 2.51 stub breaks on
+# BYTES tensors with numpy 2), and the Python backend runs the 3.11 stub that nvidia-pytriton 0.7.0
+# (Triton 2.51) ships, as the launcher does; the venv's bin/ first on PATH makes the stub import
+# its packages.
 FROM nvcr.io/nvidia/tritonserver:24.10-py3
 
 ENV PIP_NO_CACHE_DIR=1 \
