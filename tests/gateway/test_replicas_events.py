@@ -121,3 +121,19 @@ def test_a_job_another_replica_runs_is_not_deleted(gateway_factory: GatewayFacto
         a.stop()
         b.stop()
     assert refused.status_code == 409 and refused.json()["error"] == "job_running"
+
+
+def test_readiness_names_the_job_engine_when_nats_is_gone(gateway_factory: GatewayFactory, tmp_path: Path) -> None:
+    nats = NatsServer(tmp_path / "nats").start()
+    try:
+        gateway = gateway_factory(tmp_path / "storage", nats_url=nats.url, readiness_timeout_s=1.0)
+        with gateway.client() as client:
+            assert client.get("/readyz").json()["checks"]["queue"] == "ok"
+            nats.stop()
+            gone = client.get("/readyz")
+            refused = client.post("/v1/jobs", files={"file": ("zidane.jpg", photo_bytes("zidane.jpg"))})
+        gateway.stop()
+    finally:
+        nats.stop()
+    assert gone.status_code == 503 and "NATS JetStream" in gone.json()["checks"]["queue"]
+    assert refused.status_code == 503 and refused.json()["error"] == "queue_unavailable", refused.text

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.api.deps import ServicesDep
-from gateway.core.errors import StorageError
+from gateway.core.errors import QueueUnavailableError, StorageError
 from gateway.inference.health import OK, TritonHealth
 
 router = APIRouter(tags=["health"])
@@ -24,8 +24,8 @@ async def healthz() -> dict[str, str]:
 )
 async def readyz(request: Request, services: ServicesDep) -> JSONResponse:
     """Ready when at least one Triton backend is up (checked now, bounded: see
-    gateway.inference.backends) and passes the cached canary through every model, and storage
-    answers a ping (bounded).
+    gateway.inference.backends) and passes the cached canary through every model, storage
+    answers a ping and the job engine (NATS JetStream, when configured) answers (both bounded).
     ``backends`` reports each backend; with some of them out the gateway stays ready (the others
     take the calls) and ``backends_ready`` says how many of how many serve."""
     settings, health, backends = services.settings, request.app.state.health, services.pipeline
@@ -42,6 +42,11 @@ async def readyz(request: Request, services: ServicesDep) -> JSONResponse:
         checks["storage"] = OK
     except StorageError as error:
         checks["storage"] = str(error)
+    try:
+        await services.engine.ping(settings.readiness_timeout_s)
+        checks["queue"] = OK
+    except QueueUnavailableError as error:
+        checks["queue"] = str(error)
     per_backend = health.backend_checks()
     body = {
         "checks": checks, "models": health.checks(), "backends_ready": f"{len(ready)}/{len(backends.backends)}",

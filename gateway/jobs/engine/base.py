@@ -64,6 +64,10 @@ class JobEngine(ABC):
         """Disconnect; unacknowledged deliveries go back to the queue (JetStream: after the ack deadline)."""
 
     @abstractmethod
+    async def ping(self, timeout_s: float) -> None:
+        """Return within ``timeout_s`` when the engine can take jobs; QueueUnavailableError otherwise."""
+
+    @abstractmethod
     async def enqueue(self, job_id: str, priority: Priority) -> None:
         """Queue ``job_id`` durably before returning; queuing the same id twice queues it once
         (JetStream: within the duplicate window). Raises QueueUnavailableError."""

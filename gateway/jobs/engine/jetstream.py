@@ -150,6 +150,13 @@ class JetStreamEngine(JobEngine):
         if self._nc is not None and not self._nc.is_closed:
             await self._nc.close()
 
+    async def ping(self, timeout_s: float) -> None:
+        """JetStream answers for the stream within ``timeout_s``."""
+        try:
+            await asyncio.wait_for(self.js.stream_info(STREAM), timeout_s)
+        except (NatsError, asyncio.TimeoutError) as error:
+            raise QueueUnavailableError(f"NATS JetStream at {self.url} did not answer for {STREAM}: {error!r}") from error
+
     async def enqueue(self, job_id: str, priority: Priority) -> None:
         try:
             await self.js.publish(job_subject(priority), job_id.encode(), stream=STREAM, headers={"Nats-Msg-Id": job_id})

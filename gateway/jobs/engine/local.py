@@ -53,6 +53,9 @@ class InProcessEngine(JobEngine):
             task.cancel()
         await asyncio.gather(*self._delayed, return_exceptions=True)
 
+    async def ping(self, timeout_s: float) -> None:
+        """Always up: the queue lives in this process."""
+
     async def enqueue(self, job_id: str, priority: Priority) -> None:
         self.queue.put(job_id, priority)
 
