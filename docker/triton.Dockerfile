@@ -31,7 +31,7 @@ RUN apt-get update \
 # pip builds the project's wheel from it and installs it with its dependencies.
 RUN --mount=type=bind,source=.,target=/src,rw \
     pip install "/src[gpu]" \
- && python -c "import numpy, imaging.codec, python_models.tensors; assert numpy.__version__ < '2', numpy.__version__"
+ && python -c "import numpy, imaging.codec, python_models.detectors; assert numpy.__version__ < '2', numpy.__version__"
 
 # The backend's stub for Python 3.11 (a link: its RPATH finds the wheel's libraries beside it).
 RUN stub=$(python -c "import pathlib, pytriton; print(pathlib.Path(pytriton.__file__).parent / 'tritonserver/python_backend_stubs/3.11/triton_python_backend_stub')") \

@@ -219,3 +219,21 @@ def test_the_linked_backend_stub_finds_its_libraries(tmp_path: Path) -> None:
     assert "libcudart" not in linked.stderr + linked.stdout, linked.stderr
     if "libpython" not in linked.stderr:  # hosts with that Python's shared library: the stub itself ran
         assert "Expected 9 arguments" in linked.stdout + linked.stderr
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda path: path.name)
+def test_the_build_time_python_checks_pass_here(dockerfile: Path, tmp_path: Path) -> None:
+    """Each `python -c "..."` a RUN step makes, run with this environment's interpreter outside any
+    Triton (as at build time): e.g. importing a module that needs Triton's stub would fail the build."""
+    scripts = [
+        script
+        for instruction, arguments in instructions(dockerfile)
+        if instruction == "RUN"
+        for script in re.findall(r'python3? -c "([^"]+)"', arguments)
+    ]
+    assert scripts, f"{dockerfile.name} checks its install"
+    for script in scripts:
+        result = subprocess.run(
+            [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 0, f"{script}\n{result.stderr[-2000:]}"
