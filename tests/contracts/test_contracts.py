@@ -22,7 +22,7 @@ from python_models.metadata import blur_plan, image_metadata, input_image, with_
 from python_models.options import BlurOptions
 from triton_launcher.model_config import read_config
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REPOSITORY = ROOT / "model_repository"
 
 FACES = {"model": "faces", "version": "1", "threshold": 0.5, "floor": 0.3, "skipped": False,
