@@ -1,4 +1,4 @@
-"""In-process publish/subscribe of job state changes, for SSE streams and long polls."""
+"""This process's fan-out of job events (which the job engine brings from every replica) to SSE streams and long polls."""
 
 from __future__ import annotations
 
