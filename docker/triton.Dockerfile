@@ -25,7 +25,8 @@ ENV PIP_NO_CACHE_DIR=1 \
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3.11 python3.11-venv libpython3.11 \
  && rm -rf /var/lib/apt/lists/* \
- && python3.11 -m venv /opt/venv
+ && python3.11 -m venv /opt/venv \
+ && /opt/venv/bin/pip install --upgrade pip
 
 # The build context is bound read-write for this step only (nothing of it stays in a layer);
 # pip builds the project's wheel from it and installs it with its dependencies.
