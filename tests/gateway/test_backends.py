@@ -15,6 +15,8 @@ from gateway.inference.addresses import BackendAddresses, Resolver, parse_addres
 from gateway.inference.backends import TritonBackends, summed
 from gateway.inference.recovery import crashed
 from tests.gateway.conftest import GatewayFactory, dead_triton_url
+from tests.photos import photo_bytes
+from triton_launcher import TritonServer
 
 
 def backends_of(addresses: BackendAddresses, resolver: Resolver = resolve_a_records) -> TritonBackends:
@@ -133,3 +135,18 @@ def test_readyz_reports_each_backend_and_metrics_label_them(gateway_factory: Gat
     assert all(not backend["up"] and not backend["ready"] and backend["reason"] for backend in body["backends"])
     assert first in body["checks"]["triton"] and second in body["checks"]["triton"]
     assert f'gateway_triton_backend_up{{backend="{first}"}} 0.0' in metrics
+
+
+@pytest.mark.server
+def test_one_dns_name_is_resolved_to_the_backends(gateway_factory: GatewayFactory, triton_server: TritonServer) -> None:
+    """``localhost:<port>`` in GATEWAY_TRITON_URLS: a DNS name, resolved to its A record, which serves."""
+    port = triton_server.grpc_url.rsplit(":", 1)[1]
+    gateway = gateway_factory(triton_urls=[f"localhost:{port}"], canary_interval_s=1)
+    with gateway.client() as client:
+        reply = client.post("/v1/process", files={"file": ("zidane.jpg", photo_bytes("zidane.jpg"))})
+        deadline = time.monotonic() + 60
+        while (ready := client.get("/readyz")).status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+    assert reply.status_code == 200, reply.text
+    assert ready.status_code == 200, ready.text
+    assert [backend["url"] for backend in ready.json()["backends"]] == [f"127.0.0.1:{port}"]

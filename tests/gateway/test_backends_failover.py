@@ -1,5 +1,6 @@
 """Two real tritonservers on loopback (one copy of the model repository, different ports) behind
-one gateway: a model swap through the admin route reaches both; calls spread over both; kill -9 of
+one gateway: a model swap through the admin route reaches both; a stub crash on one leaves the other
+serving; calls spread over both; kill -9 of
 one under load of jobs and sync calls fails no job and no sync call (the calls caught on it are
 retried on the other); /readyz reports it not ready while the gateway stays ready on the other,
 and ready again once its launcher has restarted it."""
@@ -28,6 +29,7 @@ from tests.gateway.conftest import GatewayFactory, RunningGateway
 from tests.photos import photo_pixels
 from tests.triton.repositories import copy_repository, copy_version, ensemble_models
 from triton_launcher import ServerConfig, TritonServer
+from triton_launcher.stubs import stub_processes
 
 pytestmark = pytest.mark.server
 
@@ -70,6 +72,7 @@ def gateway(
     return gateway_factory(
         triton_urls=[doomed_triton.grpc_url, survivor_triton.grpc_url], model_repository=repository, api_keys=["admin-key"],
         workers=4, max_in_flight=8, backend_probe_max_s=1.0,
+        reload_crashed_models=False,  # their launchers reload a crashed stub; the gateway holds that backend meanwhile
         canary_interval_s=600,  # canaries at start, while one fails and when a backend is put back: calls counted are ours
     )
 
@@ -135,6 +138,24 @@ def test_a_swap_reaches_every_backend(
         assert all(served_detect(url) == ["2"] for url in urls)
         served = [client.post("/v1/process", files={"file": ("small.jpg", small_photo())}) for _ in range(4)]
     assert {json.loads(reply.headers["X-Metadata"])["versions"]["detect"] for reply in served} == {"2"}
+
+
+def test_a_stub_crash_on_one_backend_leaves_the_other_serving(gateway: RunningGateway, survivor_triton: TritonServer) -> None:
+    """kill -9 of decode's stub on one backend: at most the one call caught in it fails (502, not
+    retried: the photo may be the cause); the next calls go to the other backend while it heals."""
+    assert survivor_triton.pid is not None
+    with gateway.client(headers=KEY) as client:
+        wait_until(lambda: readiness(client)[1].get("backends_ready") == "2/2", 60, "both backends ready")
+        [stub] = [stub for stub in stub_processes(survivor_triton.pid) if stub.model == "decode"]
+        os.kill(stub.pid, signal.SIGKILL)
+        replies, ready = [], []
+        for _ in range(8):
+            replies.append(client.post("/v1/process", files={"file": ("small.jpg", small_photo())}))
+            ready.append(readiness(client)[0])
+        wait_until(lambda: readiness(client)[1].get("backends_ready") == "2/2", 60, "the crashed backend healed")
+    caught = [reply.json() for reply in replies if reply.status_code != 200]
+    assert len(caught) <= 1 and all(error["error"] == "model_crashed" for error in caught), caught
+    assert ready == [200] * 8
 
 
 def test_kill_one_triton_under_load_fails_nothing_and_it_comes_back(
