@@ -222,7 +222,12 @@ class TritonBackends:
             listener(backend)
 
     async def probe(self, backend: Backend) -> bool:
-        """Ask ``backend`` (out) whether it and the model are ready; put it back, or probe later."""
+        """Ask ``backend`` (out) whether it and the model are ready; put it back, or probe later.
+        Callers arriving while a probe is under way share its answer (a flood of calls while every
+        backend is out asks each backend once at a time, not once per call)."""
+        if backend.probe_lock.locked():
+            async with backend.probe_lock:
+                return backend.up
         async with backend.probe_lock:
             if backend.up:
                 return True

@@ -150,3 +150,29 @@ def test_one_dns_name_is_resolved_to_the_backends(gateway_factory: GatewayFactor
     assert reply.status_code == 200, reply.text
     assert ready.status_code == 200, ready.text
     assert [backend["url"] for backend in ready.json()["backends"]] == [f"127.0.0.1:{port}"]
+
+
+def test_calls_while_every_backend_is_out_share_one_probe() -> None:
+    """A flood while the only backend is out: one readiness question at a time, not one per call."""
+    asked = 0
+
+    async def scenario() -> list[BaseException | list[object]]:
+        backends = TritonBackends(parse_addresses([dead_triton_url()]), "pipeline", "", 5.0, GatewayMetrics())
+        [backend] = backends.backends
+        original = backend.pipeline.readiness
+
+        async def counted(timeout_s: float) -> str | None:
+            nonlocal asked
+            asked += 1
+            await asyncio.sleep(0.2)  # a slow answer: the other calls arrive meanwhile
+            return await original(timeout_s)
+
+        backend.pipeline.readiness = counted  # type: ignore[method-assign]  # count the questions the real client asks
+        try:
+            return await asyncio.gather(*(backends.process([b"x"], {}, 2) for _ in range(20)), return_exceptions=True)
+        finally:
+            await backends.close()
+
+    outcomes = asyncio.run(scenario())
+    assert all(isinstance(outcome, TritonUnavailableError) for outcome in outcomes), outcomes
+    assert asked == 1
