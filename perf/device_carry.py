@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from importlib.util import find_spec
@@ -178,16 +179,14 @@ def prepare(
 
 
 def unpack(part_dir: Path, site: Path, repository: Path, inputs: Path) -> None:
-    """On the device: wheels into ``site`` (pip --target, no index), the server archive into
+    """On the device: wheels unpacked into ``site`` (no index, no dependency resolution), the server archive into
     ``site``, models into ``repository``'s version folders, inputs into ``inputs``."""
     site.mkdir(parents=True, exist_ok=True)
-    wheels = sorted(str(path) for path in (part_dir / "wheels").glob("*.whl"))
-    if wheels:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps", "--no-compile",
-             "--upgrade", "--target", str(site), *wheels],
-            check=True,
-        )
+    for wheel in sorted((part_dir / "wheels").glob("*.whl")):
+        # A wheel is a zip of its install tree; extracting merges the `nvidia` namespace folder that
+        # several wheels share, where `pip install --target --upgrade` in a later call would replace it.
+        with zipfile.ZipFile(wheel) as archive:
+            archive.extractall(site)
     if (part_dir / SERVER_ARCHIVE).is_file():
         with tarfile.open(part_dir / SERVER_ARCHIVE) as tar:
             tar.extractall(site, filter="tar")

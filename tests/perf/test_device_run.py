@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tarfile
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,9 +34,13 @@ def fake_site_packages(root: Path) -> Path:
 
 
 def fake_download(requirements: Sequence[str], destination: Path) -> None:
+    """Small wheels: zips of one module each, the nvidia ones sharing the `nvidia` namespace folder."""
     for requirement in requirements:
         name, version = requirement.split("==")
-        (destination / f"{name.replace('-', '_')}-{version}-py3-none-any.whl").write_bytes(b"w" * 1000)
+        module = name.replace("-", "_")
+        path = f"nvidia/{module}/__init__.py" if module.startswith("nvidia_") else f"{module}/__init__.py"
+        with zipfile.ZipFile(destination / f"{module}-{version}-py3-none-any.whl", "w") as wheel:
+            wheel.writestr(path, f"__version__ = {version!r}\n")
 
 
 def test_parts_hold_every_file_within_the_limit() -> None:
@@ -79,10 +84,9 @@ def test_prepare_then_unpack_gives_the_device_what_it_needs(tmp_path: Path) -> N
     (repository / "faces" / "model.py").write_text("# adapter")
     site, inputs = device_root / "site", device_root / "inputs"
     for number in range(1, len(parts) + 1):
-        part = carry / f"part{number}"
-        for wheel in (part / "wheels").glob("*.whl"):  # fake wheels: pip cannot install them
-            wheel.unlink()
-        unpack(part, site, repository, inputs)
+        unpack(carry / f"part{number}", site, repository, inputs)
+    assert (site / "numpy" / "__init__.py").read_text() == "__version__ = '1.26.4'\n"
+    assert {path.name for path in (site / "nvidia").iterdir()} >= {"nvidia_nvimgcodec_cu12", "nvidia_nvjpeg_cu12", "nvidia_nvjpeg2k_cu12"}
     assert (site / "pytriton" / "tritonserver" / "bin" / "tritonserver").is_file()
     assert (repository / "faces" / "1" / "model.onnx").stat().st_size == (REPOSITORY / "faces" / "1" / "model.onnx").stat().st_size
     assert (repository / "faces" / "1" / "model.py").readlink() == Path("../model.py")
