@@ -268,3 +268,36 @@ def test_the_ingress_streams_bodies_and_outlasts_the_gateway_timeouts(manifests:
     settings = gateway_settings_from(named(manifests, "ConfigMap", "gateway-config")["data"])
     for name in ("proxy-read-timeout", "proxy-send-timeout"):
         assert int(annotations[prefix + name]) > max(settings.max_wait_s, settings.triton_timeout_s), name
+
+
+def test_network_policies_open_what_the_deployment_uses(manifests: list[dict[str, Any]]) -> None:
+    """Each policy guards existing pods on their named ports, from pods that exist, and from the
+    namespaces the KEDA and Prometheus addresses of deploy/keda point at."""
+    templates = pod_templates(manifests)
+
+    def pods(selector: dict[str, str]) -> list[dict[str, Any]]:
+        return [template for _, template in templates if selector.items() <= template["metadata"]["labels"].items()]
+
+    scaled = {item["metadata"]["name"]: item for item in documents(KEDA)}
+    prometheus = scaled["triton"]["spec"]["triggers"][0]["metadata"]["serverAddress"]
+    address = re.search(r"//[^.]+\.([^.]+)\.svc", prometheus)
+    assert address, prometheus
+    namespaces = {address[1], "keda"}  # Prometheus' namespace, and KEDA's default one
+    policies = [item for item in manifests if item["kind"] == "NetworkPolicy"]
+    assert {policy["metadata"]["name"] for policy in policies} == {"triton", "nats"}
+    for policy in policies:
+        guarded = pods(policy["spec"]["podSelector"]["matchLabels"])
+        assert guarded, policy["metadata"]["name"]
+        names = {
+            port["name"] for pod in guarded for container in pod["spec"]["containers"] for port in container["ports"]
+        }
+        for rule in policy["spec"]["ingress"]:
+            assert {port["port"] for port in rule["ports"]} <= names
+            for peer in rule["from"]:
+                if "podSelector" in peer:
+                    assert pods(peer["podSelector"]["matchLabels"]), peer
+                else:
+                    assert peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] in namespaces
+    nats = next(policy for policy in policies if policy["metadata"]["name"] == "nats")
+    monitor = [rule for rule in nats["spec"]["ingress"] if {"port": "monitor"} in rule["ports"]]
+    assert monitor and all("namespaceSelector" in peer for rule in monitor for peer in rule["from"]), "KEDA reads /jsz"
