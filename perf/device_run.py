@@ -14,7 +14,7 @@ On the GPU machine, one call per part of .device/ (carry `.device/partN`), the l
 (export.gpu_repository: detectors and blur on torch/CUDA, codecs on nvImageCodec), starts
 tritonserver on it, sends 1080p JPEG and JPEG 2000 photos to `pipeline` at each concurrency
 (closed loop, perf.load), with Triton's per-model statistics and nvidia-smi's utilisation
-around each, measures JPEG 2000 decode on the GPU against OpenJPEG on the CPU, and writes
+around each, measures JPEG 2000 decode on the GPU against OpenJPEG on every CPU core, and writes
 results.json and report.md (perf.device_report) to ``--out`` after every step, so a run cut
 short still returns what it measured.
 """
@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import ctypes.util
 import importlib
+import io
 import json
 import logging
 import os
@@ -35,8 +36,11 @@ import sysconfig
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
+
+from PIL import Image
 
 from perf.device_carry import prepare, unpack
 from perf.device_report import write_report
@@ -276,12 +280,53 @@ def measure_case(url: str, client: Any, label: str, payloads: Sequence[bytes], c
             "completed": len(latencies), "errors": result.errors, "first_error": result.first_error, "gpu": gpu.summary, "models": models}
 
 
-def jpeg2000_decode() -> list[dict[str, Any]]:
-    """perf.jpeg2000's 4K encode/decode cases with the codec layer on the GPU and Pillow's OpenJPEG."""
-    from perf.jpeg2000 import measure_jpeg2000
+def pillow_decode(data: bytes) -> None:
+    """OpenJPEG through Pillow, the CPU reference (top level: it runs in worker processes)."""
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
 
-    return [{"operation": row.operation, "system": row.system, "backend": row.backend, "images_per_s": round(row.images_per_s, 2),
-             "mpix_per_s": round(row.mpix_per_s, 1)} for row in measure_jpeg2000(repeats=3, device="gpu")]
+
+def rate(work: Callable[[], int], seconds: float) -> float:
+    """Images per second of ``work`` (returns the images it did) repeated for ``seconds`` after one warm-up."""
+    work()
+    started, images = time.perf_counter(), 0
+    while time.perf_counter() - started < seconds:
+        images += work()
+    return images / (time.perf_counter() - started)
+
+
+def jpeg2000_decode(inputs: Path, seconds: float, batch: int = 32) -> dict[str, Any]:
+    """The carried 1080p JPEG 2000 photos: nvJPEG2000 batch decode (imaging.gpu_codec, to device
+    memory) against OpenJPEG (Pillow) on one core and on every core (a process per core)."""
+    import torch
+
+    from imaging.gpu_codec import GpuCodec
+
+    payloads = [path.read_bytes() for path in sorted(inputs.glob("*.jp2"))]
+    if not payloads:
+        raise MeasurementError(f"no .jp2 input in {inputs}: unpack the carried parts first")
+    chunk = [payloads[index % len(payloads)] for index in range(batch)]
+    codec = GpuCodec()
+
+    def gpu() -> int:
+        decoded = codec.decode(chunk)
+        torch.cuda.synchronize()
+        return len(decoded)
+
+    def one_core() -> int:
+        for data in payloads:
+            pillow_decode(data)
+        return len(payloads)
+
+    cores = os.cpu_count() or 1
+    with ProcessPoolExecutor(cores) as pool:
+        def all_cores() -> int:
+            return len(list(pool.map(pillow_decode, payloads * cores)))
+
+        figures = {"gpu": rate(gpu, seconds), "one_core": rate(one_core, seconds), "all_cores": rate(all_cores, seconds)}
+    return {"images": "1080p JPEG 2000, ratio 20", "gpu_batch": batch, "cores": cores,
+            **{f"{name}_images_per_s": round(value, 1) for name, value in figures.items()},
+            "speedup_vs_all_cores": round(figures["gpu"] / figures["all_cores"], 1) if figures["all_cores"] else None}
 
 
 def gpu_resident(inputs: Path, seconds: float, batches: Sequence[int] = (16, 64)) -> list[dict[str, Any]]:
@@ -318,7 +363,7 @@ def run(args: argparse.Namespace) -> Results:
     if "tests" in args.steps:
         step(results, "gpu_tests", out, lambda: gpu_tests(out))
     if "jpeg2000" in args.steps:
-        step(results, "jpeg2000", out, jpeg2000_decode)
+        step(results, "jpeg2000", out, lambda: jpeg2000_decode(args.carry / "inputs", args.seconds))
     if "gpu_codec" in args.steps:
         step(results, "gpu_codec", out, lambda: gpu_resident(args.carry / "inputs", args.seconds))
     if "pipeline" in args.steps:
