@@ -122,11 +122,16 @@ class EncodedOutput(TypedDict):
     channels: NotRequired[int]  # `transcode`: channels written
 
 
-class PipelineMetadata(InputImage, Anonymization):
+class AnonymizedImage(InputImage, Anonymization):
+    """The input and its anonymisation: `blur`'s `blur_info` tensor, `pipeline`'s METADATA before `encode`."""
+
+    versions: dict[str, str]  # step model -> version that served it
+
+
+class PipelineMetadata(AnonymizedImage):
     """`pipeline`'s METADATA."""
 
     output: EncodedOutput
-    versions: dict[str, str]  # step model -> version that served it
 
 
 class AnonymizationStep(Anonymization):

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from contracts.metadata import BlurApplied
+from contracts.metadata import AnonymizationStep, BlurApplied
 from imaging.blur import blur_image, blur_regions
 from imaging.errors import ImageTooLargeError, InvalidOptionError
 from imaging.operations import (
@@ -44,7 +44,7 @@ class Piece:
 
     pixels: np.ndarray
     tiles: tuple[dict[str, int], ...] = ()  # where it was cut from, outermost tile step first
-    anonymized: tuple[dict[str, Any], ...] = field(default=())  # one record per detecting step
+    anonymized: tuple[AnonymizationStep, ...] = field(default=())  # one record per detecting step
 
 
 async def run_steps(
@@ -182,12 +182,12 @@ async def _anonymize(pieces: list[Piece], step: Step, find_regions: RegionFinder
         height, width = piece.pixels.shape[:2]
         boxes, regions = blur_plan(detections, faces, options, width, height)
         blurred = blur_regions(piece.pixels, boxes, kind=options.kind, strength=options.strength)
-        record = {
-            "step": step.index,
-            "op": step.op,
+        record = AnonymizationStep(
+            step=step.index,
+            op=step.op,
             **anonymization(detections, faces, regions, BlurApplied(kind=options.kind, strength=options.strength)),
-            "versions": {**{record["model"]: record["version"] for record in detections}, "faces": faces["version"]},
-        }
+            versions={**{record["model"]: record["version"] for record in detections}, "faces": faces["version"]},
+        )
         result.append(Piece(blurred, piece.tiles, (*piece.anonymized, record)))
     return await _verify(result, find_regions, options) if options.verify else result
 

@@ -11,11 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 
-from contracts.metadata import Anonymization, BlurApplied, BlurredRegion, ColorProfile, DetectorSummary, InputImage
+from contracts.metadata import (
+    Anonymization,
+    AnonymizationStep,
+    AnonymizedImage,
+    BlurApplied,
+    BlurredRegion,
+    ColorProfile,
+    DetectorSummary,
+    InputImage,
+)
 from imaging.blur import blur_regions
 from imaging.boxes import expand_boxes
 from python_models.classes import FACE, check_blur_classes
@@ -164,19 +173,21 @@ def anonymization(
     )
 
 
+Anonymized = TypeVar("Anonymized", AnonymizedImage, AnonymizationStep)
+
+
 def with_residual(
-    record: dict[str, Any], residual: list[BlurredRegion], detections: Record | Sequence[Record], faces: Record
-) -> dict[str, Any]:
-    """An :func:`anonymization` ``record`` (or a METADATA holding one) after `verify`: the residual
-    regions added to `blurred`, counted in `residual`, and `verify` naming the models (and
-    versions) that looked again, skipped ones excluded."""
+    record: Anonymized, residual: list[BlurredRegion], detections: Record | Sequence[Record], faces: Record
+) -> Anonymized:
+    """A copy of ``record`` (`blur`'s per-image METADATA or a `process` step's record) after
+    `verify`: the residual regions added to `blurred`, counted in `residual`, and `verify` naming
+    the models (and versions) that looked again, skipped ones excluded."""
     looked = [item for item in [*as_records(detections), faces] if not item.get("skipped")]
-    return {
-        **record,
-        "blurred": [*record["blurred"], *residual],
-        "residual": len(residual),
-        "verify": {item["model"]: item["version"] for item in looked},
-    }
+    verified = record.copy()
+    verified["blurred"] = [*record["blurred"], *residual]
+    verified["residual"] = len(residual)
+    verified["verify"] = {item["model"]: item["version"] for item in looked}
+    return verified
 
 
 def image_metadata(
@@ -186,9 +197,10 @@ def image_metadata(
     blurred: list[BlurredRegion],
     blur: BlurApplied,
     blur_version: str,
-) -> dict[str, Any]:
+) -> AnonymizedImage:
     """`pipeline`'s METADATA so far (`encode` adds `output`): the input as `decode` described it
-    (``image_info``), its :func:`anonymization`, and the versions of every model used."""
+    (``image_info``, the JSON of :func:`input_image` + `versions`), its :func:`anonymization`, and
+    the versions of every model used."""
     records = as_records(detections)
     versions = {
         **image_info["versions"],
@@ -196,5 +208,5 @@ def image_metadata(
         "faces": faces["version"],
         "blur": blur_version,
     }
-    described = {key: value for key, value in image_info.items() if key != "versions"}
-    return {**described, **anonymization(records, faces, blurred, blur), "versions": versions}
+    described = cast(InputImage, {key: value for key, value in image_info.items() if key != "versions"})
+    return AnonymizedImage(**described, **anonymization(records, faces, blurred, blur), versions=versions)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from contracts.metadata import EncodedOutput, ProcessMetadata, ProcessOutputImage
 from imaging.codec import JPEG2000_FORMATS, DecodedImage, EncodeOptions, ImageEncoder
 from imaging.errors import InvalidOptionError
 from imaging.formats import CONTENT_TYPES
@@ -38,34 +37,31 @@ def describe_outputs(
     encoded: list[Encoded],
     options: EncodeOptions,
     version: str,
-) -> dict[str, Any]:
+) -> ProcessMetadata:
     """METADATA: the input, the steps, and each output image in RESULT's order."""
     outputs = [
-        {
-            "index": index,
-            "width": int(piece.pixels.shape[1]),
-            "height": int(piece.pixels.shape[0]),
-            "bytes": len(item.data),
-            "encoder": item.backend,
-            "tiles": list(piece.tiles),
-            "anonymized": list(piece.anonymized),
-        }
+        ProcessOutputImage(
+            index=index,
+            width=int(piece.pixels.shape[1]),
+            height=int(piece.pixels.shape[0]),
+            bytes=len(item.data),
+            encoder=item.backend,
+            tiles=list(piece.tiles),
+            anonymized=list(piece.anonymized),
+        )
         for index, (piece, item) in enumerate(zip(pieces, encoded, strict=True))
     ]
     versions = {"process": version}
     for piece in pieces:
         for record in piece.anonymized:
             versions |= record["versions"]
-    return {
-        **input_image(decoded),
-        "operations": [step.describe() for step in steps],
-        "outputs": outputs,
-        "output": {
-            "format": options.format,
-            "content_type": CONTENT_TYPES[options.format],
-            "bytes": sum(len(item.data) for item in encoded),
-            "count": len(encoded),
-            "encoder": ", ".join(sorted({item.backend for item in encoded})),
-        },
-        "versions": versions,
-    }
+    output = EncodedOutput(
+        format=options.format,
+        content_type=CONTENT_TYPES[options.format],
+        bytes=sum(len(item.data) for item in encoded),
+        count=len(encoded),
+        encoder=", ".join(sorted({item.backend for item in encoded})),
+    )
+    return ProcessMetadata(
+        **input_image(decoded), operations=[step.describe() for step in steps], outputs=outputs, output=output, versions=versions
+    )

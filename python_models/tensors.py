@@ -85,7 +85,7 @@ async def infer_json(
     return found
 
 
-def json_tensor(name: str, items: Sequence[dict[str, Any]]) -> pb_utils.Tensor:
+def json_tensor(name: str, items: Sequence[Mapping[str, object]]) -> pb_utils.Tensor:
     return bytes_tensor(name, [json.dumps(item, separators=(",", ":")).encode() for item in items])
 
 

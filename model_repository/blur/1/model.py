@@ -11,7 +11,7 @@ import numpy as np
 import triton_python_backend_utils as pb_utils
 
 from contracts import tensors
-from contracts.metadata import BlurApplied
+from contracts.metadata import AnonymizedImage, BlurApplied
 from python_models.detections import DETECTION_PARAMETERS
 from python_models.metadata import blur_plan, blur_residual, check_classes, image_metadata, with_residual
 from python_models.model_config import config_parameter, configured_blur, configured_region_blur
@@ -67,7 +67,7 @@ class TritonPythonModel:
         return pb_utils.InferenceResponse(output_tensors=[*outputs, json_tensor(tensors.BLUR_INFO, infos)])
 
     async def _verify(
-        self, images: list[np.ndarray], infos: list[dict[str, Any]], parameters: dict[str, Any], options: BlurOptions
+        self, images: list[np.ndarray], infos: list[AnonymizedImage], parameters: dict[str, Any], options: BlurOptions
     ) -> list[np.ndarray]:
         """Faces and plates detected again on the anonymised images; what they find is blurred again
         and counted in METADATA's `residual` (the records in `blurred` say `residual: true`)."""
