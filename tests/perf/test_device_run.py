@@ -105,7 +105,12 @@ def test_run_arguments() -> None:
     with pytest.raises(ConfigError, match="steps must be among tests, jpeg2000, gpu_codec, pipeline"):
         device_run.parse_steps("pipeline,fuzz")
     calls: list[int] = []
-    assert device_run.rate(lambda: calls.append(2) or 2, 0.05) > 0 and len(calls) >= 2  # the warm-up call too
+
+    def work() -> int:
+        calls.append(2)
+        return 2
+
+    assert device_run.rate(work, 0.05) > 0 and len(calls) >= 2  # the warm-up call too
     assert device_run.percentile([0.3, 0.1, 0.2, 0.4], 0.5) == 0.2
     assert device_run.percentile([float(value) for value in range(1, 101)], 0.99) == 99.0
     assert device_run.summarise_gpu([(50.0, 1000.0), (100.0, 3000.0)]) == {"samples": 2, "util_mean": 75.0, "util_peak": 100.0, "memory_peak_mib": 3000.0}
