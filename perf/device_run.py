@@ -358,7 +358,7 @@ def gpu_resident(inputs: Path, seconds: float, batches: Sequence[int] = (16, 64)
 def run(args: argparse.Namespace) -> Results:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    results: Results = {"command": "python3 -m perf.device_run run " + " ".join(sys.argv[2:]), "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
+    results: Results = {"command": "python3 -m perf.device_run " + " ".join(sys.argv[1:]), "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
     step(results, "environment", out, environment)
     if "tests" in args.steps:
         step(results, "gpu_tests", out, lambda: gpu_tests(out))
