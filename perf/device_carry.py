@@ -28,7 +28,9 @@ from perf.errors import ConfigError
 logger = logging.getLogger(__name__)
 
 MiB = 1 << 20
-PART_BYTES = 60 * MiB  # 64 MiB a call, less the working tree (2.6 MiB of tracked files)
+CALL_BYTES = 64 * MiB  # what one device call carries, the working tree included
+PART_BYTES = 60 * MiB  # when the working tree's size is unknown (no git): it was 2.7 MiB
+MARGIN_BYTES = MiB // 2
 MAX_PARTS = 3
 MANIFEST = "manifest.json"
 SERVER_ARCHIVE = "tritonserver.tar.xz"
@@ -73,6 +75,25 @@ def plan_parts(files: Sequence[CarryFile], part_bytes: int = PART_BYTES, max_par
         total = sum(item.size for item in files) / MiB
         raise ConfigError(f"{total:.0f} MiB of files need {len(parts)} parts of {part_bytes / MiB:.0f} MiB, more than {max_parts}")
     return parts
+
+
+def working_tree_bytes(root: Path) -> int | None:
+    """Bytes of what a device call sends besides the carried paths: tracked files and untracked
+    ones git does not ignore. None where git cannot tell."""
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=root, capture_output=True, check=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    paths = (root / name for name in listed.decode().split("\0") if name)
+    return sum(path.stat().st_size for path in paths if path.is_file())
+
+
+def part_limit(root: Path) -> int:
+    """The largest part that fits a call beside the working tree (less a margin for its growth)."""
+    tree = working_tree_bytes(root)
+    return PART_BYTES if tree is None else CALL_BYTES - tree - MARGIN_BYTES
 
 
 def pip_download(requirements: Sequence[str], destination: Path) -> None:

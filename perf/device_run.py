@@ -42,7 +42,7 @@ from typing import Any
 
 from PIL import Image
 
-from perf.device_carry import prepare, unpack
+from perf.device_carry import part_limit, prepare, unpack
 from perf.device_report import write_report
 from perf.errors import ConfigError, MeasurementError
 
@@ -377,7 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "prepare":
-            parts = prepare(args.carry, ROOT / "model_repository", benchmark_inputs())
+            parts = prepare(args.carry, ROOT / "model_repository", benchmark_inputs(), part_bytes=part_limit(ROOT))
             for number, part in enumerate(parts, start=1):
                 print(f"{args.carry}/part{number}: {sum(item.size for item in part) / (1 << 20):.1f} MiB, {len(part)} files")
         elif args.command == "unpack":

@@ -11,7 +11,18 @@ from pathlib import Path
 import pytest
 
 from perf import device_run
-from perf.device_carry import MANIFEST, SERVER_ARCHIVE, WHEELS, CarryFile, pack_server, plan_parts, prepare, unpack
+from perf.device_carry import (
+    MANIFEST,
+    SERVER_ARCHIVE,
+    WHEELS,
+    CarryFile,
+    pack_server,
+    part_limit,
+    plan_parts,
+    prepare,
+    unpack,
+    working_tree_bytes,
+)
 from perf.device_report import render_report
 from perf.errors import ConfigError
 
@@ -53,6 +64,14 @@ def test_parts_hold_every_file_within_the_limit() -> None:
         plan_parts(files, part_bytes=40 * MiB)
     with pytest.raises(ConfigError, match="need 4 parts of 50 MiB, more than 3"):
         plan_parts(files, part_bytes=50 * MiB)
+
+
+def test_parts_leave_room_for_the_working_tree(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    tree = working_tree_bytes(root)
+    assert tree is not None and (root / "README.md").stat().st_size < tree < 32 * MiB
+    assert part_limit(root) == 64 * MiB - tree - MiB // 2
+    assert working_tree_bytes(tmp_path) is None and part_limit(tmp_path) == 60 * MiB  # not a git checkout
 
 
 def test_server_archive_keeps_only_the_device_pythons_stub(tmp_path: Path) -> None:
