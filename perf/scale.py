@@ -32,7 +32,7 @@ from PIL import Image
 
 from gateway.jobs.engine.server import NatsServer
 from perf.environment import describe_environment
-from perf.machine import tree_cpu_s
+from perf.machine import machine_busy_s, tree_cpu_s
 from perf.markdown import table
 from tests.photos import photo_pixels
 from triton_launcher import ServerConfig, TritonServer
@@ -49,7 +49,8 @@ class Outcome:
     tritons: int
     jobs: int
     seconds: float
-    cpu_s: dict[str, float]
+    cpu_s: dict[str, float]  # triton, gateways, nats-server, and machine: every process on the machine
+    in_flight: int  # jobs the replicas' workers can hold at once
 
     @property
     def per_s(self) -> float:
@@ -106,12 +107,15 @@ class Succeeded:
             raise RuntimeError("no ': subscribed' from the event stream")
 
     def _read(self, url: str) -> None:
-        with httpx.Client(timeout=None) as client, client.stream("GET", f"{url}/v1/events") as reply:
-            for line in reply.iter_lines():
-                if line.startswith(": subscribed"):
-                    self.subscribed.set()
-                elif line.startswith("data:") and json.loads(line[5:])["status"] == "succeeded":
-                    self.count, self.last = self.count + 1, time.monotonic()
+        try:
+            with httpx.Client(timeout=None) as client, client.stream("GET", f"{url}/v1/events") as reply:
+                for line in reply.iter_lines():
+                    if line.startswith(": subscribed"):
+                        self.subscribed.set()
+                    elif line.startswith("data:") and json.loads(line[5:])["status"] == "succeeded":
+                        self.count, self.last = self.count + 1, time.monotonic()
+        except httpx.HTTPError:
+            return  # the gateway stopped (end of a configuration); wait_for says if it was too early
 
     def wait_for(self, count: int, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
@@ -145,25 +149,47 @@ def measure(replicas: int, tritons: list[TritonServer], args: argparse.Namespace
             parts = {"triton": [t.pid or 0 for t in tritons], "gateways": [p.pid for p in processes],
                      "nats-server": [nats.process.pid if nats.process else 0]}
             before = {name: sum(tree_cpu_s(pid) for pid in pids) for name, pids in parts.items()}
+            before["machine"] = machine_busy_s()
             started = time.monotonic()
             submit(urls, payload, args.jobs)
             events.wait_for(WARM_UP_JOBS + args.jobs, 600)
             seconds = events.last - started
             cpu = {name: sum(tree_cpu_s(pid) for pid in pids) - before[name] for name, pids in parts.items()}
+            cpu["machine"] = machine_busy_s() - before["machine"]
         finally:
             for process in processes:
                 process.terminate()
             for process in processes:
                 process.wait(30)
-    return Outcome(replicas, len(tritons), args.jobs, seconds, cpu)
+    return Outcome(replicas, len(tritons), args.jobs, seconds, cpu, replicas * args.workers)
+
+
+def share(outcome: Outcome, part: str) -> float:
+    """``part``'s CPU time over the window as a share of every core."""
+    return outcome.cpu_s[part] / (outcome.seconds * (os.cpu_count() or 1))
+
+
+def limits(outcomes: list[Outcome]) -> str:
+    """What the figures say bounds the throughput."""
+    busiest = max(outcomes, key=lambda outcome: share(outcome, "machine"))
+    ours = sum(share(busiest, part) for part in ("triton", "gateways", "nats-server"))
+    if share(busiest, "machine") >= 0.85:
+        return (f"The cores were full ({share(busiest, 'machine'):.0%} busy in the busiest row: {ours:.0%} this run, of it "
+                f"Triton {share(busiest, 'triton'):.0%}; the rest other users of this shared machine): CPU bounds "
+                "throughput here, so more gateway replicas or Tritons on the same cores only shuffle it; the gains above "
+                "come from more jobs in flight (Triton batching more), not from more cores. The engine costs next to nothing.")
+    return (f"The cores were not full ({share(busiest, 'machine'):.0%} busy at most, {ours:.0%} of it this run: Triton "
+            f"{share(busiest, 'triton'):.0%}, gateways {share(busiest, 'gateways'):.0%}, nats-server "
+            f"{share(busiest, 'nats-server'):.1%}); throughput follows the jobs in flight (workers x replicas) and one "
+            "photo's path through six models; a second Triton adds instances (more batches at once) on the same cores. "
+            "The engine costs next to nothing. The machine is shared: other users' CPU is the rest of 'machine busy'.")
 
 
 def report(outcomes: list[Outcome], args: argparse.Namespace, command: str) -> str:
     base = outcomes[0].per_s
-    cores = os.cpu_count() or 1
     rows = [
-        [o.replicas, o.tritons, o.jobs, f"{o.seconds:.1f}", f"{o.per_s:.2f}", f"{o.per_s / base:.2f}x",
-         *(f"{100 * o.cpu_s[name] / (o.seconds * cores):.0f} %" for name in ("triton", "gateways", "nats-server"))]
+        [o.replicas, o.tritons, o.in_flight, o.jobs, f"{o.seconds:.1f}", f"{o.per_s:.2f}", f"{o.per_s / base:.2f}x",
+         *(f"{100 * share(o, name):.0f} %" for name in ("triton", "gateways", "nats-server", "machine"))]
         for o in outcomes
     ]
     environment = describe_environment()
@@ -174,8 +200,9 @@ def report(outcomes: list[Outcome], args: argparse.Namespace, command: str) -> s
         f"Configuration: {args.jobs} jobs of one {args.width}x{args.height} JPEG (astronaut, one face), "
         f"{UPLOADS_AT_ONCE} uploads at a time, round-robin over the replicas; GATEWAY_WORKERS={args.workers} per replica; "
         "NATS JetStream engine (fresh nats-server per row); the model repository as committed.", "",
-        table(["replicas", "Tritons", "jobs", "seconds", "jobs/s", "vs first row",
-               f"Triton CPU (of {cores} cores)", "gateways CPU", "nats-server CPU"], rows), "",
+        table(["replicas", "Tritons", "jobs in flight", "jobs", "seconds", "jobs/s", "vs first row",
+               f"Triton CPU (of {os.cpu_count()} cores)", "gateways CPU", "nats-server CPU", "machine busy"], rows), "",
+        "## What limits it", "", limits(outcomes), "",
     ])
 
 
