@@ -55,6 +55,23 @@ def configured_blur(model_config: ModelConfig) -> BlurOptions:
     )
 
 
+INSTANCE_DEVICE_PARAMETERS = ("runtime_device", "torch_device")
+"""Parameters naming a torch device: `cuda` means the GPU Triton gave the instance."""
+
+
+def with_instance_device(model_config: ModelConfig, args: Mapping[str, Any]) -> ModelConfig:
+    """``model_config`` with `cuda` in the torch device parameters turned into the instance's GPU
+    (`cuda:N`, from initialize's ``args``) for a KIND_GPU instance; otherwise unchanged."""
+    if args.get("model_instance_kind") != "GPU":
+        return model_config
+    device = f"cuda:{int(args.get('model_instance_device_id', 0))}"
+    parameters = dict(model_config.get("parameters", {}))
+    for key in INSTANCE_DEVICE_PARAMETERS:
+        if parameters.get(key, {}).get("string_value") == "cuda":
+            parameters[key] = {"string_value": device}
+    return {**model_config, "parameters": parameters}
+
+
 def configured_region_blur(model_config: ModelConfig) -> Callable[..., np.ndarray]:
     """`blur`'s region blur, called as blur_regions(pixels, boxes, kind=, strength=): `backend`
     `opencv` (imaging.blur, the default) or `torch` (imaging.gpu_blur on `torch_device`, default

@@ -16,14 +16,14 @@ from contracts import tensors
 from python_models.classes import standard_class_names
 from python_models.detector_model import DetectorModel
 from python_models.detectors import load_class_names
-from python_models.model_config import configured_detector, configured_yolo
+from python_models.model_config import configured_detector, configured_yolo, with_instance_device
 
 
 class TritonPythonModel(DetectorModel):
     output = tensors.DETECTIONS
 
     def initialize(self, args: dict[str, Any]) -> None:
-        config = json.loads(args["model_config"])
+        config = with_instance_device(json.loads(args["model_config"]), args)
         tensors.check_model_tensors(config, tensors.DETECTOR)
         version_dir = Path(args["model_repository"]) / args["model_version"]
         class_names = standard_class_names(load_class_names(version_dir / "labels.json"))

@@ -13,14 +13,19 @@ from typing import Any
 from contracts import tensors
 from python_models.classes import FACE
 from python_models.detector_model import DetectorModel
-from python_models.model_config import config_parameter, configured_centerface, configured_detector
+from python_models.model_config import (
+    config_parameter,
+    configured_centerface,
+    configured_detector,
+    with_instance_device,
+)
 
 
 class TritonPythonModel(DetectorModel):
     output = tensors.FACES
 
     def initialize(self, args: dict[str, Any]) -> None:
-        config = json.loads(args["model_config"])
+        config = with_instance_device(json.loads(args["model_config"]), args)
         tensors.check_model_tensors(config, tensors.FACE_DETECTOR)
         version_dir = Path(args["model_repository"]) / args["model_version"]
         class_name = config_parameter(config, "class_name", FACE)

@@ -126,3 +126,16 @@ def test_fp16_autocast_finds_the_same_faces(device: str) -> None:
 def test_an_unknown_precision_is_refused() -> None:
     with pytest.raises(ValueError, match="precision must be one of .'fp32', 'fp16'., got 'int8'"):
         TorchSession(Path("unused.onnx"), precision="int8")
+
+
+def test_cuda_means_the_instances_own_gpu() -> None:
+    from python_models.model_config import with_instance_device
+
+    config = {"name": "faces", "parameters": {"runtime_device": {"string_value": "cuda"}, "torch_device": {"string_value": "cuda:3"},
+                                              "session_batch": {"string_value": "16"}}}
+    on_gpu_2 = with_instance_device(config, {"model_instance_kind": "GPU", "model_instance_device_id": "2"})
+    assert on_gpu_2["parameters"]["runtime_device"] == {"string_value": "cuda:2"}
+    assert on_gpu_2["parameters"]["torch_device"] == {"string_value": "cuda:3"}  # named explicitly: kept
+    assert on_gpu_2["parameters"]["session_batch"] == {"string_value": "16"}
+    assert config["parameters"]["runtime_device"] == {"string_value": "cuda"}  # the input is not changed
+    assert with_instance_device(config, {"model_instance_kind": "CPU", "model_instance_device_id": "0"}) is config

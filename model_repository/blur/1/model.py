@@ -14,7 +14,7 @@ from contracts import tensors
 from contracts.metadata import AnonymizedImage, BlurApplied
 from python_models.detections import DETECTION_PARAMETERS
 from python_models.metadata import blur_plan, blur_residual, check_classes, image_metadata, with_residual
-from python_models.model_config import config_parameter, configured_blur, configured_region_blur
+from python_models.model_config import config_parameter, configured_blur, configured_region_blur, with_instance_device
 from python_models.options import BlurOptions, parse_blur_options
 from python_models.tensors import (
     error_response,
@@ -31,7 +31,7 @@ DETECTION_INPUTS = (tensors.DETECTIONS, tensors.PLATE_DETECTIONS)
 
 class TritonPythonModel:
     def initialize(self, args: dict[str, Any]) -> None:
-        config = json.loads(args["model_config"])
+        config = with_instance_device(json.loads(args["model_config"]), args)
         tensors.check_model_tensors(config, tensors.BLUR)
         self.version = args["model_version"]
         self.defaults = configured_blur(config)
