@@ -8,7 +8,7 @@ On the GPU machine, one call per part of .device/ (carry `.device/partN`), the l
 
     python3 -m perf.device_run unpack --part 1
     python3 -m perf.device_run unpack --part 2
-    python3 -m perf.device_run unpack --part 3 && PYTHONPATH=.device/site:. python3 -m perf.device_run run --out $OUT
+    python3 -m perf.device_run unpack --part 3 && PYTHONPATH=$PWD/.device/site:$PWD python3 -m perf.device_run run --out $OUT
 
 `run` records the machine, runs the `gpu`-marked tests, renders the GPU repository
 (export.gpu_repository: detectors and blur on torch/CUDA, codecs on nvImageCodec), starts
@@ -355,7 +355,15 @@ def gpu_resident(inputs: Path, seconds: float, batches: Sequence[int] = (16, 64)
     return rows
 
 
+def absolute_pythonpath() -> None:
+    """PYTHONPATH entries made absolute: Triton's Python stubs inherit it but not the working directory."""
+    entries = [entry for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry]
+    if entries:
+        os.environ["PYTHONPATH"] = os.pathsep.join(str(Path(entry).resolve()) for entry in entries)
+
+
 def run(args: argparse.Namespace) -> Results:
+    absolute_pythonpath()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     results: Results = {"command": "python3 -m perf.device_run " + " ".join(sys.argv[1:]), "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import tarfile
 import zipfile
 from collections.abc import Sequence
@@ -133,6 +134,13 @@ def test_run_arguments() -> None:
     assert device_run.percentile([0.3, 0.1, 0.2, 0.4], 0.5) == 0.2
     assert device_run.percentile([float(value) for value in range(1, 101)], 0.99) == 99.0
     assert device_run.summarise_gpu([(50.0, 1000.0), (100.0, 3000.0)]) == {"samples": 2, "util_mean": 75.0, "util_peak": 100.0, "memory_peak_mib": 3000.0}
+
+
+def test_pythonpath_made_absolute_for_the_stubs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([".device/site", ".", "/opt/x"]))
+    device_run.absolute_pythonpath()
+    assert os.environ["PYTHONPATH"].split(os.pathsep) == [str(tmp_path / ".device" / "site"), str(tmp_path), "/opt/x"]
 
 
 def fake_results() -> dict:
