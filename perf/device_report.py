@@ -52,7 +52,7 @@ def _environment(value: Any) -> list[str]:
     failed = _failed("Machine", value)
     if failed:
         return failed
-    keys = ("gpu", "nvidia_smi", "cpus", "python", "numpy", "torch", "cuda", "libpython")
+    keys = ("gpu", "nvidia_smi", "cpus", "python", "numpy", "torch", "cuda", "libpython", "unpacked")
     imports = value.get("imports") or {}
     lines = ["## Machine", "", *(f"- {key}: {value.get(key)}" for key in keys)]
     if imports:

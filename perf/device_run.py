@@ -367,7 +367,7 @@ def run(args: argparse.Namespace) -> Results:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     results: Results = {"command": "python3 -m perf.device_run " + " ".join(sys.argv[1:]), "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
-    step(results, "environment", out, environment)
+    step(results, "environment", out, lambda: {**environment(), "unpacked": sorted(path.name for path in args.carry.glob("unpacked-part*"))})
     if "tests" in args.steps:
         step(results, "gpu_tests", out, lambda: gpu_tests(out))
     if "jpeg2000" in args.steps:
@@ -390,6 +390,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{args.carry}/part{number}: {sum(item.size for item in part) / (1 << 20):.1f} MiB, {len(part)} files")
         elif args.command == "unpack":
             unpack(args.carry / f"part{args.part}", args.carry / "site", ROOT / "model_repository", args.carry / "inputs")
+            (args.carry / f"unpacked-part{args.part}").touch()  # `run` reports which parts this machine holds
         elif args.command == "run":
             run(args)
         else:
