@@ -25,6 +25,7 @@ def render_report(results: Mapping[str, Any]) -> str:
     lines += _pipeline(results.get("pipeline"))
     lines += _jpeg2000(results.get("jpeg2000"))
     lines += _gpu_codec(results.get("gpu_codec"))
+    lines += _detectors(results.get("detectors"))
     lines += _targets(results)
     if results.get("step_seconds"):
         lines += ["", "Step times (s): " + ", ".join(f"{name} {value}" for name, value in results["step_seconds"].items())]
@@ -99,6 +100,16 @@ def _jpeg2000(value: Any) -> list[str]:
             f"| OpenJPEG (Pillow), one core | {value['one_core_images_per_s']} |",
             f"| OpenJPEG (Pillow), {value['cores']} cores (a process each) | {value['all_cores_images_per_s']} |",
             "", f"GPU / all cores: {value['speedup_vs_all_cores']}x.", ""]
+
+
+def _detectors(value: Any) -> list[str]:
+    failed = _failed("Detectors in process", value)
+    if failed:
+        return failed
+    lines = ["## Detectors in process (torch, as the GPU repository configures them; every pass of each 1080p photo)", "",
+             "| model | photos | img/s |", "|---|---|---|"]
+    lines += [f"| {row['model']} | {row['images']} | {row['images_per_s']} |" for row in value]
+    return [*lines, ""]
 
 
 def _gpu_codec(value: Any) -> list[str]:

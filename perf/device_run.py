@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ctypes.util
+import functools
 import importlib
 import io
 import json
@@ -40,6 +41,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from perf.device_carry import part_limit, prepare, unpack
@@ -59,7 +61,7 @@ INPUT_PHOTOS = ("zidane.jpg", "bus.jpg", "grace_hopper.jpg", "astronaut.png")
 # What the models import, checked beside the carried numpy<2 (the machine's own builds expect numpy 2).
 IMPORTS = ("cv2", "onnxruntime", "nvidia.nvimgcodec", "tritonclient.grpc", "PIL", "skimage", "cupy", "onnx")
 Results = dict[str, Any]
-STEPS = ("tests", "jpeg2000", "gpu_codec", "pipeline")  # the machine is always recorded first
+STEPS = ("tests", "jpeg2000", "gpu_codec", "detectors", "pipeline")  # the machine is always recorded first
 
 
 def parse_concurrencies(raw: str) -> tuple[int, ...]:
@@ -355,6 +357,35 @@ def gpu_resident(inputs: Path, seconds: float, batches: Sequence[int] = (16, 64)
     return rows
 
 
+def detector_rates(inputs: Path, seconds: float, device: str) -> list[dict[str, Any]]:
+    """`faces` and `plates` in process as the GPU repository configures them (torch on ``device``,
+    FP16 on CUDA, batches of 16), every pass of each 1080p photo: images/s of the detector alone
+    (canvas rendering on the CPU, the network on the GPU, merging)."""
+    from perf.repository import served_config, served_version_dir
+    from python_models.model_config import configured_centerface, configured_yolo
+
+    images = []
+    for path in sorted(inputs.glob("*.jpg")):
+        with Image.open(path) as image:
+            images.append(np.asarray(image.convert("RGB")))
+    if not images:
+        raise MeasurementError(f"no .jpg input in {inputs}: unpack the carried parts first")
+    knobs = {"runtime": "torch", "runtime_device": device, "runtime_precision": "fp16" if device == "cuda" else "fp32", "session_batch": "16"}
+    rows = []
+    for name, build in (("faces", configured_centerface), ("plates", configured_yolo)):
+        model_dir = ROOT / "model_repository" / name
+        config = served_config(model_dir)
+        config["parameters"] = {**config.get("parameters", {}), **{key: {"string_value": value} for key, value in knobs.items()}}
+        detector = build(config, served_version_dir(model_dir))
+        per_second = rate(functools.partial(_detect_all, detector, images), seconds)
+        rows.append({"model": name, "images": len(images), "images_per_s": round(per_second, 1)})
+    return rows
+
+
+def _detect_all(detector: Any, images: Sequence[np.ndarray]) -> int:
+    return len(detector.detect(images))
+
+
 def absolute_pythonpath() -> None:
     """PYTHONPATH entries made absolute: Triton's Python stubs inherit it but not the working directory."""
     entries = [entry for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry]
@@ -374,6 +405,8 @@ def run(args: argparse.Namespace) -> Results:
         step(results, "jpeg2000", out, lambda: jpeg2000_decode(args.carry / "inputs", args.seconds))
     if "gpu_codec" in args.steps:
         step(results, "gpu_codec", out, lambda: gpu_resident(args.carry / "inputs", args.seconds))
+    if "detectors" in args.steps:
+        step(results, "detectors", out, lambda: detector_rates(args.carry / "inputs", args.seconds, args.device))
     if "pipeline" in args.steps:
         target = {"instances": args.instances, "device": args.device}
         step(results, "pipeline", out, lambda: serve_and_measure(out, args.carry / "inputs", args.concurrency, args.warmup, args.seconds, target))

@@ -25,7 +25,7 @@ from perf.device_carry import (
     working_tree_bytes,
 )
 from perf.device_report import render_report
-from perf.errors import ConfigError
+from perf.errors import ConfigError, MeasurementError
 
 REPOSITORY = Path(__file__).resolve().parents[2] / "model_repository"
 MiB = 1 << 20
@@ -122,7 +122,7 @@ def test_run_arguments() -> None:
         with pytest.raises(ConfigError):
             device_run.parse_concurrencies(bad)
     assert device_run.parse_steps("pipeline, tests") == ("pipeline", "tests")
-    with pytest.raises(ConfigError, match="steps must be among tests, jpeg2000, gpu_codec, pipeline"):
+    with pytest.raises(ConfigError, match="steps must be among tests, jpeg2000, gpu_codec, detectors, pipeline"):
         device_run.parse_steps("pipeline,fuzz")
     calls: list[int] = []
 
@@ -157,6 +157,7 @@ def fake_results() -> dict:
         "pipeline": [{**case, "input": "1080p JPEG", "images_per_s": 2100.0},
                      {**case, "input": "1080p JPEG 2000", "images_per_s": 900.0, "errors": 3, "first_error": "InferenceServerException: boom"}],
         "gpu_codec": [{"batch": 64, "images": 64000, "images_per_s": 4200.0}],
+        "detectors": [{"model": "faces", "images": 4, "images_per_s": 310.5}],
         "step_seconds": {"environment": 1.0},
     }
 
@@ -172,7 +173,7 @@ def test_report_from_fake_figures_names_every_figure_and_target(tmp_path: Path) 
     assert "- JPEG 2000 decode >= 20x OpenJPEG on the host's 16 cores: reached, 25.0 x" in report
     assert "`python -m pytest -q -m gpu`: exit status 0, 90 passed" in report
     assert "- imports beside the carried numpy: cv2 4.12.0, cupy ImportError: numpy>=2 needed" in report
-    assert "| 64 | 64000 | 4200.0 |" in report
+    assert "| 64 | 64000 | 4200.0 |" in report and "| faces | 4 | 310.5 |" in report
 
 
 def test_report_says_what_failed_or_did_not_run() -> None:
@@ -224,3 +225,16 @@ def test_pipeline_step_rehearsed_on_the_cpu(tmp_path: Path) -> None:
         assert case["gpu"]["samples"] == 0 and "nvidia-smi" in case["gpu"]["error"]
     report = (out / "report.md").read_text()
     assert "| 1080p JPEG | 2 |" in report and "| faces |" in report
+
+
+@pytest.mark.skipif(not any(REPOSITORY.glob("faces/*/model.onnx")), reason="no exported models: run `python -m export ensure`")
+def test_detector_step_runs_the_served_detectors_on_torch(tmp_path: Path) -> None:
+    from perf.inputs import encode_jpeg
+    from tests.photos import photo_pixels
+
+    (tmp_path / "small.jpg").write_bytes(encode_jpeg(photo_pixels("grace_hopper.jpg")[:240, :320]))
+    rows = device_run.detector_rates(tmp_path, 0.2, "cpu")
+    assert [(row["model"], row["images"]) for row in rows] == [("faces", 1), ("plates", 1)]
+    assert all(row["images_per_s"] > 0 for row in rows)
+    with pytest.raises(MeasurementError, match="no .jpg input"):
+        device_run.detector_rates(tmp_path / "empty", 0.2, "cpu")
