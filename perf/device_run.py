@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "var/device-run")), help="results folder (default: $OUT)")
     run.add_argument("--concurrency", type=parse_concurrencies, default=(16, 64, 256), help="comma-separated (default: 16,64,256)")
     run.add_argument("--warmup", type=float, default=5.0, help="seconds before each measured window (default: 5)")
-    run.add_argument("--seconds", type=float, default=15.0, help="measured window per case (default: 15)")
+    run.add_argument("--seconds", type=float, default=10.0, help="measured window per case (default: 10)")
     run.add_argument("--instances", type=int, default=2, help="instances of each model on the GPU (default: 2)")
     run.add_argument("--steps", type=parse_steps, default=STEPS, help=f"comma-separated among {','.join(STEPS)} (default: all)")
     run.add_argument("--device", choices=("cuda", "cpu"), default="cuda", help="cpu: rehearse the pipeline step where no GPU is")
@@ -399,17 +399,18 @@ def run(args: argparse.Namespace) -> Results:
     out.mkdir(parents=True, exist_ok=True)
     results: Results = {"command": "python3 -m perf.device_run " + " ".join(sys.argv[1:]), "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
     step(results, "environment", out, lambda: {**environment(), "unpacked": sorted(path.name for path in args.carry.glob("unpacked-part*"))})
-    if "tests" in args.steps:
-        step(results, "gpu_tests", out, lambda: gpu_tests(out))
-    if "jpeg2000" in args.steps:
-        step(results, "jpeg2000", out, lambda: jpeg2000_decode(args.carry / "inputs", args.seconds))
-    if "gpu_codec" in args.steps:
-        step(results, "gpu_codec", out, lambda: gpu_resident(args.carry / "inputs", args.seconds))
-    if "detectors" in args.steps:
-        step(results, "detectors", out, lambda: detector_rates(args.carry / "inputs", args.seconds, args.device))
-    if "pipeline" in args.steps:
-        target = {"instances": args.instances, "device": args.device}
-        step(results, "pipeline", out, lambda: serve_and_measure(out, args.carry / "inputs", args.concurrency, args.warmup, args.seconds, target))
+    inputs = args.carry / "inputs"
+    actions: dict[str, tuple[str, Callable[[], Any]]] = {  # in run order: the pipeline first, should the call be cut short
+        "pipeline": ("pipeline", lambda: serve_and_measure(out, inputs, args.concurrency, args.warmup, args.seconds,
+                                                           {"instances": args.instances, "device": args.device})),
+        "tests": ("gpu_tests", lambda: gpu_tests(out)),
+        "jpeg2000": ("jpeg2000", lambda: jpeg2000_decode(inputs, args.seconds)),
+        "gpu_codec": ("gpu_codec", lambda: gpu_resident(inputs, args.seconds)),
+        "detectors": ("detectors", lambda: detector_rates(inputs, args.seconds, args.device)),
+    }
+    for name, (key, action) in actions.items():
+        if name in args.steps:
+            step(results, key, out, action)
     return results
 
 
