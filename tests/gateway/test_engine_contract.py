@@ -203,8 +203,8 @@ def test_events_and_figures_of_one_replica_reach_the_others(nats_url: str) -> No
         a, b = await started(nats_url, heard_a), await started(nats_url, heard_b)
         await a.publish({"job_id": "from-a", "status": "queued"})
         await a.publish_stats("a", {"gateway": {"total": 1}})
-        for _ in range(50):
-            if heard_b.events:
+        for _ in range(100):
+            if heard_a.events and heard_b.events:
                 break
             await asyncio.sleep(0.05)
         assert heard_b.events == [{"job_id": "from-a", "status": "queued"}] == heard_a.events

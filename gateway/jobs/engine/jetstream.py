@@ -120,6 +120,7 @@ class JetStreamEngine(JobEngine):
         await self.nc.subscribe(f"{EVENT_SUBJECT}.>", cb=self._event)
         advisory = f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{STREAM}.*"
         await self.nc.subscribe(advisory, queue=EXHAUSTED_GROUP, cb=self._max_deliveries)
+        await self.nc.flush()  # the server has the subscriptions: no event published after start() is missed
         logger.info("job engine: NATS JetStream at %s (stream %s)", self.url, STREAM)
 
     async def _declare(self) -> None:
