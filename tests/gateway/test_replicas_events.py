@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -137,3 +138,28 @@ def test_readiness_names_the_job_engine_when_nats_is_gone(gateway_factory: Gatew
         nats.stop()
     assert gone.status_code == 503 and "NATS JetStream" in gone.json()["checks"]["queue"]
     assert refused.status_code == 503 and refused.json()["error"] == "queue_unavailable", refused.text
+
+
+def test_a_gateway_takes_jobs_again_once_nats_is_back(gateway_factory: GatewayFactory, tmp_path: Path) -> None:
+    """nats-server stopped and started again on the same port and store: the client reconnects;
+    the job queued before the outage is still in the stream, and new jobs are accepted."""
+    nats = NatsServer(tmp_path / "nats").start()
+    try:
+        gateway = gateway_factory(tmp_path / "storage", nats_url=nats.url, readiness_timeout_s=1.0, stats_interval_s=0.2)
+        with gateway.client() as client:
+            before = client.post("/v1/jobs", files={"file": ("zidane.jpg", photo_bytes("zidane.jpg"))})
+            nats.stop()
+            assert client.get("/readyz").json()["checks"]["queue"] != "ok"
+            nats = NatsServer(tmp_path / "nats", port=nats.port).start()
+            deadline, queue = time.monotonic() + 20, ""
+            while queue != "ok" and time.monotonic() < deadline:
+                time.sleep(0.2)
+                queue = client.get("/readyz").json()["checks"]["queue"]
+            after = client.post("/v1/jobs", files={"file": ("zidane.jpg", photo_bytes("zidane.jpg"))})
+            stats = client.get("/v1/stats").json()
+        gateway.stop()
+    finally:
+        nats.stop()
+    assert queue == "ok", "the gateway reconnected"
+    assert before.status_code == after.status_code == 202, after.text
+    assert stats["queue_depth"] == 2, "the job queued before the outage kept its place"
