@@ -163,3 +163,19 @@ def test_a_gateway_takes_jobs_again_once_nats_is_back(gateway_factory: GatewayFa
     assert queue == "ok", "the gateway reconnected"
     assert before.status_code == after.status_code == 202, after.text
     assert stats["queue_depth"] == 2, "the job queued before the outage kept its place"
+
+
+def test_a_long_poll_on_one_replica_ends_when_another_ends_the_job(gateway_factory: GatewayFactory, tmp_path: Path) -> None:
+    storage = tmp_path / "storage"
+    with NatsServer(tmp_path / "nats") as nats:
+        a = gateway_factory(storage, replica_name="a", nats_url=nats.url, job_deadline_s=1.0)  # its watchdog fails the job
+        b = gateway_factory(storage, replica_name="b", nats_url=nats.url)
+        with a.client() as client_a, b.client() as client_b:
+            job_id = client_a.post("/v1/jobs", files={"file": ("zidane.jpg", photo_bytes("zidane.jpg"))}).json()["job_id"]
+            started = time.monotonic()
+            waited = client_b.get(f"/v1/jobs/{job_id}", params={"wait": 30}).json()
+            elapsed = time.monotonic() - started
+        a.stop()
+        b.stop()
+    assert waited["status"] == "failed" and waited["error"]["error"] == "job_expired", waited
+    assert elapsed < 10, f"b answered after {elapsed:.1f} s: it heard a's event, not its own timeout"
