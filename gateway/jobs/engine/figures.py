@@ -8,7 +8,6 @@ import logging
 import time
 from typing import Any
 
-from gateway.core.errors import GatewayError
 from gateway.core.metrics import GatewayMetrics
 from gateway.core.stats import ThroughputStats, aggregate
 from gateway.inference.limiter import InFlightLimiter
@@ -45,7 +44,7 @@ class EngineFigures:
         while True:
             try:
                 await self.refresh()
-            except (GatewayError, OSError, asyncio.TimeoutError) as error:
+            except Exception as error:  # noqa: BLE001 - the figures loop must outlive an engine outage
                 logger.warning("queue figures not refreshed: %s", error)
             await asyncio.sleep(self.interval_s)
 

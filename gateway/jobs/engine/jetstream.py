@@ -233,20 +233,31 @@ class JetStreamEngine(JobEngine):
             raise QueueUnavailableError(f"NATS at {self.url} did not answer: {error}") from error
 
     async def publish_stats(self, replica: str, snapshot: dict[str, Any]) -> None:
-        if self._stats is not None:
+        if self._stats is None:
+            return
+        try:
             await self._stats.put(replica, json.dumps(snapshot).encode())
+        except (NatsError, asyncio.TimeoutError) as error:
+            raise QueueUnavailableError(f"NATS at {self.url} did not store this replica's figures: {error!r}") from error
 
     async def replica_stats(self) -> dict[str, dict[str, Any]]:
         if self._stats is None:
             return {}
+        try:
+            return await self._read_stats(self._stats)
+        except (NatsError, asyncio.TimeoutError) as error:
+            raise QueueUnavailableError(f"NATS at {self.url} did not answer for the replicas' figures: {error!r}") from error
+
+    @staticmethod
+    async def _read_stats(bucket: KeyValue) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
         try:
-            names = await self._stats.keys()
+            names = await bucket.keys()
         except NoKeysError:
             return {}
         for name in names:
             try:
-                entry = await self._stats.get(name)
+                entry = await bucket.get(name)
             except KeyNotFoundError:
                 continue  # expired meanwhile
             if entry.value:
