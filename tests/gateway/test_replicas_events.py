@@ -4,7 +4,10 @@ queued): two gateways on one NATS JetStream and one store, and the in-process en
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -179,3 +182,31 @@ def test_a_long_poll_on_one_replica_ends_when_another_ends_the_job(gateway_facto
         b.stop()
     assert waited["status"] == "failed" and waited["error"]["error"] == "job_expired", waited
     assert elapsed < 10, f"b answered after {elapsed:.1f} s: it heard a's event, not its own timeout"
+
+
+def test_the_nats_server_dies_with_the_process_that_started_it(tmp_path: Path) -> None:
+    script = (
+        "import sys, time\nfrom pathlib import Path\nfrom gateway.jobs.engine.server import NatsServer\n"
+        "server = NatsServer(Path(sys.argv[1])).start()\nprint(server.process.pid, flush=True)\ntime.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "nats")], stdout=subprocess.PIPE, text=True)
+    try:
+        child = int((parent.stdout.readline() if parent.stdout else "").strip())
+        os.kill(child, 0)  # running
+        parent.kill()  # SIGKILL: no cleanup code runs
+        parent.wait(10)
+        deadline = time.monotonic() + 10
+        while alive(child):
+            assert time.monotonic() < deadline, "nats-server outlived the process that started it"
+            time.sleep(0.1)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+
+
+def alive(pid: int) -> bool:
+    """``pid`` exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -2,7 +2,10 @@
 for tests, ``python -m perf.scale`` and anyone wanting a shared engine on one machine.
 
 The child listens on loopback only, keeps its JetStream store in ``store_dir`` and dies with the
-thread that started it, even on ``kill -9`` of this process (``PR_SET_PDEATHSIG``).
+thread that started it, even on ``kill -9`` of this process (``PR_SET_PDEATHSIG``, set by
+util-linux's ``setpriv`` so no Python runs between fork and exec: a ``preexec_fn`` in a process
+whose gRPC threads are polling can abort the child in gRPC's fork handler; without ``setpriv`` the
+launcher's ``preexec_fn`` is the fallback).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -21,6 +25,14 @@ from triton_launcher.process import die_with_parent
 
 class NatsServerError(RuntimeError):
     """nats-server is missing, or did not start listening in time."""
+
+
+def with_death_signal(command: list[str]) -> tuple[list[str], Callable[[], None] | None]:
+    """``command`` made to die with its parent: through ``setpriv --pdeathsig`` when installed, else a ``preexec_fn``."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is not None:
+        return [setpriv, "--pdeathsig", "TERM", *command], None
+    return command, die_with_parent()
 
 
 def nats_binary() -> str:
@@ -51,8 +63,10 @@ class NatsServer:
     def start(self) -> NatsServer:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         log = (self.store_dir / "nats-server.log").open("ab")
-        command = [nats_binary(), "--jetstream", "--store_dir", str(self.store_dir), "--addr", self.host, "--port", str(self.port)]
-        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent())
+        command, preexec = with_death_signal(
+            [nats_binary(), "--jetstream", "--store_dir", str(self.store_dir), "--addr", self.host, "--port", str(self.port)]
+        )
+        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, preexec_fn=preexec)
         log.close()
         self._wait_listening()
         return self
