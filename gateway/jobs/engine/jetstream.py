@@ -218,7 +218,12 @@ class JetStreamEngine(JobEngine):
         await self.js.delete_msg(STREAM, sequence)
 
     async def publish(self, event: Event) -> None:
-        await self.nc.publish(f"{EVENT_SUBJECT}.{event['job_id']}", json.dumps(event).encode())
+        """Best effort (the record is the truth): while NATS reconnects the client buffers events;
+        a connection that is gone loses them, logged."""
+        try:
+            await self.nc.publish(f"{EVENT_SUBJECT}.{event['job_id']}", json.dumps(event).encode())
+        except (NatsError, QueueUnavailableError) as error:
+            logger.warning("job %s: event %s not published (%s)", event.get("job_id"), event.get("status"), error)
 
     async def depth(self) -> dict[str, int]:
         return {priority.name: (await self._consumer(priority)).num_pending or 0 for priority in Priority}
