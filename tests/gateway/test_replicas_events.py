@@ -210,3 +210,23 @@ def alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_a_replica_starting_on_nats_does_not_rescan_the_store(gateway_factory: GatewayFactory, tmp_path: Path) -> None:
+    """The stream is the queue: a job the store holds unfinished is not queued again by a starting replica
+    (the in-process engine would resume it: see test_job_lifecycle)."""
+    storage = tmp_path / "storage"
+    with NatsServer(tmp_path / "nats") as nats:
+        first = gateway_factory(storage, replica_name="a", nats_url=nats.url)
+        with first.client() as client:
+            job_id = client.post("/v1/jobs", files={"file": ("zidane.jpg", photo_bytes("zidane.jpg"))}).json()["job_id"]
+        first.stop()
+        record = storage / "jobs" / f"{job_id}.json"  # as another replica leaves it while it runs the job
+        record.write_text(json.dumps({**json.loads(record.read_text()), "status": "running"}))
+        second = gateway_factory(storage, replica_name="b", nats_url=nats.url)
+        with second.client() as client:
+            stats = client.get("/v1/stats").json()
+            job = client.get(f"/v1/jobs/{job_id}").json()
+        second.stop()
+    assert stats["queue_depth"] == 1
+    assert job["status"] == "running" and job["last_retry_reason"] is None, "a rescan would have queued it again"
