@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from gateway.api.errors import install_error_handlers
 from gateway.api.limits import UploadLimitMiddleware
+from gateway.api.openapi import install_metadata_schemas
 from gateway.api.routes import events, health, jobs, models, previews, process, stats, web
 from gateway.core.config import Settings, load_settings
 from gateway.core.metrics import GatewayMetrics, RequestMetricsMiddleware
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = metrics
     install_error_handlers(app)
+    install_metadata_schemas(app)
     for module in (process, jobs, previews, models, events, stats, health, web):
         app.include_router(module.router)
     app.include_router(models.classes_router)

@@ -14,6 +14,7 @@ import numpy as np
 import tritonclient.grpc.aio as grpcclient
 from tritonclient.utils import InferenceServerException
 
+from contracts.tensors import IMAGE, METADATA, RESULT
 from gateway.core.errors import (
     BusyError,
     InferenceError,
@@ -30,10 +31,9 @@ from imaging.errors import (
     InvalidOptionError,
     UnsupportedFormatError,
 )
+from triton_launcher.status import failure_kind
 
 logger = logging.getLogger(__name__)
-
-INPUT, RESULT, METADATA = "IMAGE", "RESULT", "METADATA"
 
 # Error codes the models put at the front of their messages, back to the imaging exceptions.
 IMAGE_ERRORS: dict[str, type[ImageError]] = {
@@ -41,8 +41,6 @@ IMAGE_ERRORS: dict[str, type[ImageError]] = {
     for cls in (EmptyImageError, CorruptImageError, UnsupportedFormatError, ImageTooLargeError, InvalidOptionError)
 }
 _CODE = re.compile(r"\b(" + "|".join(IMAGE_ERRORS) + r"):\s*")
-_UNREACHABLE = ("StatusCode.UNAVAILABLE", "StatusCode.CANCELLED")
-_DEADLINE = "StatusCode.DEADLINE_EXCEEDED"
 
 Parameters = Mapping[str, str | int | float | bool]
 
@@ -86,9 +84,10 @@ def translate(error: InferenceServerException) -> Exception:
     dead_stub = crashed(message)
     if dead_stub is not None:
         return dead_stub
-    if str(error.status()) == _DEADLINE:
+    kind = failure_kind(error)
+    if kind == "deadline":
         return InferenceTimeoutError(f"no answer within the deadline (GATEWAY_TRITON_TIMEOUT_S): {message}")
-    if str(error.status()) in _UNREACHABLE or "failed to connect" in message.lower():
+    if kind == "unreachable":
         return TritonUnavailableError(f"Triton is unavailable: {message}")
     return InferenceError(f"Triton refused the request: {message}")
 
@@ -120,7 +119,7 @@ class TritonPipeline:
             await self.crashes.wait(called)
         array = np.empty((len(payloads), 1), dtype=np.object_)
         array[:, 0] = list(payloads)
-        tensor = grpcclient.InferInput(INPUT, list(array.shape), "BYTES")
+        tensor = grpcclient.InferInput(IMAGE, list(array.shape), "BYTES")
         tensor.set_data_from_numpy(array)
         outputs = [grpcclient.InferRequestedOutput(RESULT), grpcclient.InferRequestedOutput(METADATA)]
         try:
