@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from gateway.core.errors import (
 )
 from gateway.storage.base import bounded
 from gateway.storage.s3 import S3Client, parse_s3_url, read_object, s3_errors
+from triton_launcher.files import write_atomic
 
 
 @dataclass(frozen=True)
@@ -142,15 +142,9 @@ def _read_file(path: Path, max_bytes: int) -> bytes:
 
 
 def _write_file(path: Path, data: bytes) -> None:
-    """Atomically (temporary file, fsync, rename); a folder, FIFO or device at ``path`` is NotAFileError."""
+    """Atomically (triton_launcher.files.write_atomic); a folder, FIFO or device at ``path`` is NotAFileError."""
     _require_regular(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(descriptor, "wb") as target:
-            target.write(data)
-            target.flush()
-            os.fsync(target.fileno())
-        os.replace(temporary, path)
+        write_atomic(path, data)
     except OSError as error:
         raise StorageError(f"cannot write {path}: {error}") from error

@@ -5,17 +5,14 @@ from __future__ import annotations
 import bisect
 import logging
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
 from gateway.core.errors import ObjectMissingError, StorageError
 from gateway.storage.base import Store
+from triton_launcher.files import write_atomic
 
 logger = logging.getLogger(__name__)
-
-CHUNK_BYTES = 1024 * 1024
 
 
 class LocalStore(Store):
@@ -38,15 +35,7 @@ class LocalStore(Store):
     def _put_file(self, key: str, source: BinaryIO, content_type: str) -> int:
         path = self._path(key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-            with os.fdopen(descriptor, "wb") as target:
-                shutil.copyfileobj(source, target, CHUNK_BYTES)
-                target.flush()
-                os.fsync(target.fileno())
-                written = target.tell()
-            os.replace(temporary, path)
-            _fsync_folder(path.parent)
+            written = write_atomic(path, source)
         except OSError as error:
             raise StorageError(f"cannot write {path}: {error}") from error
         return written
@@ -77,12 +66,3 @@ class LocalStore(Store):
     def _check(self) -> None:
         if not os.access(self.root, os.W_OK | os.X_OK):
             raise StorageError(f"storage folder {self.root} is not writable")
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable (POSIX)."""
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
