@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from contracts.metadata import BlurApplied
+from contracts.metadata import AnonymizedImage, BlurApplied
 from imaging.blur import blur_regions
 from imaging.codec import ImageDecoder, ImageEncoder, parse_encode_options
 from imaging.formats import CONTENT_TYPES, default_output_format
@@ -34,7 +34,7 @@ from python_models.model_config import (
 class Processed:
     result: bytes
     content_type: str
-    metadata: dict[str, Any]
+    metadata: AnonymizedImage  # pipeline's METADATA before encode
 
 
 def load_detector(repository: Path, model: str = "detect") -> YoloDetector:

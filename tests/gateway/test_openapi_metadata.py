@@ -8,8 +8,8 @@ import pytest
 
 from contracts.metadata import json_schema, openapi_components
 from gateway.api.openapi import SchemaNameClash, add_components
-from tests.gateway.conftest import GatewayFactory, RunningGateway
 from tests.contracts.test_contracts import pipeline_metadata
+from tests.gateway.conftest import GatewayFactory, RunningGateway
 
 
 @pytest.fixture(scope="module")
