@@ -27,7 +27,7 @@ def zip_outputs(outputs: tuple[bytes, ...], metadata: dict[str, Any]) -> bytes:
     """A zip of every output (stored, not recompressed: they are compressed images) + metadata.json."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
-        for name, data in zip(output_names(metadata, len(outputs)), outputs):
+        for name, data in zip(output_names(metadata, len(outputs)), outputs, strict=True):
             archive.writestr(name, data)
         archive.writestr("metadata.json", json.dumps(metadata, indent=1))
     return buffer.getvalue()

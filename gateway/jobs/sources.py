@@ -103,7 +103,13 @@ class ObjectAccess:
 
     def _write_object(self, target: S3Object, data: bytes, content_type: str) -> None:
         with s3_errors(f"writing s3://{target.bucket}/{target.key}"):
-            self.s3_client.put_object(Bucket=target.bucket, Key=target.key, Body=data, ContentType=content_type)
+            self._client(target).put_object(Bucket=target.bucket, Key=target.key, Body=data, ContentType=content_type)
+
+    def _client(self, target: S3Object) -> S3Client:
+        """The S3 client (``_object`` refuses every bucket when there is none)."""
+        if self.s3_client is None:
+            raise AccessDeniedError(f"bucket {target.bucket!r} is not in the allow-list (GATEWAY_ALLOWED_BUCKETS)")
+        return self.s3_client
 
 
 def _require_regular(path: Path) -> None:

@@ -58,6 +58,7 @@ class Store(ABC):
 
     def close(self) -> None:
         """Release clients; the default has nothing to release."""
+        return None
 
     async def put_file(self, key: str, source: BinaryIO, content_type: str) -> int:
         return await bounded(f"writing {key}", self.timeout_s, self._put_file, key, source, content_type)

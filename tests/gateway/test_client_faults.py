@@ -68,7 +68,7 @@ def test_a_5000_digit_priority_is_422(gateway: RunningGateway, route: str) -> No
 
 
 def test_a_5000_digit_priority_in_json_is_422(gateway: RunningGateway, root: Path) -> None:
-    body = '{"input_image": "%s", "priority": %s}' % (root / "zidane.jpg", "9" * 5000)
+    body = f'{{"input_image": "{root / "zidane.jpg"}", "priority": {"9" * 5000}}}'
     with client(gateway) as http:
         reply = http.post("/v1/jobs", content=body, headers={"Content-Type": "application/json"})
     assert_named(reply, 422, "invalid_request")
@@ -94,7 +94,7 @@ def test_deep_or_huge_json_fields_are_422(gateway: RunningGateway, route: str, f
 @pytest.mark.parametrize("member", ["options", "operations"])
 def test_deeply_nested_json_body_is_422(gateway: RunningGateway, root: Path, member: str) -> None:
     nested = '{"a":' * DEEP + "1" + "}" * DEEP if member == "options" else "[" + '{"a":' * DEEP + "1" + "}" * DEEP + "]"
-    body = '{"input_image": "%s", "%s": %s}' % (root / "zidane.jpg", member, nested)
+    body = f'{{"input_image": "{root / "zidane.jpg"}", "{member}": {nested}}}'
     with client(gateway) as http:
         reply = http.post("/v1/jobs", content=body, headers={"Content-Type": "application/json"})
     assert_named(reply, 422, "invalid_request")

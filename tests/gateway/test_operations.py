@@ -63,7 +63,7 @@ def test_chain_job_stores_each_tile_and_a_zip(gateway: RunningGateway) -> None:
         names = archive.namelist()
         tiles = [archive.read(name) for name in names[:4]]
     assert names == ["000-r0c0.png", "001-r0c1.png", "002-r1c0.png", "003-r1c1.png", "metadata.json"]
-    for stored, described, data in zip(job["outputs"], job["metadata"]["outputs"], tiles):
+    for stored, described, data in zip(job["outputs"], job["metadata"]["outputs"], tiles, strict=True):
         assert Path(stored["location"].removeprefix("file://")).read_bytes() == data
         assert described["object"]["key"] == stored["key"]
     faces = sum(len(output["anonymized"][0]["faces"]) for output in job["metadata"]["outputs"])

@@ -7,7 +7,13 @@ from tritonclient.utils import InferenceServerException
 
 from gateway.core.errors import BusyError, InferenceError, InferenceTimeoutError, TritonUnavailableError
 from gateway.inference.triton import translate
-from imaging.errors import CorruptImageError, EmptyImageError, ImageTooLargeError, InvalidOptionError, UnsupportedFormatError
+from imaging.errors import (
+    CorruptImageError,
+    EmptyImageError,
+    ImageTooLargeError,
+    InvalidOptionError,
+    UnsupportedFormatError,
+)
 
 
 @pytest.mark.parametrize(
