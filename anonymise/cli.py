@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import time
+import urllib.parse
 from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -50,6 +51,14 @@ def _number(kind: Callable[[str], Any], low: float, high: float, low_open: bool 
     return parse
 
 
+def _gateway_url(text: str) -> str:
+    """An http(s) URL with a host: ``127.0.0.1:8080`` alone would only fail once the run began."""
+    parts = urllib.parse.urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http:// or https:// URL with a host")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="anonymise",
@@ -59,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="photo, folder, or s3://bucket/prefix")
     parser.add_argument("-o", "--output", required=True, metavar="OUT", help="folder the results are written into")
-    parser.add_argument("--url", default=os.environ.get("ANONYMISE_URL", DEFAULT_URL),
+    parser.add_argument("--url", type=_gateway_url, default=os.environ.get("ANONYMISE_URL", DEFAULT_URL),
                         help=f"gateway URL (env ANONYMISE_URL; default {DEFAULT_URL})")
     parser.add_argument("--api-key", default=os.environ.get("ANONYMISE_API_KEY") or None,
                         help="sent as X-API-Key when the gateway has GATEWAY_API_KEYS (env ANONYMISE_API_KEY)")

@@ -19,7 +19,8 @@ def photo(tmp_path: Path, name: str = "a.jpg") -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("extra", [["--quality", "0"], ["--face-threshold", "0"], ["--blur", "bilateral"], ["--concurrency", "0"]])
+@pytest.mark.parametrize("extra", [["--quality", "0"], ["--face-threshold", "0"], ["--blur", "bilateral"], ["--concurrency", "0"],
+                                   ["--url", "127.0.0.1:8080"], ["--url", "ftp://127.0.0.1"], ["--url", "http://"]])
 def test_bad_option_values_exit_2(tmp_path: Path, extra: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main([photo(tmp_path), "-o", str(tmp_path / "out"), *extra])
