@@ -108,6 +108,6 @@ def render(run: RecallRun, json_name: str) -> str:
 def _variants(config: dict[str, object]) -> list[dict[str, object]]:
     """The recorded variants of `pipeline` (a list of {"name", "parameters"}), none when absent."""
     variants = config.get("variants") or []
-    if not isinstance(variants, list):
+    if not isinstance(variants, list | tuple):
         raise TypeError(f"configuration variants must be a list, got {variants!r}")
-    return variants
+    return list(variants)

@@ -47,7 +47,7 @@ def test_delete_refuses_a_running_job_then_removes_the_finished_one(
         job = client.get(f"/v1/jobs/{job_id}", params={"wait": 60}).json()
         assert job["status"] == "succeeded" and len(job["outputs"]) == 2
         owned = [name for name in files_of(storage) if job_id in name]
-        assert len(owned) == 6, owned  # original, result zip, two outputs, metadata, record
+        assert len(owned) == 7, owned  # original, result zip, two outputs, metadata, record, listing marker
         deleted = client.delete(f"/v1/jobs/{job_id}")
         assert deleted.status_code == 200, deleted.text
         assert set(owned) <= set(deleted.json()["deleted"])
