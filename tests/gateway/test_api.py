@@ -122,6 +122,28 @@ def test_events_of_a_known_job_start_with_its_state(gateway: RunningGateway) -> 
     assert json.loads(data.removeprefix("data: "))["job_id"] == job_id
 
 
+def test_events_of_a_job_named_twice_start_once_at_the_time_it_got_its_state(gateway: RunningGateway) -> None:
+    with gateway.client() as client:
+        job = client.post("/v1/jobs", **upload("zidane.jpg", photo_bytes("zidane.jpg"))).json()
+        created_at = client.get(f"/v1/jobs/{job['job_id']}").json()["created_at"]
+        with client.stream("GET", "/v1/events", params={"job_id": [job["job_id"], job["job_id"]]}) as reply:
+            lines = reply.iter_lines()
+            first = json.loads(next(line for line in lines if line.startswith("data: ")).removeprefix("data: "))
+            assert client.delete(f"/v1/jobs/{job['job_id']}").status_code == 200
+            rest = [json.loads(line.removeprefix("data: ")) for line in lines if line.startswith("data: ")]
+    assert first["status"] == "queued"
+    assert first["at"].replace("+00:00", "Z") == created_at.replace("+00:00", "Z")  # not the time of subscribing
+    assert [event["status"] for event in rest] == ["deleted"]
+
+
+@pytest.mark.parametrize("job_id", ["", ","])
+def test_events_with_an_empty_job_id_are_422(gateway: RunningGateway, job_id: str) -> None:
+    with gateway.client() as client:
+        reply = client.get("/v1/events", params={"job_id": job_id}, timeout=5)
+    assert (reply.status_code, reply.json()["error"]) == (422, "invalid_request"), reply.text
+    assert "job_id" in reply.json()["detail"]
+
+
 def test_batch_with_one_bad_file_queues_nothing(gateway: RunningGateway) -> None:
     files = [("files", ("a.jpg", photo_bytes("zidane.jpg"))), ("files", ("b.txt", b"hello world, not a photo"))]
     with gateway.client() as client:

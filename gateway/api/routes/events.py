@@ -9,6 +9,8 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from gateway.api.deps import Authenticated, JobsDep, ServicesDep
+from gateway.core.errors import InvalidRequestError
+from gateway.jobs.models import Job
 
 ENDED = frozenset({"succeeded", "failed", "deleted"})
 
@@ -19,8 +21,14 @@ async def wanted_jobs(
     jobs: JobsDep,
     job_id: Annotated[list[str] | None, Query(description="only these jobs (repeat, or comma-separated); all if absent")] = None,
 ) -> list[str]:
-    """The jobs asked for, each checked to exist before the stream opens (404 otherwise)."""
-    wanted = [part for value in job_id or [] for part in value.split(",") if part]
+    """The jobs asked for, once each, each checked to exist before the stream opens (404 otherwise).
+
+    A ``job_id`` naming no job at all (empty) is 422: it would otherwise stream every job.
+    """
+    parts = [part.strip() for value in job_id or [] for part in value.split(",")]
+    if job_id is not None and not any(parts):
+        raise InvalidRequestError("job_id is empty: name a job, or leave job_id out for every job")
+    wanted = list(dict.fromkeys(part for part in parts if part))
     for name in wanted:
         await jobs.get(name)
     return wanted
@@ -42,13 +50,25 @@ async def job_events(
         yield ServerSentEvent(comment="subscribed")
         waiting = set(wanted)
         for name in wanted:
-            event = (await jobs.get(name)).event()
+            event = current_state(await jobs.get(name))
             yield ServerSentEvent(data=event, event="job")
             _settle(waiting, event)
         while waiting or not wanted:
             event = await subscription.queue.get()
             yield ServerSentEvent(data=event, event="job", id=f"{event['job_id']}:{event['status']}")
             _settle(waiting, event)
+
+
+def current_state(job: Job) -> dict[str, Any]:
+    """The event of ``job``'s present state, ``at`` when it got there where the record says
+    (ended: ``finished_at``; running: ``started_at``; queued, never tried: ``created_at``)."""
+    event = job.event()
+    moment = {"succeeded": job.finished_at, "failed": job.finished_at, "running": job.started_at}.get(event["status"])
+    if event["status"] == "queued" and job.attempts == 0:
+        moment = job.created_at
+    if moment is not None:
+        event["at"] = moment.isoformat()
+    return event
 
 
 def _settle(waiting: set[str], event: dict[str, Any]) -> None:
