@@ -130,3 +130,30 @@ def test_preview_errors_are_named(gateway: RunningGateway, gateway_factory: Gate
     assert kept.status_code == 200 and Image.open(io.BytesIO(kept.content)).size == (64, 36)
     assert (too_big.status_code, too_big.json()["error"]) == (422, "invalid_request") and "size" in too_big.json()["detail"]
     assert (neither.status_code, neither.json()["error"]) == (422, "invalid_request") and "of" in neither.json()["detail"]
+
+
+@pytest.mark.server
+def test_a_result_of_several_outputs_is_previewed_one_output_at_a_time(gateway: RunningGateway) -> None:
+    with gateway.client() as client:
+        job_id = submit(client, "bus.jpg", photo_bytes("bus.jpg"), operations='[{"op": "tile", "rows": 2, "cols": 1}]')
+        job = wait_for(client, job_id)
+        whole = client.get(f"/v1/jobs/{job_id}/preview")
+        tiles = [preview_output(client, job_id, index) for index in (0, 1)]
+        past = client.get(f"/v1/jobs/{job_id}/preview", params={"output": 2})
+        original = client.get(f"/v1/jobs/{job_id}/preview", params={"of": "original", "output": 0})
+    assert len(job["outputs"]) == 2
+    assert (whole.status_code, whole.json()["error"]) == (415, "unsupported_format")
+    assert "output=0 to 1" in whole.json()["detail"]
+    width, height = Image.open(io.BytesIO(photo_bytes("bus.jpg"))).size  # 810x1080: two 810x540 tiles
+    assert [tile.size for tile in tiles] == [(width, height // 2)] * 2
+    assert np.abs(np.asarray(tiles[0]).astype(int) - np.asarray(tiles[1]).astype(int)).mean() > 5  # two different halves
+    assert (past.status_code, past.json()["error"]) == (422, "invalid_request") and "2 output(s)" in past.json()["detail"]
+    assert (original.status_code, original.json()["error"]) == (422, "invalid_request")
+
+
+def preview_output(client: Any, job_id: str, output: int) -> Image.Image:
+    reply = client.get(f"/v1/jobs/{job_id}/preview", params={"output": output, "size": 2048})
+    assert reply.status_code == 200, reply.text
+    image = Image.open(io.BytesIO(reply.content))
+    image.load()
+    return image
