@@ -8,13 +8,13 @@ sweep reads only the earliest markers, at most ``limit`` of each kind per run.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from gateway.core.errors import GatewayError, JobNotFoundError, JobRunningError
+from gateway.core.periodic import Periodic
 from gateway.jobs.models import Job
 from gateway.jobs.repository import JobRepository, retention_key
 
@@ -71,23 +71,14 @@ class RetentionSweeper:
         self.service = service
         self.period_s = period_s
         self.limit = limit
-        self._task: asyncio.Task[None] | None = None
+        # GatewayError: storage away; the markers stay, the next sweep retries.
+        self._periodic = Periodic("retention-sweep", period_s, self.sweep, survives=(GatewayError,))
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="retention-sweep")
+        self._periodic.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.sweep()
-            except GatewayError as error:  # storage away: the markers stay, the next sweep retries
-                logger.warning("retention sweep: %s", error)
-            await asyncio.sleep(self.period_s)
+        await self._periodic.stop()
 
     async def sweep(self) -> int:
         """Expire what is due now; returns how many originals and jobs were handled."""

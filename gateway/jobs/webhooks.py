@@ -36,6 +36,7 @@ from gateway.core.errors import (
     ObjectMissingError,
     StorageError,
 )
+from gateway.core.periodic import Periodic
 from gateway.jobs.models import Callback, Job, JobStatus, WebhookAttempt, WebhookDelivery, now
 from gateway.jobs.repository import WEBHOOK_PENDING_PREFIX, JobRepository, webhook_key, webhook_pending_key
 
@@ -144,7 +145,7 @@ class WebhookDispatcher:
         self.timeout_s = timeout_s
         self._client: httpx.AsyncClient | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._sweeper: asyncio.Task[None] | None = None
+        self._sweeper: Periodic | None = None
         self._on_ended = on_ended
         self._slots = asyncio.Semaphore(MAX_CONCURRENT)
         self._backoff = wait_exponential(multiplier=initial_delay_s, max=max_delay_s)
@@ -155,7 +156,9 @@ class WebhookDispatcher:
 
     async def stop(self) -> None:
         """Cancel the deliveries in progress (each stays pending: made again at the next start)."""
-        tasks = [*self._tasks.values(), *([self._sweeper] if self._sweeper else [])]
+        if self._sweeper is not None:
+            await self._sweeper.stop()
+        tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -175,7 +178,8 @@ class WebhookDispatcher:
         every ``sweep_s``, those left stale by another replica that died (see :meth:`sweep`)."""
         started = await self.sweep(stale_only=False)
         if sweep_s is not None:
-            self._sweeper = asyncio.create_task(self._sweep_every(sweep_s), name="webhook-sweep")
+            self._sweeper = Periodic("webhook-sweep", sweep_s, self.sweep, survives=(StorageError,), first_delay=True)
+            self._sweeper.start()
         return started
 
     @property
@@ -220,14 +224,6 @@ class WebhookDispatcher:
         except ValueError:  # an unreadable record: judged by the job's end
             pass
         return (now() - touched).total_seconds() > self.stale_after_s
-
-    async def _sweep_every(self, period_s: float) -> None:
-        while True:
-            await asyncio.sleep(period_s)
-            try:
-                await self.sweep()
-            except StorageError as error:
-                logger.warning("webhook sweep: %s; trying again in %g s", error, period_s)
 
     async def delivery(self, job: Job) -> WebhookDelivery | None:
         """The job's delivery record (pending before its first attempt); None without a callback."""

@@ -3,12 +3,12 @@ throughput shared through the engine so ``/v1/stats`` can add them up."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import Any
 
 from gateway.core.metrics import GatewayMetrics
+from gateway.core.periodic import Periodic
 from gateway.core.stats import ThroughputStats, aggregate
 from gateway.inference.limiter import InFlightLimiter
 from gateway.jobs.engine.base import JobEngine
@@ -30,23 +30,14 @@ class EngineFigures:
         self.limiter = limiter
         self.replica = replica
         self.interval_s = interval_s
-        self._task: asyncio.Task[None] | None = None
+        # Exception: the figures loop must outlive an engine outage of any kind.
+        self._periodic = Periodic("engine-figures", interval_s, self.refresh, survives=(Exception,))
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="engine-figures")
+        self._periodic.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.refresh()
-            except Exception as error:  # noqa: BLE001 - the figures loop must outlive an engine outage
-                logger.warning("queue figures not refreshed: %s", error)
-            await asyncio.sleep(self.interval_s)
+        await self._periodic.stop()
 
     async def refresh(self) -> dict[str, int]:
         """Update the gauges and publish this replica's figures; the depth by priority."""
