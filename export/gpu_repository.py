@@ -69,6 +69,9 @@ class GpuTarget:
             raise ExportError("device cpu renders torch detectors only (TensorRT needs a GPU)")
         if self.instances < 1 or not self.gpus or min(self.gpus) < 0 or self.session_batch < 1:
             raise ExportError("instances and session_batch must be >= 1 and gpus a non-empty list of ids >= 0")
+        twice = sorted({gpu for gpu in self.gpus if self.gpus.count(gpu) > 1})
+        if twice:  # Triton would start `instances` on that GPU once per mention
+            raise ExportError(f"GPU {twice[0]} is named twice in gpus {list(self.gpus)}")
 
 
 def parse_config(path: Path) -> mc.ModelConfig:
@@ -95,8 +98,12 @@ def parse_config_text(text: str, path: Path) -> mc.ModelConfig:
 def render_gpu_repository(source: Path, destination: Path, target: GpuTarget = GpuTarget()) -> list[Path]:
     """Write the GPU repository for ``source`` into ``destination`` (absent or empty); return its
     model folders. Version folders are copied (links kept as links). ExportError when the
-    destination holds files, a config does not parse or lacks dynamic batching, or a detector
+    destination is a file, lies inside ``source`` or holds files, a config does not parse or lacks dynamic batching, or a detector
     has no version with a model."""
+    if destination.exists() and not destination.is_dir():
+        raise ExportError(f"{destination} is not a folder: render into a new folder")
+    if destination.resolve().is_relative_to(source.resolve()):
+        raise ExportError(f"{destination} is inside the source repository {source}: render into a folder outside it")
     if destination.exists() and any(destination.iterdir()):
         raise ExportError(f"{destination} is not empty: render into a new folder")
     models = sorted(path for path in source.iterdir() if (path / CONFIG).is_file())

@@ -109,6 +109,18 @@ def test_refuses_a_destination_with_files_and_a_bad_target(tmp_path: Path) -> No
         GpuTarget(detectors="cuda")
 
 
+def test_refuses_a_destination_that_is_a_file_or_inside_the_source_and_gpus_named_twice(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("mine")
+    with pytest.raises(ExportError, match="not a folder"):
+        render_gpu_repository(SOURCE, tmp_path / "file")
+    assert (tmp_path / "file").read_text() == "mine"
+    with pytest.raises(ExportError, match="inside the source repository"):
+        render_gpu_repository(SOURCE, SOURCE / "gpu")
+    assert not (SOURCE / "gpu").exists()
+    with pytest.raises(ExportError, match="GPU 0 is named twice"):
+        GpuTarget(gpus=(0, 0))
+
+
 def test_render_command_prints_the_model_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     source = tmp_path / "source"
     shutil.copytree(SOURCE / "encode", source / "encode", symlinks=True)
