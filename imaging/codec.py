@@ -24,11 +24,9 @@ import numpy as np
 
 from imaging.arrays import require_rgb, split_alpha
 from imaging.color import native_to_srgb, to_srgb
-from imaging.errors import CorruptImageError, ImageError, ImageTooLargeError, InvalidOptionError
-from imaging.fidelity import HeaderFacts, check_size, read_facts, refuse_float_tiff
-from imaging.formats import image_dimensions, sniff_format
+from imaging.errors import ImageError, InvalidOptionError
+from imaging.fidelity import HeaderFacts, check_size, read_facts
 from imaging.jpeg2000 import (
-    MAX_REDUCE,
     Encoded,
     decode_jpeg2000,
     decode_nvimgcodec_native,
@@ -54,7 +52,7 @@ from imaging.nvimgcodec_backend import (
 from imaging.openjpeg import decode_components
 from imaging.options import EncodeOptions, parse_encode_options
 from imaging.pillow_codec import decode_pillow, encode_pillow
-from imaging.validate_header import validate_header
+from imaging.validate_image import check_image
 
 __all__ = [
     "NVIMGCODEC_FORMATS",
@@ -130,26 +128,14 @@ class ImageDecoder:
         return results  # type: ignore[return-value]  # every slot is filled by now
 
     def inspect(self, data: bytes, reduce: int = 0) -> str:
-        """The checks made before any pixel is decoded: empty, format, header size vs limit.
-
-        :func:`imaging.fidelity.read_facts` (frames, alpha, ICC, JPEG 2000 sampling) follows it.
+        """The format of ``data`` once the checks made before any pixel is decoded passed (empty,
+        format, header size against ``max_pixels``, header, one frame):
+        :func:`imaging.validate_image.check_image`, the gateway's upload check too.
 
         With ``reduce`` (JPEG 2000 halvings) the limit applies to the reduced size: a preview of
         a huge scan decodes only its lower resolution levels.
         """
-        fmt = sniff_format(data)
-        try:
-            width, height = image_dimensions(data, fmt)
-        except CorruptImageError:
-            if fmt == "tiff":
-                refuse_float_tiff(data)  # a float layout Pillow cannot open is named, not "corrupt"
-            raise
-        if reduce and fmt in JPEG2000_FORMATS:
-            width, height = reduced_size(width, height, min(reduce, MAX_REDUCE))
-        if width * height > self.max_pixels:
-            raise ImageTooLargeError.for_size(width, height, self.max_pixels)
-        validate_header(data, fmt)  # pure Python: what would crash a native decoder, and the byte budget
-        return fmt
+        return check_image(data, self.max_pixels, reduce)
 
     def decode_native(self, data: bytes, reduce: int = 0) -> NativeImage:
         """Decode one image at its stored depth and components (for transcoding, not detection).

@@ -75,11 +75,11 @@ class HeaderFacts:
 
 
 def read_facts(data: bytes, fmt: str) -> HeaderFacts:
-    """The file's :class:`HeaderFacts`; FrameCountError for several frames or pages.
+    """The file's :class:`HeaderFacts`, read after :func:`imaging.validate_image.check_image`
+    passed (it has refused several frames or pages).
 
     Raises the ImageError subclass that describes a bad header (CorruptImageError...).
     """
-    check_single_frame(data, fmt)
     with open_image(data, fmt) as image, pillow_errors(fmt):
         transparency = "transparency" in image.info
         colour_key = _colour_key(data, fmt, image.info.get("transparency")) if image.mode != "P" else None
@@ -107,7 +107,8 @@ def frame_count(data: bytes, fmt: str) -> int:
 def check_single_frame(data: bytes, fmt: str) -> None:
     """FrameCountError (``unsupported_format``, 415) naming the count for several frames or pages.
 
-    The one check of it: decode (through :func:`read_facts`) and the gateway's upload check call it.
+    The one check of it, made by :func:`imaging.validate_image.check_image` (decode and the
+    gateway's upload check).
     """
     frames = frame_count(data, fmt)
     if frames != 1:

@@ -1,7 +1,7 @@
 """Batched decode -> blur -> encode on one GPU, the pixels never leaving it (nvImageCodec, torch, DLPack).
 
 :class:`GpuCodec` checks every payload's header the way :class:`imaging.codec.ImageDecoder` does
-(``inspect``: size limit, header validation; ``read_facts``: one frame), decodes the whole batch
+(``inspect``: :func:`imaging.validate_image.check_image`'s size limit, header and frame checks), decodes the whole batch
 in one nvImageCodec call (nvJPEG, nvJPEG2000) into device memory, and hands each image to torch
 through DLPack (``torch.from_dlpack``: a view, no copy). :func:`anonymise_batch` blurs the boxes
 on those tensors (:func:`imaging.gpu_blur.blur_regions_tensor`) and encodes the batch from

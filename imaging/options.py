@@ -1,4 +1,5 @@
-"""Encode options: one validated dataclass and the parser for untyped request parameters."""
+"""Encode options: one validated dataclass and the parser for untyped request parameters; the
+`reduce` decode parameter (:func:`parse_reduce`)."""
 
 from __future__ import annotations
 
@@ -232,3 +233,15 @@ def _parse_resolutions(value: object) -> int | None:
     if resolutions is None:
         raise InvalidOptionError(f"resolutions must be an integer 1-32, got {value!r}")
     return resolutions
+
+
+def parse_reduce(parameters: Mapping[str, object]) -> int:
+    """The `reduce` request parameter: JPEG 2000 resolution halvings, 0 when absent.
+
+    InvalidOptionError unless it is a whole number (0, 1, 2...).
+    """
+    value = parameters.get(names.REDUCE, 0)
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit():
+        raise InvalidOptionError(f"reduce must be a whole number of halvings (0, 1, 2...), got {value!r}")
+    return int(text)

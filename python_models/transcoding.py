@@ -5,20 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from contracts import parameters as names
 from imaging.codec import ImageDecoder, ImageEncoder, parse_encode_options
-from imaging.errors import InvalidOptionError
 from imaging.formats import CONTENT_TYPES, default_output_format
 from imaging.native import fit_to_format
-
-
-def parse_reduce(parameters: Mapping[str, object]) -> int:
-    """The `reduce` request parameter: JPEG 2000 resolution halvings, 0 when absent."""
-    value = parameters.get(names.REDUCE, 0)
-    text = str(value).strip()
-    if isinstance(value, bool) or not text.isdigit():
-        raise InvalidOptionError(f"reduce must be a whole number of halvings (0, 1, 2...), got {value!r}")
-    return int(text)
+from imaging.options import parse_reduce
 
 
 def transcode(

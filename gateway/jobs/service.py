@@ -39,10 +39,10 @@ from gateway.jobs.models import (
 from gateway.jobs.repository import JobRepository, metadata_key, original_key, outputs_prefix, result_key
 from gateway.jobs.retention import Retention
 from gateway.jobs.sources import ObjectAccess
-from gateway.jobs.uploads import SNIFF_BYTES, check_pixels, inspect_upload
+from gateway.jobs.uploads import inspect_image, inspect_upload
 from gateway.storage import Store
 from imaging.errors import ImageError
-from imaging.formats import CONTENT_TYPES, sniff_format
+from imaging.formats import CONTENT_TYPES
 
 logger = logging.getLogger(__name__)
 
@@ -122,19 +122,20 @@ class JobService:
             self.access.resolve(request.output_image)
         with self.admission.intake(1):
             data = await self.access.read(source, self.max_upload_bytes)
-            fmt = sniff_format(data[:SNIFF_BYTES])
-            check_pixels(data, fmt, self.max_pixels, options)
+            fmt = inspect_image(data, self.max_pixels, options)
             job = Job(priority=priority, options=options, model=model, source=request.input_image, output_target=request.output_image,
                       callback=callback)
             original = await self._put_bytes(original_key(job.job_id, fmt), data, CONTENT_TYPES[fmt])
             return await self._accept(job.model_copy(update={"original": original}))
 
     async def record_processed(
-        self, data: bytes, filename: str | None, priority: Priority, options: dict[str, OptionValue],
+        self, data: bytes, fmt: str, filename: str | None, priority: Priority, options: dict[str, OptionValue],
         processed: Processed, processing_ms: float, model: str = "pipeline",
     ) -> Job:
-        """A synchronous call kept as a finished job, so its result has a URL."""
-        fmt = sniff_format(data[:SNIFF_BYTES])
+        """A synchronous call kept as a finished job, so its result has a URL.
+
+        ``data``: the original, whose format ``fmt`` the upload check (:func:`inspect_upload`) named.
+        """
         job = Job(priority=priority, options=options, filename=filename, started_at=now(), model=model)
         original = None
         if self.retention.stores_originals:

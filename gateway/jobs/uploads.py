@@ -1,12 +1,12 @@
-"""Checks on an image before anything is stored or sent: its size in bytes, its format sniffed from
-the bytes (never the client's Content-Type), its size in pixels read from the header, and the
-header itself (:func:`imaging.validate_header.validate_header`: fields a native decoder would choke
-on, and a file too small for the size it claims).
+"""Checks on an image before anything is stored or sent: its size in bytes, then the models' own
+checks (:func:`imaging.validate_image.check_image`: format sniffed from the bytes, never the
+client's Content-Type; pixels announced by the header against GATEWAY_MAX_PIXELS; the header;
+one frame or page).
 
 These refuse decompression bombs and hostile headers at the door, so an async job is refused with
 a named 4xx instead of being accepted and failing later. Triton's decode makes the same checks on
-every image with the same functions (:func:`imaging.formats.image_dimensions`, ``validate_header``);
-this only moves them earlier, and refuses nothing the models would accept.
+every image through the same function; this only moves them earlier, and refuses nothing the
+models would accept: given a file's first bytes only, what they cannot tell is left to Triton.
 """
 
 from __future__ import annotations
@@ -15,73 +15,57 @@ import os
 from collections.abc import Mapping
 from typing import BinaryIO
 
+from contracts import parameters as names
 from gateway.core.errors import UploadTooLargeError
 from gateway.jobs.models import OptionValue
-from imaging.errors import ImageError, ImageTooLargeError
-from imaging.fidelity import FrameCountError, check_single_frame
-from imaging.formats import image_dimensions, sniff_format
-from imaging.validate_header import HeaderTruncatedError, validate_header
+from imaging.errors import InvalidOptionError
+from imaging.formats import sniff_format
+from imaging.options import parse_reduce
+from imaging.validate_image import check_image
 
-SNIFF_BYTES = 64
 # Enough for the header of every format but TIFF, whose image directory may sit anywhere (even
 # after the pixels): only TIFF is read whole here, so an upload is not held in memory twice.
 HEADER_BYTES = 1 << 20
-# With the `reduce` option Triton applies the pixel limit to the reduced size of these formats.
-REDUCIBLE_FORMATS = frozenset({"jp2", "j2k"})
+LIMIT_NAME = "GATEWAY_MAX_PIXELS"
 
 
 def inspect_upload(
     source: BinaryIO, max_bytes: int, max_pixels: int, options: Mapping[str, OptionValue] | None = None
 ) -> tuple[str, int]:
-    """(format sniffed from the bytes, size) of a seekable upload, left at position 0."""
+    """(format sniffed from the bytes, size in bytes) of a seekable upload, left at position 0.
+
+    Raises UploadTooLargeError above ``max_bytes``, else what :func:`inspect_image` raises.
+    """
     size = source.seek(0, os.SEEK_END)
     source.seek(0)
     if size > max_bytes:
         raise UploadTooLargeError(f"the file is {size} bytes, above the limit of {max_bytes} (GATEWAY_MAX_UPLOAD_BYTES)")
-    fmt = sniff_format(source.read(SNIFF_BYTES))
+    head = source.read(HEADER_BYTES)
+    if head and sniff_format(head) == "tiff":
+        head += source.read()
     source.seek(0)
-    head = source.read() if fmt == "tiff" else source.read(HEADER_BYTES)
-    source.seek(0)
-    check_pixels(head, fmt, max_pixels, options, size)
-    return fmt, size
+    return inspect_image(head, max_pixels, options, size), size
 
 
-def check_pixels(
-    data: bytes, fmt: str, max_pixels: int, options: Mapping[str, OptionValue] | None = None, size: int | None = None
-) -> None:
-    """Refuse an image whose header announces more than ``max_pixels`` pixels (ImageTooLargeError),
-    then one whose header the models' validator refuses (CorruptImageError, named), then one of
-    several frames or pages (FrameCountError, 415 naming the count), as decode would.
+def inspect_image(
+    data: bytes, max_pixels: int, options: Mapping[str, OptionValue] | None = None, size: int | None = None
+) -> str:
+    """The format sniffed from ``data`` once the models' checks passed
+    (:func:`imaging.validate_image.check_image`, the pixel limit named GATEWAY_MAX_PIXELS).
 
-    ``data``: the file, or its first bytes when ``size`` (the file's length) is larger. What they
-    cannot tell passes, for Triton to judge: a header running past ``data``, a header the pixel
-    reader cannot parse (Triton names it ``corrupt_image``), and the pixel limit of JPEG 2000 with
-    ``reduce`` (it then applies to the reduced size).
+    ``data``: the file, or its first bytes when ``size`` (the file's length) is larger.
+    ``options``: the job's request parameters; a valid `reduce` puts JPEG 2000's limit on the
+    reduced size, as transcode does, and one transcode would refuse leaves that limit to Triton.
+    Raises the ImageError subclass naming the problem (EmptyImageError, UnsupportedFormatError,
+    ImageTooLargeError, CorruptImageError).
     """
-    _check_limit(data, fmt, max_pixels, options)
-    try:
-        validate_header(data, fmt, total_size=size)
-    except HeaderTruncatedError:
-        if size is None or len(data) >= size:
-            raise
-    try:
-        check_single_frame(data, fmt)
-    except FrameCountError:
-        raise
-    except ImageError:
-        pass  # a frame count it cannot read from these bytes: decode reads the whole file
+    return check_image(data, max_pixels, _reduce(options or {}), total_size=size, limit_name=LIMIT_NAME)
 
 
-def _check_limit(data: bytes, fmt: str, max_pixels: int, options: Mapping[str, OptionValue] | None) -> None:
-    if fmt in REDUCIBLE_FORMATS and "reduce" in (options or {}):
-        return
+def _reduce(options: Mapping[str, OptionValue]) -> int | None:
+    if names.REDUCE not in options:
+        return 0
     try:
-        width, height = image_dimensions(data, fmt)
-    except ImageTooLargeError:
-        raise
-    except ImageError:
-        return
-    if width * height > max_pixels:
-        raise ImageTooLargeError(
-            f"image is {width}x{height} = {width * height} pixels, above the limit of {max_pixels} (GATEWAY_MAX_PIXELS)"
-        )
+        return parse_reduce(options)
+    except InvalidOptionError:
+        return None

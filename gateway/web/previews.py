@@ -16,7 +16,6 @@ from PIL import Image, PngImagePlugin
 
 from gateway.inference.service import Inference
 from gateway.jobs.models import OptionValue, Priority
-from gateway.jobs.uploads import SNIFF_BYTES
 from imaging.formats import sniff_format
 from imaging.jpeg2000_header import read_header, reduced_size
 
@@ -30,7 +29,7 @@ def preview_reduce(data: bytes, size: int) -> int:
     ``data``: the encoded file. 0 for any other format, and never more than the codestream's
     wavelet levels. Raises ``imaging.errors.CorruptImageError`` for a truncated JPEG 2000 header.
     """
-    if sniff_format(data[:SNIFF_BYTES]) not in JPEG2000_FORMATS:
+    if sniff_format(data) not in JPEG2000_FORMATS:
         return 0
     header = read_header(data)
     halvings = 0

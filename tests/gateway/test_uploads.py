@@ -1,4 +1,4 @@
-"""The checks made on an image before it is stored or sent: bytes, sniffed format, header pixels."""
+"""The checks made on an image before it is stored or sent: bytes, then the models' own checks."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ import io
 import pytest
 
 from gateway.core.errors import UploadTooLargeError
-from gateway.jobs.uploads import check_pixels, inspect_upload
+from gateway.jobs.uploads import inspect_image, inspect_upload
 from imaging.errors import ImageTooLargeError, UnsupportedFormatError
-from imaging.formats import sniff_format
 from tests.gateway.images import j2k_header, jpeg_claiming, png_header
 from tests.photos import photo_bytes
 
@@ -23,19 +22,22 @@ LIMIT = 100_000_000
 )
 def test_bombs_are_refused_naming_the_size_and_the_limit(payload: bytes, fmt: str) -> None:
     with pytest.raises(ImageTooLargeError) as refused:
-        check_pixels(payload, fmt, LIMIT)
+        assert inspect_image(payload, LIMIT) == fmt
     assert "60000x60000" in str(refused.value) and "100000000 (GATEWAY_MAX_PIXELS)" in str(refused.value)
 
 
 def test_the_limit_itself_passes() -> None:
-    check_pixels(png_header(10000, 10000), "png", LIMIT, size=10**6)  # the first bytes of a 1 MB file
+    inspect_image(png_header(10000, 10000), LIMIT, size=10**6)  # the first bytes of a 1 MB file
     with pytest.raises(ImageTooLargeError):
-        check_pixels(png_header(10000, 10001), "png", LIMIT, size=10**6)
+        inspect_image(png_header(10000, 10001), LIMIT, size=10**6)
 
 
 def test_what_the_header_cannot_tell_is_left_to_triton() -> None:
-    check_pixels(j2k_header(60000, 60000), "j2k", LIMIT, {"reduce": 3}, size=10**6)  # limited after reduction, by Triton
-    check_pixels(photo_bytes("bus.jpg")[:300], "jpeg", LIMIT, size=len(photo_bytes("bus.jpg")))  # header past the prefix
+    inspect_image(j2k_header(60000, 60000), LIMIT, {"reduce": 3}, size=10**6)  # 7500x7500 after reduction, as transcode
+    inspect_image(j2k_header(60000, 60000), LIMIT, {"reduce": "half"}, size=10**6)  # transcode refuses the option: Triton names it
+    with pytest.raises(ImageTooLargeError, match="15000x15000"):  # reduce 2 is not enough
+        inspect_image(j2k_header(60000, 60000), LIMIT, {"reduce": 2}, size=10**6)
+    inspect_image(photo_bytes("bus.jpg")[:300], LIMIT, size=len(photo_bytes("bus.jpg")))  # header past the prefix
 
 
 def test_headers_the_models_refuse_are_refused_here_with_their_words() -> None:
@@ -44,9 +46,9 @@ def test_headers_the_models_refuse_are_refused_here_with_their_words() -> None:
 
     for payload, fmt in [(j2k_zero_tile_width(), "j2k"), (jpeg_conflicting_exif(), "jpeg"), (jpeg_claiming(9000, 9000), "jpeg")]:
         with pytest.raises(CorruptImageError, match=f"^{fmt} "):
-            check_pixels(payload, fmt, LIMIT, size=len(payload))
+            inspect_image(payload, LIMIT, size=len(payload))
     with pytest.raises(CorruptImageError, match="truncated"):  # the whole file, cut short: Triton refuses it too
-        check_pixels(photo_bytes("bus.jpg")[:300], "jpeg", LIMIT)
+        inspect_image(photo_bytes("bus.jpg")[:300], LIMIT)
 
 
 def test_inspect_upload_sniffs_checks_and_rewinds() -> None:
@@ -91,21 +93,31 @@ def test_only_the_header_is_read_of_a_large_upload() -> None:
 
 
 def test_the_gateway_refuses_only_what_the_decoder_refuses() -> None:
-    """Seeded mutations of real photos: whatever the upload check refuses, from the whole file or
-    from its first bytes only, the models' decoder refuses with the same code."""
+    """Seeded mutations of real photos: from the whole file the upload check refuses exactly what
+    the models' decoder refuses, with the same error; from its first bytes only, a part of it."""
     from imaging.codec import ImageDecoder
     from imaging.errors import ImageError
     from tests.fuzz import cases
 
     decoder = ImageDecoder(max_pixels=LIMIT, device="cpu")
-    refused = 0
+    refused = from_prefix = 0
     for _, _, data in cases(3000, seed=5):
-        for head in (data, data[:512]):
-            try:
-                check_pixels(head, sniff_format(data), LIMIT, size=len(data)) if data else None
-            except ImageError as gateway_error:
-                refused += 1
-                with pytest.raises(ImageError) as model_error:
-                    decoder.inspect(data)
-                assert model_error.value.code == gateway_error.code
-    assert refused > 500
+        try:
+            decoder.inspect(data)
+            model_error: ImageError | None = None
+        except ImageError as error:
+            model_error = error
+        try:
+            inspect_image(data, LIMIT, size=len(data))
+            gateway_error: ImageError | None = None
+        except ImageError as error:
+            gateway_error = error
+        named = str(gateway_error).removesuffix(" (GATEWAY_MAX_PIXELS)")
+        assert (type(gateway_error), named) == (type(model_error), str(model_error))
+        refused += gateway_error is not None
+        try:
+            inspect_image(data[:512], LIMIT, size=len(data)) if len(data) > 512 else None
+        except ImageError as error:
+            from_prefix += 1
+            assert model_error is not None and model_error.code == error.code
+    assert refused > 500 and from_prefix > 300

@@ -11,7 +11,8 @@ from PIL import Image, ImageCms
 from imaging.codec import ImageDecoder, ImageEncoder
 from imaging.errors import InvalidOptionError
 from imaging.formats import sniff_format
-from python_models.transcoding import parse_reduce, transcode
+from imaging.options import parse_reduce
+from python_models.transcoding import transcode
 from tests.imaging.icc import display_p3
 from tests.photos import photo_bytes, photo_pixels
 

@@ -44,11 +44,11 @@ async def process_photo(
     include: Annotated[Literal["metadata"] | None, Query(description="metadata: answer JSON instead of the photo")] = None,
 ) -> Response | ProcessedView:
     level, (model, parameters) = Priority.parse(priority), plan_job(operation, format, options, operations)
-    inspect_upload(file.file, settings.max_upload_bytes, settings.max_pixels, parameters)
+    fmt, _ = inspect_upload(file.file, settings.max_upload_bytes, settings.max_pixels, parameters)
     data = await file.read()
     processed, elapsed_ms = await inference.run(data, parameters, level, wait=False, model=model)
     if include == "metadata":
-        job = await jobs.record_processed(data, file.filename, level, parameters, processed, elapsed_ms, model)
+        job = await jobs.record_processed(data, fmt, file.filename, level, parameters, processed, elapsed_ms, model)
         result_url = link(request, settings, "job_result", job_id=job.job_id)
         content_type = job.result.content_type if job.result else processed.content_type  # a zip for several outputs
         return ProcessedView(job_id=job.job_id, processing_ms=round(elapsed_ms, 3), content_type=content_type,
