@@ -11,7 +11,7 @@ import numpy as np
 
 from contracts import parameters as names
 from imaging.errors import InvalidOptionError
-from imaging.formats import OUTPUT_FORMATS
+from imaging.formats import OUTPUT_FORMATS, default_output_format
 
 FORMAT_ALIASES: dict[str, str] = {"jpg": "jpeg", "tif": "tiff", "jpeg2000": "jp2"}
 LOSSY_ONLY_FORMATS = frozenset({"jpeg"})
@@ -126,6 +126,17 @@ def parse_encode_options(raw: Mapping[str, object], default_format: str) -> Enco
         tile_size=_parse_tile_size(_scalar(raw, names.TILE_SIZE)),
         resolutions=_parse_resolutions(_scalar(raw, names.RESOLUTIONS)),
     )
+
+
+def output_options(parameters: Mapping[str, object], source_format: str) -> EncodeOptions:
+    """The encode options a request's ``parameters`` ask for an image read as ``source_format``
+    (sniffed: "jpeg", "png", "jp2", ...): a missing `format` is the input's family
+    (:func:`imaging.formats.default_output_format`: BMP -> PNG, JPEG 2000 -> jp2).
+
+    The one parser of the encoding parameters: decode (early, before detection), encode,
+    transcode and process call it. InvalidOptionError naming the option, as parse_encode_options.
+    """
+    return parse_encode_options(parameters, default_output_format(source_format))
 
 
 def _scalar(raw: Mapping[str, object], field: str) -> object:

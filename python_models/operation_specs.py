@@ -24,7 +24,7 @@ from typing import Any
 from imaging.blur import BLUR_KINDS
 from imaging.errors import InvalidOptionError
 from imaging.operations import FITS, INTERPOLATIONS
-from imaging.options import EncodeOptions, parse_encode_options
+from imaging.options import EncodeOptions, output_options, parse_encode_options
 from python_models.options import ANONYMISING_KINDS
 
 MAX_STEPS = 32
@@ -252,8 +252,7 @@ def _check_order(steps: list[Step], max_outputs: int) -> None:
         raise InvalidOptionError(f"operations would make {outputs} output images; at most {max_outputs} are allowed")
 
 
-def encode_options(steps: list[Step], parameters: Mapping[str, object], default_format: str) -> EncodeOptions:
-    """The `format` step's options, else the request's own format/quality/... parameters."""
-    if steps and steps[-1].op == "format":
-        return parse_encode_options(steps[-1].args, default_format)
-    return parse_encode_options(parameters, default_format)
+def encode_options(steps: list[Step], parameters: Mapping[str, object], source_format: str) -> EncodeOptions:
+    """The `format` step's options, else the request's own format/quality/... parameters
+    (:func:`imaging.options.output_options` for an input read as ``source_format``)."""
+    return output_options(steps[-1].args if steps and steps[-1].op == "format" else parameters, source_format)

@@ -1,14 +1,20 @@
-"""Request parameters (Triton's `parameters` map, JSON) parsed into typed options."""
+"""Request parameters (Triton's `parameters` map, JSON) parsed into typed options.
+
+One parser per option set: blur options here (:func:`parse_blur_options`), encode options in
+:func:`imaging.options.output_options`; decode checks both early (:func:`check_request_options`)
+through the same parsers the blur and encode steps call.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from contracts import parameters as names
 from imaging.blur import BLUR_KINDS
 from imaging.errors import InvalidOptionError
+from imaging.options import output_options
 
 # Blurs that anonymise a face or a plate at strength 1 and above. The bilateral filter is
 # edge-preserving by design: at the default strength eyes, mouth and hair stay readable, so it is
@@ -89,6 +95,14 @@ def fail_closed_options(parameters: Mapping[str, object], configured: BlurOption
     set the rest); `invalid_option` as parse_blur_options."""
     asked = parse_blur_options(parameters, configured)
     return replace(configured, verify=asked.verify, blur_uncertain=asked.blur_uncertain)
+
+
+def check_request_options(parameters: Mapping[str, object], source_formats: Iterable[str]) -> None:
+    """InvalidOptionError for a blur or encode option that `blur` or `encode` would refuse for
+    images read as ``source_formats``: decode calls it so a bad option fails before detection."""
+    parse_blur_options(parameters, BlurOptions())
+    for source_format in source_formats:
+        output_options(parameters, source_format)
 
 
 def parse_boolean(name: str, value: object) -> bool:

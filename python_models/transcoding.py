@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from imaging.codec import ImageDecoder, ImageEncoder, parse_encode_options
-from imaging.formats import CONTENT_TYPES, default_output_format
+from imaging.codec import ImageDecoder, ImageEncoder
+from imaging.formats import CONTENT_TYPES
 from imaging.native import fit_to_format
-from imaging.options import parse_reduce
+from imaging.options import output_options, parse_reduce
 
 
 def transcode(
@@ -17,7 +17,7 @@ def transcode(
     """Decode at stored depth (optionally reduced), encode as the parameters ask; bytes + metadata."""
     reduce = parse_reduce(parameters)
     image = decoder.decode_native(data, reduce=reduce)
-    options = parse_encode_options(parameters, default_output_format(image.source_format))
+    options = output_options(parameters, image.source_format)
     pixels = fit_to_format(image.pixels, options.format)  # what the output format can hold
     encoded = encoder.encode_native(pixels, options)
     metadata = {

@@ -3,8 +3,10 @@ from __future__ import annotations
 import pytest
 
 from imaging.errors import InvalidOptionError
+from imaging.options import output_options
 from python_models.options import (
     BlurOptions,
+    check_request_options,
     fail_closed_options,
     parse_blur_options,
     parse_class_list,
@@ -66,3 +68,41 @@ def test_the_residual_blur_is_a_gaussian_at_least_twice_the_default() -> None:
 def test_a_blur_weaker_than_the_default_is_verified_unasked() -> None:
     assert parse_blur_options({"blur_strength": "0.5"}, BlurOptions()).verify
     assert not parse_blur_options({"blur_strength": "1"}, BlurOptions()).verify
+
+
+def _committed_blur_defaults() -> BlurOptions:
+    """The `blur` model's defaults as its committed config.pbtxt gives them."""
+    from pathlib import Path
+
+    from google.protobuf import json_format, text_format
+    from tritonclient.grpc import model_config_pb2
+
+    from python_models.model_config import configured_blur
+
+    text = (Path(__file__).resolve().parents[2] / "model_repository" / "blur" / "config.pbtxt").read_text()
+    parsed = text_format.Parse(text, model_config_pb2.ModelConfig())
+    return configured_blur(json_format.MessageToDict(parsed, preserving_proto_field_name=True))
+
+
+@pytest.mark.parametrize(
+    "parameters",
+    [{"blur_kind": "bilateral"}, {"blur_strength": "-1"}, {"verify": "maybe"}, {"blur_uncertain": "2"}, {"quality": 0},
+     {"format": "gif"}, {"lossless": "true"}, {"compression_ratio": 20}, {"format": "png", "tile_size": "512"},
+     {"blur_kind": "smudge", "quality": 0}],
+)  # fmt: skip
+def test_decode_refuses_early_what_blur_or_encode_refuse_with_their_words(parameters: dict) -> None:
+    """A PNG and a JPEG in one request: decode's early check fails as the blur step (with the
+    committed config's defaults) and then the encode step of each image would."""
+    with pytest.raises(InvalidOptionError) as early:
+        check_request_options(parameters, ["png", "jpeg"])
+    with pytest.raises(InvalidOptionError) as late:
+        parse_blur_options(parameters, _committed_blur_defaults())
+        for source_format in ("png", "jpeg"):
+            output_options(parameters, source_format)
+    assert str(early.value) == str(late.value)
+
+
+def test_options_every_step_accepts_pass_the_early_check() -> None:
+    parameters = {"blur_kind": "pixelate", "blur_strength": "2", "verify": "true", "format": "jp2", "compression_ratio": "20"}
+    check_request_options(parameters, ["png", "jpeg", "bmp"])
+    assert output_options({}, "bmp").format == "png" and output_options({}, "j2k").format == "jp2"

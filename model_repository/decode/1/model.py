@@ -11,13 +11,12 @@ from typing import Any
 import triton_python_backend_utils as pb_utils
 
 from contracts import tensors
-from imaging.codec import DecodedImage, parse_encode_options
+from imaging.codec import DecodedImage
 from imaging.errors import ImageError
-from imaging.formats import default_output_format
 from python_models.alpha import pad_alphas
 from python_models.metadata import input_image
 from python_models.model_config import configured_decoder
-from python_models.options import BlurOptions, parse_blur_options
+from python_models.options import check_request_options
 from python_models.tensors import (
     error_response,
     image_tensors,
@@ -51,8 +50,8 @@ class TritonPythonModel:
             if isinstance(result, ImageError):
                 return error_response(result)
             decoded.append(result)
-        try:
-            self._validate_options(request, decoded)
+        try:  # bad blur / encode options refused now, before detection spends time on the images
+            check_request_options(request_parameters(request), [result.source_format for result in decoded])
         except ImageError as error:
             return error_response(error)
         images = [result.pixels for result in decoded]
@@ -61,11 +60,3 @@ class TritonPythonModel:
         outputs += [pb_utils.Tensor(tensors.DECODED_ALPHA, alphas), pb_utils.Tensor(tensors.ALPHA_SIZE, alpha_sizes)]
         infos = [{**input_image(result), "versions": {"decode": self.version}} for result in decoded]
         return pb_utils.InferenceResponse(output_tensors=[*outputs, json_tensor(tensors.IMAGE_INFO, infos)])
-
-    @staticmethod
-    def _validate_options(request: Any, results: list[DecodedImage]) -> None:
-        """Refuse bad encode / blur options now, before detection spends time on the image."""
-        parameters = request_parameters(request)
-        parse_blur_options(parameters, BlurOptions())
-        for result in results:
-            parse_encode_options(parameters, default_output_format(result.source_format))

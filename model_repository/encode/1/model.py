@@ -12,8 +12,8 @@ import triton_python_backend_utils as pb_utils
 
 from contracts import tensors
 from contracts.metadata import EncodedOutput
-from imaging.codec import parse_encode_options
-from imaging.formats import CONTENT_TYPES, default_output_format
+from imaging.formats import CONTENT_TYPES
+from imaging.options import output_options
 from python_models.alpha import unpad_alphas, with_alpha
 from python_models.model_config import configured_encoder
 from python_models.tensors import bytes_tensor, input_images, input_json, json_tensor, request_parameters, respond_each
@@ -35,7 +35,7 @@ class TritonPythonModel:
         images = input_images(request, tensors.BLURRED_IMAGE, tensors.BLURRED_SIZE)
         alphas = unpad_alphas(_optional_input(request, tensors.DECODED_ALPHA), _optional_input(request, tensors.ALPHA_SIZE), len(images))
         for pixels, alpha, info in zip(images, alphas, input_json(request, tensors.BLUR_INFO), strict=True):
-            options = parse_encode_options(parameters, default_output_format(info["format"]))
+            options = output_options(parameters, info["format"])
             pixels, alpha_kept = with_alpha(pixels, alpha, options.format)
             encoded = self.encoder.encode_native(pixels, options)
             results.append(encoded.data)

@@ -17,7 +17,6 @@ import triton_python_backend_utils as pb_utils
 
 from contracts import parameters as names
 from contracts import tensors
-from imaging.formats import default_output_format
 from python_models.chain import Regions, run_steps
 from python_models.detections import DETECTION_PARAMETERS
 from python_models.model_config import config_parameter, configured_blur, configured_decoder, configured_encoder
@@ -62,7 +61,7 @@ class TritonPythonModel:
         results, metadata = [], []
         for data in input_bytes(request, tensors.IMAGE):
             decoded = self.decoder.decode(data)
-            options = encode_options(steps, parameters, default_output_format(decoded.source_format))
+            options = encode_options(steps, parameters, decoded.source_format)
             check_chain(steps, options, decoded.width, decoded.height)
             find_regions = functools.partial(self._find_regions, parameters)
             pieces = await run_steps(decoded.pixels, steps, find_regions, blur_defaults, self.pixel_budget)
