@@ -98,6 +98,13 @@ def verify(secret: bytes, timestamp: str, body: bytes, signature: str, tolerance
     return fresh and hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
+def retry_after_seconds(value: str) -> float | None:
+    """A ``Retry-After`` header's delay in seconds; None when absent, an HTTP date or not ASCII
+    digits (``str.isdigit`` also accepts '²', which ``float`` refuses)."""
+    value = value.strip()
+    return float(value) if value.isascii() and value.isdigit() else None
+
+
 def payload(job: Job, timestamp: str) -> dict[str, Any]:
     """The JSON body: the job's outcome and where to fetch its record, metadata and result."""
     status_url = f"{job.callback.links_base.rstrip('/')}/v1/jobs/{job.job_id}" if job.callback else None
@@ -306,8 +313,7 @@ class WebhookDispatcher:
         if self._client is None:
             raise RuntimeError("WebhookDispatcher.start() was not called")
         async with self._client.stream("POST", url, content=body, headers=headers) as response:
-            retry_after = response.headers.get("Retry-After", "").strip()
-            return response.status_code, float(retry_after) if retry_after.isdigit() else None
+            return response.status_code, retry_after_seconds(response.headers.get("Retry-After", ""))
 
     async def _end(self, job: Job, delivery: WebhookDelivery, state: str, reason: str | None) -> WebhookDelivery:
         ended = delivery.model_copy(update={"state": state, "reason": reason, "updated_at": now()})

@@ -112,11 +112,13 @@ def test_a_receiver_that_keeps_failing_is_given_up_with_the_reason(gateway: Runn
     assert len(receiver.at("/down")) == 3
 
 
-@pytest.mark.parametrize(("retry_after", "least_s", "most_s"), [("1", 0.9, 1.4), ("3600", 1.4, 3.0)])
+@pytest.mark.parametrize(("retry_after", "least_s", "most_s"),
+                         [("1", 0.9, 1.4), ("3600", 1.4, 3.0), ("\u00b2", 0.15, 1.4), ("-5", 0.15, 1.4)],
+                         ids=["1", "3600", "superscript-two", "negative"])  # odd ones: the back-off, as without it
 def test_retry_after_is_honoured_up_to_the_longest_delay(
     gateway: RunningGateway, receiver: Receiver, retry_after: str, least_s: float, most_s: float
 ) -> None:
-    path = f"/busy-{retry_after}"
+    path = f"/busy-{retry_after.encode('unicode_escape').decode()}"
     receiver.script[path], receiver.retry_after[path] = [429], retry_after
     with gateway.client() as client:
         job = wait_delivery(client, submit(client, f"{receiver.url}{path}").json()["job_id"])
