@@ -23,6 +23,7 @@ from pathlib import Path
 import uvicorn
 
 from gateway.core.config import Settings
+from gateway.inference.addresses import parse_addresses
 from gateway.inference.health import OK, TritonHealth
 from gateway.jobs.engine.server import NatsServer
 from gateway.main import create_app
@@ -168,7 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, interrupt)
     try:
         check_ports(settings)
-    except PortInUseError as error:
+        if settings.triton_urls or not settings.start_triton:  # else the Triton started here
+            parse_addresses(settings.triton_addresses)
+    except (PortInUseError, ValueError) as error:
         print(f"cannot start: {error}", file=sys.stderr)
         return 1
     try:

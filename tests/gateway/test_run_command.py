@@ -58,6 +58,15 @@ def test_a_taken_port_is_one_line_naming_its_holder(tmp_path: Path, taken_port: 
     assert output[0].startswith("cannot start: ")
 
 
+@pytest.mark.parametrize(("urls", "named"), [("127.0.0.1:8001,garbage", "'garbage'"), ("127.0.0.1:0", "'127.0.0.1:0'")])
+def test_a_malformed_triton_address_is_one_line_naming_it(tmp_path: Path, urls: str, named: str) -> None:
+    done = run_once(environment(tmp_path, GATEWAY_TRITON_URLS=urls))
+    output = (done.stdout + done.stderr).strip().splitlines()
+    assert done.returncode == 1
+    assert len(output) == 1, output  # not uvicorn's traceback from the lifespan
+    assert output[0].startswith("cannot start: ") and named in output[0] and "GATEWAY_TRITON_URLS" in output[0]
+
+
 def test_the_launcher_it_starts_reloads_crashed_models_not_the_gateway(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TRITON_SUPERVISE_STUBS", raising=False)
     assert own_triton(Settings(start_triton=True)) == {"reload_crashed_models": False}
