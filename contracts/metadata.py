@@ -12,7 +12,7 @@ these types; objects allow no keys the types do not name.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from typing_extensions import NotRequired, TypedDict
 
@@ -142,6 +142,15 @@ class AnonymizationStep(Anonymization):
     versions: dict[str, str]
 
 
+class StoredOutput(TypedDict):
+    """Where the gateway stored one item of a job's RESULT (``GET /v1/jobs/{id}/metadata`` only)."""
+
+    key: str
+    location: str
+    content_type: str
+    bytes: int
+
+
 class ProcessOutputImage(TypedDict):
     """`process`: one item of RESULT, in order."""
 
@@ -152,6 +161,7 @@ class ProcessOutputImage(TypedDict):
     encoder: str
     tiles: list[dict[str, int]]  # where it was cut from: {"row", "col", "x", "y", "width", "height"}
     anonymized: list[AnonymizationStep]
+    object: NotRequired[StoredOutput]  # added by the gateway to a job's metadata, never by the model
 
 
 class ProcessMetadata(InputImage):
@@ -181,12 +191,20 @@ class TranscodeMetadata(TypedDict):
     versions: dict[str, str]
 
 
+Metadata = PipelineMetadata | ProcessMetadata | TranscodeMetadata
+"""The METADATA of any public model (what the gateway reads: `output` is common to all three)."""
+
 METADATA_TYPES: dict[str, type] = {
     "pipeline": PipelineMetadata,
     "process": ProcessMetadata,
     "transcode": TranscodeMetadata,
 }
 """Each public model's METADATA type."""
+
+
+def output_images(metadata: Metadata) -> list[ProcessOutputImage]:
+    """`process`'s ``outputs`` (one record per item of RESULT, in order); [] for the other models."""
+    return cast(ProcessMetadata, metadata)["outputs"] if "outputs" in metadata else []
 
 
 def json_schema(model: str) -> dict[str, Any]:

@@ -72,3 +72,124 @@ class ProcessedView(BaseModel):
     content_type: str
     result_url: str
     metadata: dict[str, Any]
+
+
+class VersionStateView(BaseModel):
+    """One version as Triton's repository index reports it."""
+
+    version: int | None
+    state: str = Field(description="READY, UNAVAILABLE, LOADING, ...")
+    reason: str
+
+
+class ModelView(BaseModel):
+    """One model of the repository: Triton's view of it and its files (``GET /v1/models``)."""
+
+    name: str
+    versions: list[VersionStateView]
+    on_disk: list[int] = Field(description="version folders in the repository")
+    fixed: list[int] | None = Field(description="versions fixed by swap/rollback; null: config.pbtxt's own policy (latest)")
+    history: list[int] = Field(description="versions swapped to, oldest first: the last is served, rollback returns to the one before")
+    pinned: dict[str, list[str]] = Field(description="pinned version -> the generated models serving it")
+    ready: list[int] = Field(description="versions Triton serves now")
+
+
+class ServedModelView(ModelView):
+    """A model with the classes its newest ready version finds (detectors; [] for the others)."""
+
+    classes: list[str]
+
+
+class ServedModelList(BaseModel):
+    models: list[ServedModelView]
+
+
+class ClassList(BaseModel):
+    """``GET /v1/classes``: what `blur_classes` may name, over all detectors and per detector."""
+
+    classes: list[str]
+    models: dict[str, list[str]]
+
+
+class ModelLoaded(ModelView):
+    """``POST /v1/models/{model}/load``: the primary's status after, and each backend's outcome."""
+
+    backends: dict[str, str] = Field(description='gRPC address -> "ok" or "unavailable: <why>"')
+
+
+class ModelSwapped(BaseModel):
+    """``POST /v1/models/{model}/swap`` and ``/rollback``: the versions before and after."""
+
+    model: str
+    previous: list[int]
+    current: int
+    seconds: float
+    backends: dict[str, str] = Field(description='gRPC address -> "ok" or "unavailable: <why>"')
+
+
+class ModelPinned(BaseModel):
+    model: str
+    version: int
+    serving_models: list[str] = Field(description="the generated models serving the pinned version")
+
+
+class ModelUnpinned(BaseModel):
+    model: str
+    version: int
+    removed_models: list[str]
+
+
+class ThroughputView(BaseModel):
+    """Photos processed by the replicas that answered, added up."""
+
+    uptime_s: float
+    processed: dict[str, int] = Field(description="outcome -> photos")
+    total: int
+    success_rate: float | None
+    throughput_per_s: float
+    recent_throughput_per_s: float
+    recent_window_s: float
+    mean_triton_latency_ms: float | None
+
+
+class ReplicasView(BaseModel):
+    answered: int
+    names: list[str]
+
+
+class TritonModelStats(BaseModel):
+    """Triton's statistics of one model version, reduced to counts and mean times."""
+
+    name: str | None
+    version: str | None
+    inference_count: int
+    execution_count: int
+    success_count: int
+    fail_count: int
+    mean_request_ms: float | None
+    mean_queue_ms: float | None
+    mean_compute_ms: float | None
+
+
+class TritonStats(BaseModel):
+    url: str
+    models: list[TritonModelStats]
+
+
+class TritonUnreachable(BaseModel):
+    url: str
+    error: str
+
+
+class Stats(BaseModel):
+    """``GET /v1/stats``: every live replica's figures added up, the engine's queue, Triton's counts."""
+
+    engine: str
+    gateway: ThroughputView
+    jobs: dict[str, int] = Field(description="jobs by state: queued and running from the engine, finished ones counted by the replicas")
+    in_flight: int
+    max_in_flight: int
+    queue_depth: int
+    queue_depth_by_priority: dict[str, int]
+    replicas: ReplicasView
+    triton: TritonStats | TritonUnreachable

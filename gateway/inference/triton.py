@@ -8,12 +8,13 @@ import logging
 import re
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import tritonclient.grpc.aio as grpcclient
 from tritonclient.utils import InferenceServerException
 
+from contracts.metadata import Metadata
 from contracts.tensors import IMAGE, METADATA, RESULT
 from gateway.core.errors import (
     BusyError,
@@ -47,10 +48,10 @@ Parameters = Mapping[str, str | int | float | bool]
 
 @dataclass(frozen=True)
 class Processed:
-    """One processed photo: the encoded result and the model's metadata."""
+    """One processed photo: the encoded result and the model's METADATA (the contract's types)."""
 
     result: bytes
-    metadata: dict[str, Any]
+    metadata: Metadata
     outputs: tuple[bytes, ...] = ()  # every output image when the model made several (tiles)
 
     @property
@@ -60,15 +61,18 @@ class Processed:
 
     @property
     def content_type(self) -> str:
-        return str(self.metadata.get("output", {}).get("content_type", "application/octet-stream"))
+        output = self.metadata.get("output")
+        return output.get("content_type", "application/octet-stream") if output else "application/octet-stream"
 
     @property
     def format(self) -> str:
-        return str(self.metadata.get("output", {}).get("format", "bin"))
+        output = self.metadata.get("output")
+        return output.get("format", "bin") if output else "bin"
 
 
-def _processed(row: np.ndarray, metadata: dict[str, Any]) -> Processed:
-    count = int(metadata.get("output", {}).get("count", 1))
+def _processed(row: np.ndarray, metadata: Metadata) -> Processed:
+    output = metadata.get("output")
+    count = int(output.get("count", 1)) if output else 1
     outputs = tuple(bytes(item) for item in row[:count])
     return Processed(outputs[0], metadata, outputs if count > 1 else ())
 
@@ -138,7 +142,7 @@ class TritonPipeline:
                 self.crashes.crashed(called, failure)
             raise failure from None
         results = reply.as_numpy(RESULT).reshape(len(payloads), -1)
-        metadata = [json.loads(meta) for meta in reply.as_numpy(METADATA).reshape(-1)]
+        metadata = [cast(Metadata, json.loads(meta)) for meta in reply.as_numpy(METADATA).reshape(-1)]
         return [_processed(row, meta) for row, meta in zip(results, metadata, strict=True)]
 
     async def is_ready(self, timeout_s: float | None = None) -> bool:

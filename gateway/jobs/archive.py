@@ -5,16 +5,17 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from typing import Any
 
+from contracts.metadata import Metadata, output_images
 from gateway.jobs.repository import EXTENSIONS
 
 
-def output_names(metadata: dict[str, Any], count: int) -> list[str]:
+def output_names(metadata: Metadata, count: int) -> list[str]:
     """File names of the outputs, in order: ``003-r1c0.png`` for a tile, ``003.png`` otherwise."""
-    fmt = str(metadata.get("output", {}).get("format", "bin"))
+    output = metadata.get("output")
+    fmt = output.get("format", "bin") if output else "bin"
     extension = EXTENSIONS.get(fmt, fmt)
-    described = metadata.get("outputs", [])
+    described = output_images(metadata)
     names = []
     for index in range(count):
         tiles = described[index].get("tiles", []) if index < len(described) else []
@@ -23,7 +24,7 @@ def output_names(metadata: dict[str, Any], count: int) -> list[str]:
     return names
 
 
-def zip_outputs(outputs: tuple[bytes, ...], metadata: dict[str, Any]) -> bytes:
+def zip_outputs(outputs: tuple[bytes, ...], metadata: Metadata) -> bytes:
     """A zip of every output (stored, not recompressed: they are compressed images) + metadata.json."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:

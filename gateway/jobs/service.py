@@ -7,8 +7,9 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
+from contracts.metadata import Metadata, ProcessMetadata, ProcessOutputImage, StoredOutput, output_images
 from gateway.core.errors import (
     CorruptRecordError,
     GatewayError,
@@ -168,10 +169,7 @@ class JobService:
         result_bytes, content_type, fmt = processed.result, processed.content_type, processed.format
         if len(processed.results) > 1:
             outputs = await self._store_each(job.job_id, processed)
-            metadata = {**metadata, "outputs": [
-                {**described, "object": stored.model_dump()}
-                for described, stored in zip(metadata.get("outputs", [{}] * len(outputs)), outputs, strict=False)
-            ]}
+            metadata = with_stored_outputs(metadata, outputs)
             result_bytes, content_type, fmt = zip_outputs(processed.results, metadata), "application/zip", "zip"
         result = await self._put_bytes(result_key(job.job_id, fmt), result_bytes, content_type)
         metadata_object = await self._put_bytes(metadata_key(job.job_id), json.dumps(metadata, indent=1).encode(), "application/json")
@@ -356,6 +354,16 @@ class JobService:
 
     async def _put_bytes(self, key: str, data: bytes, content_type: str) -> StoredObject:
         return await self._put(key, io.BytesIO(data), content_type)
+
+
+def with_stored_outputs(metadata: Metadata, stored: list[StoredObject]) -> ProcessMetadata:
+    """``metadata`` whose `outputs` records each say where their item is stored (``object``)."""
+    described = output_images(metadata) or [cast(ProcessOutputImage, {})] * len(stored)
+    located = [
+        ProcessOutputImage(**image, object=StoredOutput(key=where.key, location=where.location, content_type=where.content_type, bytes=where.bytes))
+        for image, where in zip(described, stored, strict=False)
+    ]
+    return cast(ProcessMetadata, metadata) | {"outputs": located}
 
 
 def failed_error(job: Job) -> JobFailedError:
