@@ -28,7 +28,7 @@ class TritonPythonModel:
         parameters = request_parameters(request)
         results, metadata = [], []
         for data in input_bytes(request, tensors.IMAGE):
-            encoded, info = transcode(data, parameters, self.decoder, self.encoder)
+            encoded, info = transcode(data, parameters, self.decoder, self.encoder, self.version)
             results.append(encoded)
-            metadata.append({**info, "versions": {"transcode": self.version}})
+            metadata.append(info)
         return pb_utils.InferenceResponse(output_tensors=[bytes_tensor(tensors.RESULT, results), json_tensor(tensors.METADATA, metadata)])
