@@ -1,7 +1,8 @@
 """Request parameter names (Triton's request `parameters`, passed to every step of `pipeline`).
 
-README "The `pipeline` model" documents each one's values; the parsers that read them live in
-`imaging.options` (encoding), `python_models.options` (blur) and `python_models.detections`.
+README "The `pipeline` model" documents each one's values; one parser per set reads them:
+`imaging.options` (encoding: `output_options`; `reduce`), `python_models.options` (blur) and
+`python_models.detections` (detection).
 """
 
 from __future__ import annotations
