@@ -10,8 +10,9 @@ hold the pixels its header claims, by a lower bound on compressed bytes per pixe
 module derives (and names) from its entropy coding, so a small file cannot make the decoder
 allocate and decode a huge image.
 
-Called once per image by :meth:`imaging.codec.ImageDecoder.inspect` (the decode, process and
-transcode models) and by the gateway's upload check on the same bytes.
+Called once per image by :func:`imaging.validate_image.check_image`, the checks the decode,
+process and transcode models (:meth:`imaging.codec.ImageDecoder.inspect`) and the gateway's
+upload check make on the same bytes.
 """
 
 from __future__ import annotations
