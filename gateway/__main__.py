@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -139,6 +140,10 @@ async def serve(settings: Settings) -> None:
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started and not task.done():
+        if server.should_exit:  # SIGTERM / Ctrl-C while the app still starts (e.g. NATS not answering yet)
+            task.cancel()
+            logger.warning("stopped before the gateway was ready")
+            break
         await asyncio.sleep(0.1)
     if server.started:
         failing = await first_canary(app.state.health, settings.canary_timeout_s * 2, task)
@@ -146,7 +151,8 @@ async def serve(settings: Settings) -> None:
             print(banner(settings), flush=True)
         else:
             logger.error("gateway listening on %s:%d but NOT READY: %s (see /readyz)", settings.host, settings.port, failing)
-    await task
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def first_canary(health: TritonHealth, timeout_s: float, serving: asyncio.Task[None]) -> str | None:

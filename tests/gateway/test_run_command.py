@@ -67,6 +67,20 @@ def test_a_malformed_triton_address_is_one_line_naming_it(tmp_path: Path, urls: 
     assert output[0].startswith("cannot start: ") and named in output[0] and "GATEWAY_TRITON_URLS" in output[0]
 
 
+def test_sigterm_stops_a_gateway_still_waiting_for_nats_at_startup(tmp_path: Path) -> None:
+    nobody = f"nats://127.0.0.1:{free_port()}"  # nats-py retries a first connection forever
+    env = environment(tmp_path, GATEWAY_NATS_URL=nobody, GATEWAY_TRITON_URL=f"127.0.0.1:{free_port()}", GATEWAY_START_TRITON="false")
+    process = subprocess.Popen([sys.executable, "-m", "gateway"], cwd=ROOT, env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_for_line(lines_of(process), nobody.removeprefix("nats://"), 30)  # retrying inside the app's startup
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+    finally:
+        process.kill()
+        process.wait()
+
+
 def test_the_launcher_it_starts_reloads_crashed_models_not_the_gateway(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TRITON_SUPERVISE_STUBS", raising=False)
     assert own_triton(Settings(start_triton=True)) == {"reload_crashed_models": False}
