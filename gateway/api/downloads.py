@@ -10,16 +10,22 @@ from gateway.jobs.models import Job, StoredObject
 
 ATTR_CHARS = "!#$&+^`|"  # RFC 5987 attr-char beyond what quote() keeps (letters, digits, "_.-~")
 _LAST_SEGMENT = re.compile(r"[^/\\]*$")
+NAME_MAX_BYTES = 255  # the longest file name most file systems take (UTF-8 bytes)
 
 
 def download_name(job: Job, result: StoredObject) -> str:
     """``<original stem>.<result extension>``: the uploaded file's name, else the referenced path's or
-    object's, else the job id; ``photo.jpeg`` processed to PNG downloads as ``photo.png``."""
+    object's, else the job id; ``photo.jpeg`` processed to PNG downloads as ``photo.png``. The stem
+    is cut so that the name fits 255 UTF-8 bytes, so that a client can save it as it is."""
     extension = result.key.rsplit("/", 1)[-1].rpartition(".")[2] or "bin"
     original = job.filename or (job.source if job.source != "upload" else "")
     name = _LAST_SEGMENT.search(original or "")
     stem = (name[0] if name else "").rpartition(".")
-    return f"{(stem[0] or stem[2]).strip() or job.job_id}.{extension}"
+    kept = (stem[0] or stem[2]).strip()
+    budget = NAME_MAX_BYTES - len(extension.encode()) - 1
+    while len(kept.encode()) > budget:  # cut between characters, never inside one
+        kept = kept[:-1]
+    return f"{kept.strip() or job.job_id}.{extension}"
 
 
 def content_disposition(filename: str, disposition: str = "attachment") -> str:

@@ -176,6 +176,16 @@ def test_download_names(filename: str | None, source: str, header: str) -> None:
     httpx.Headers({"Content-Disposition": value})  # a valid header value
 
 
+@pytest.mark.parametrize("filename", ["x" * 300 + ".jpg", "é" * 200 + ".jpg", "写真" * 100 + ".jp2"])
+def test_download_names_fit_a_file_system_name(filename: str) -> None:
+    """255 bytes (NAME_MAX of ext4, APFS, NTFS in UTF-16 units): `curl -OJ` can save it."""
+    job = Job(filename=filename, source="upload")
+    result = StoredObject(key=f"results/{job.job_id}.png", location="", content_type="image/png", bytes=1)
+    name = download_name(job, result)
+    assert len(name.encode()) <= 255 and name.endswith(".png")
+    assert name[:-4] and filename.startswith(name[:-4])  # the stem's start, cut between characters
+
+
 def test_jobs_recorded_before_the_index_are_listed_after_a_restart(gateway_factory: GatewayFactory, tmp_path: Path) -> None:
     first = gateway_factory(tmp_path)
     with first.client() as client:
