@@ -181,6 +181,12 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def utc_text(moment: datetime) -> str:
+    """``moment`` (timezone-aware) as ISO 8601 in UTC with a ``Z``, the way job records are written
+    (pydantic's JSON form), so events, webhooks and records write times alike."""
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
 def new_job_id() -> str:
     return uuid.uuid4().hex
 
@@ -256,7 +262,7 @@ class Job(BaseModel):
 
     def event(self) -> dict[str, Any]:
         """What a state change tells subscribers."""
-        payload: dict[str, Any] = {"job_id": self.job_id, "status": self.status.value, "at": now().isoformat()}
+        payload: dict[str, Any] = {"job_id": self.job_id, "status": self.status.value, "at": utc_text(now())}
         if self.error is not None:
             payload["error"] = self.error.model_dump()
         return payload

@@ -36,6 +36,7 @@ from gateway.jobs.models import (
     Priority,
     StoredObject,
     now,
+    utc_text,
 )
 from gateway.jobs.repository import JobRepository, metadata_key, original_key, outputs_prefix, result_key
 from gateway.jobs.retention import Retention
@@ -272,7 +273,7 @@ class JobService:
             keys = await self.repository.delete(job)
         self.unfinished.pop(job_id, None)
         self.metrics.job_moved(job.status.value, None)
-        await self.engine.publish({"job_id": job_id, "status": "deleted", "at": now().isoformat()})  # its subscribers learn it
+        await self.engine.publish({"job_id": job_id, "status": "deleted", "at": utc_text(now())})  # its subscribers learn it
         logger.info("job %s (%s) deleted: %d object(s)", job_id, job.status.value, len(keys))
         return keys
 

@@ -37,7 +37,7 @@ from gateway.core.errors import (
     StorageError,
 )
 from gateway.core.periodic import Periodic
-from gateway.jobs.models import Callback, Job, JobStatus, WebhookAttempt, WebhookDelivery, now
+from gateway.jobs.models import Callback, Job, JobStatus, WebhookAttempt, WebhookDelivery, now, utc_text
 from gateway.jobs.repository import WEBHOOK_PENDING_PREFIX, JobRepository, webhook_key, webhook_pending_key
 
 logger = logging.getLogger(__name__)
@@ -117,8 +117,8 @@ def payload(job: Job, timestamp: str) -> dict[str, Any]:
         "metadata_url": f"{status_url}/metadata" if succeeded and status_url else None,
         "result_url": f"{status_url}/result" if succeeded and status_url else None,
         "filename": job.filename,
-        "created_at": job.created_at.isoformat(),
-        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "created_at": utc_text(job.created_at),
+        "finished_at": utc_text(job.finished_at) if job.finished_at else None,
         "timestamp": int(timestamp),
     }
 

@@ -90,6 +90,8 @@ def test_signed_delivery_retried_after_a_500(gateway: RunningGateway, receiver: 
     assert body["status_url"] == f"{gateway.url}/v1/jobs/{job_id}" and body["result_url"] is None
     assert body["filename"] == "Été.jpg" and body["timestamp"] == int(requests[1]["headers"]["X-Webhook-Timestamp"])
     assert requests[1]["headers"]["X-Webhook-Id"] == job_id
+    assert (body["created_at"], body["finished_at"]) == (job["created_at"], job["finished_at"])  # times written alike
+    assert body["created_at"].endswith("Z")
     delivery = job["webhook"]
     assert delivery["state"] == "delivered" and delivery["url"] == f"{receiver.url}/flaky"
     assert [attempt["status_code"] for attempt in delivery["attempts"]] == [500, 200]

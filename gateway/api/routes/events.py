@@ -10,7 +10,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from gateway.api.deps import Authenticated, JobsDep, ServicesDep
 from gateway.core.errors import InvalidRequestError
-from gateway.jobs.models import Job
+from gateway.jobs.models import Job, utc_text
 
 ENDED = frozenset({"succeeded", "failed", "deleted"})
 
@@ -67,7 +67,7 @@ def current_state(job: Job) -> dict[str, Any]:
     if event["status"] == "queued" and job.attempts == 0:
         moment = job.created_at
     if moment is not None:
-        event["at"] = moment.isoformat()
+        event["at"] = utc_text(moment)
     return event
 
 
