@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,10 +144,13 @@ class GatewayClient:
 
 
 def _retry_after(reply: httpx.Response) -> float:
+    """Seconds to wait from ``Retry-After`` (delta-seconds), within 0.1 and RETRY_AFTER_CAP_S; 1.0 when
+    it is absent, an HTTP date or not a finite number (``nan`` or ``inf`` from a proxy)."""
     try:
-        return min(max(float(reply.headers.get("retry-after", "1")), 0.1), RETRY_AFTER_CAP_S)
+        seconds = float(reply.headers.get("retry-after", "1"))
     except ValueError:
         return 1.0
+    return min(max(seconds, 0.1), RETRY_AFTER_CAP_S) if math.isfinite(seconds) else 1.0
 
 
 def _gateway_error(reply: httpx.Response) -> GatewayError:
