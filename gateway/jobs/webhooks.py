@@ -70,9 +70,11 @@ def check_callback_url(url: str, allowed_hosts: list[str], signing: bool) -> str
         raise CallbackNotAllowedError(f"callback_url must be a URL of at most {MAX_URL_CHARS} characters without spaces or control characters")
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+        port = parts.port  # ValueError for a port that is not a number in 0-65535
     except ValueError as error:
         raise CallbackNotAllowedError(f"callback_url is not a valid URL: {error}") from None
+    if port == 0:
+        raise CallbackNotAllowedError("callback_url is not a valid URL: port 0 cannot be connected to")
     if parts.scheme not in ("http", "https"):
         raise CallbackNotAllowedError(f"callback_url must be http or https, got {parts.scheme or 'no scheme'!r}")
     if parts.username is not None or parts.password is not None:

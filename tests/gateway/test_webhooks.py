@@ -184,6 +184,10 @@ def test_host_rules() -> None:
     assert host_allowed("receiver.internal", ["receiver.internal"]) and not host_allowed("receiver.internal.evil", ["receiver.internal"])
     with pytest.raises(CallbackNotAllowedError, match="GATEWAY_WEBHOOK_SECRET"):
         check_callback_url("http://receiver.internal/", ["receiver.internal"], signing=False)
+    for bad_port in ("http://receiver.internal:0/", "http://receiver.internal:70000/", "http://receiver.internal:x/"):
+        with pytest.raises(CallbackNotAllowedError, match="not a valid URL"):
+            check_callback_url(bad_port, ["receiver.internal"], signing=True)
+    assert check_callback_url("http://receiver.internal:8443/", ["receiver.internal"], signing=True)
 
 
 def test_a_delivery_cut_by_shutdown_is_made_at_the_next_start(gateway_factory: GatewayFactory, receiver: Receiver, tmp_path: Path) -> None:
