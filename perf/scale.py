@@ -176,8 +176,9 @@ def limits(outcomes: list[Outcome]) -> str:
     if share(busiest, "machine") >= 0.85:
         return (f"The cores were full ({share(busiest, 'machine'):.0%} busy in the busiest row: {ours:.0%} this run, of it "
                 f"Triton {share(busiest, 'triton'):.0%}; the rest other users of this shared machine): CPU bounds "
-                "throughput here, so more gateway replicas or Tritons on the same cores only shuffle it; the gains above "
-                "come from more jobs in flight (Triton batching more), not from more cores. The engine costs next to nothing.")
+                "throughput here, so more gateway replicas or Tritons on the same cores only shuffle it; any gain above "
+                "comes from more jobs in flight (Triton batching more), not from more cores. The engine costs next to nothing. "
+                "Replicas and Tritons scale out across hosts, which one 2-core machine cannot show.")
     return (f"The cores were not full ({share(busiest, 'machine'):.0%} busy at most, {ours:.0%} of it this run: Triton "
             f"{share(busiest, 'triton'):.0%}, gateways {share(busiest, 'gateways'):.0%}, nats-server "
             f"{share(busiest, 'nats-server'):.1%}); throughput follows the jobs in flight (workers x replicas) and one "
