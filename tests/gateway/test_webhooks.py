@@ -195,9 +195,7 @@ def test_a_delivery_cut_by_shutdown_is_made_at_the_next_start(gateway_factory: G
     first = gateway_factory(tmp_path, **{**WEBHOOKS, "webhook_timeout_s": 10.0})
     with first.client() as client:
         job_id = submit(client, f"{receiver.url}/slow").json()["job_id"]
-        deadline = time.monotonic() + 20
-        while not receiver.at("/slow") and time.monotonic() < deadline:
-            time.sleep(0.05)
+        receiver.wait_for("/slow")
     assert receiver.at("/slow"), "the first attempt started"
     first.stop()
     assert (tmp_path / "webhooks-pending" / job_id).exists()
@@ -230,9 +228,7 @@ def test_a_delivery_left_by_a_dead_replica_is_taken_over(gateway_factory: Gatewa
     dying = gateway_factory(tmp_path, **{**quick, "webhook_timeout_s": 10.0})
     with dying.client() as client:
         job_id = submit(client, f"{receiver.url}/orphan").json()["job_id"]
-        deadline = time.monotonic() + 20
-        while not receiver.at("/orphan") and time.monotonic() < deadline:
-            time.sleep(0.05)
+        receiver.wait_for("/orphan")
     dying.stop()  # mid-attempt: its record stays pending
     stopped = time.time()
     receiver.hang_s["/orphan"] = 0.0

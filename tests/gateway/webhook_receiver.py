@@ -46,6 +46,12 @@ class Receiver:
     def at(self, path: str) -> list[dict[str, Any]]:
         return [request for request in self.received if request["path"] == path]
 
+    def wait_for(self, path: str, timeout_s: float = 20) -> None:
+        """Waits until ``path`` got a first request, or ``timeout_s`` passed."""
+        deadline = time.monotonic() + timeout_s
+        while not self.at(path) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
