@@ -27,10 +27,12 @@ import yaml
 from PIL import Image
 
 from tests.deploy.compose_files import TEST_ENVIRON, interpolate, load
-from tests.deploy.compose_run import compose_nats, free_port, http_json, rewrite, wait_until
+from tests.deploy.compose_run import compose_nats, http_json, rewrite, wait_until
 from tests.deploy.dockerfiles import instructions
 from tests.deploy.monitoring import PROMETHEUS, alert_rules, expressions
+from tests.gateway import conftest as gateway_conftest
 from tests.photos import photo_pixels
+from triton.ports import free_port
 
 pytestmark = pytest.mark.server
 
@@ -48,19 +50,6 @@ def image_environment() -> dict[str, str]:
         if instruction == "ENV"
         for name, value in re.findall(r"(\w+)=(\S+)", arguments)
     }
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
 
 
 def make_bucket(endpoint: str, bucket: str) -> Any:
@@ -90,14 +79,17 @@ class Stack:
     log: Path
 
 
+s3_endpoint = gateway_conftest.s3_endpoint  # the gateway tests' moto S3 server fixture
+
+
 @pytest.fixture(scope="module")
-def stack(triton_server: Any, s3: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(triton_server: Any, s3_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The gateway service healthy by compose's own healthcheck command, beside its NATS and S3."""
     tmp_path = tmp_path_factory.mktemp("compose")
     model = interpolate(load("compose.yaml"), TEST_ENVIRON)
     service = model["services"]["gateway"]
     bucket = service["environment"]["GATEWAY_STORAGE_URL"].removeprefix("s3://")
-    objects = make_bucket(s3, bucket)
+    objects = make_bucket(s3_endpoint, bucket)
     port = free_port()
     with compose_nats(model["services"]["nats"], tmp_path / "nats") as (nats_url, monitor):
         environment = rewrite(
@@ -105,7 +97,7 @@ def stack(triton_server: Any, s3: str, tmp_path_factory: pytest.TempPathFactory)
             {
                 "triton:8001": triton_server.grpc_url,
                 "nats://nats:4222": nats_url,
-                "http://minio:9000": s3,
+                "http://minio:9000": s3_endpoint,
                 "0.0.0.0": "127.0.0.1",
                 "/models": str(REPOSITORY),
             },
