@@ -58,12 +58,13 @@ class TritonPythonModel:
         parameters = request_parameters(request)
         steps = anonymizing(parse_operations(parameters.get(names.OPERATIONS, DEFAULT_OPERATIONS), self.max_outputs))
         blur_defaults = fail_closed_options(parameters, self.blur_defaults)
+        passed = {key: str(value) for key, value in parameters.items() if key in DETECTION_PARAMETERS}
+        find_regions = functools.partial(self._find_regions, passed)
         results, metadata = [], []
         for data in input_bytes(request, tensors.IMAGE):
             decoded = self.decoder.decode(data)
             options = encode_options(steps, parameters, decoded.source_format)
             check_chain(steps, options, decoded.width, decoded.height)
-            find_regions = functools.partial(self._find_regions, parameters)
             pieces = await run_steps(decoded.pixels, steps, find_regions, blur_defaults, self.pixel_budget)
             encoded = encode_pieces(pieces, options, self.encoder)
             results.append([item.data for item in encoded])
@@ -72,10 +73,10 @@ class TritonPythonModel:
             output_tensors=[bytes_matrix_tensor(tensors.RESULT, results), json_tensor(tensors.METADATA, metadata)]
         )
 
-    async def _find_regions(self, parameters: dict[str, object], images: list[np.ndarray], options: BlurOptions) -> list[Regions]:
-        """detect, plates and faces at once (BLS) with the request's thresholds and the step's classes."""
-        passed = {key: str(value) for key, value in parameters.items() if key in DETECTION_PARAMETERS}
-        passed[names.BLUR_CLASSES] = ",".join(sorted(options.classes))  # `detect` runs only when asked for `person`
+    async def _find_regions(self, detection: dict[str, str], images: list[np.ndarray], options: BlurOptions) -> list[Regions]:
+        """detect, plates and faces at once (BLS) with the request's thresholds (``detection``) and the step's classes."""
+        # `detect` runs only when asked for `person`
+        passed = {**detection, names.BLUR_CLASSES: ",".join(sorted(options.classes))}
         detect, plates, faces = self.models
         people, found_plates, found_faces = await asyncio.gather(
             infer_json(detect, images, tensors.DETECTIONS, parameters=passed),
