@@ -33,6 +33,7 @@ from typing import Any, TypeGuard
 
 from gateway.core.errors import BusyError, GatewayError, ModelCrashedError, TritonUnavailableError
 from gateway.core.metrics import GatewayMetrics
+from gateway.core.periodic import Periodic
 from gateway.inference.addresses import BackendAddresses, Resolver, resolve_a_records
 from gateway.inference.triton import Parameters, Processed, TritonPipeline
 
@@ -108,7 +109,10 @@ class TritonBackends:
         self._turn = 0
         self._crash_listeners: list[tuple[CrashListener, float]] = []
         self._up_listeners: list[Callable[[Backend], None]] = []
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()  # departing backends' retirements
+        self._loops = [Periodic("triton-backend-probes", PROBE_TICK_S, self._probe_due)]
+        if addresses.dynamic:
+            self._loops.append(Periodic("triton-backend-dns", dns_refresh_s, self.refresh))
         self._set_backends(addresses.fixed)
 
     @property
@@ -124,11 +128,12 @@ class TritonBackends:
 
     def start(self) -> None:
         """Probe the backends that are out; re-resolve the DNS name, if one is configured."""
-        self._spawn(self._probe_loop(), "triton-backend-probes")
-        if self.addresses.dynamic:
-            self._spawn(self._dns_loop(), "triton-backend-dns")
+        for loop in self._loops:
+            loop.start()
 
     async def close(self) -> None:
+        for loop in self._loops:
+            await loop.stop()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -262,13 +267,11 @@ class TritonBackends:
         await self.check_all()
         return any(backend.up for backend in self.backends)
 
-    async def _probe_loop(self) -> None:
-        while True:
-            now = time.monotonic()
-            due = [backend for backend in self.backends if not backend.up and backend.next_probe <= now]
-            if due:
-                await asyncio.gather(*(self.probe(backend) for backend in due))
-            await asyncio.sleep(PROBE_TICK_S)
+    async def _probe_due(self) -> None:
+        now = time.monotonic()
+        due = [backend for backend in self.backends if not backend.up and backend.next_probe <= now]
+        if due:
+            await asyncio.gather(*(self.probe(backend) for backend in due))
 
     # Discovery
 
@@ -286,11 +289,6 @@ class TritonBackends:
             logger.warning("%s resolved to no address; keeping %s", self.addresses.dns_name, self.urls or "no backend")
             return
         self._set_backends(urls)
-
-    async def _dns_loop(self) -> None:
-        while True:
-            await self.refresh()
-            await asyncio.sleep(self.dns_refresh_s)
 
     def _set_backends(self, urls: Sequence[str]) -> None:
         current = {backend.url: backend for backend in self.backends}
