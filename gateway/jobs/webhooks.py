@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -226,12 +227,8 @@ class WebhookDispatcher:
     async def _stale(self, job: Job) -> bool:
         """Untouched for :attr:`stale_after_s`: its record's last save, else the job's end."""
         touched = job.finished_at or job.created_at
-        try:
-            touched = WebhookDelivery.model_validate_json(await self.repository.store.get_bytes(webhook_key(job.job_id))).updated_at
-        except ObjectMissingError:
-            pass
-        except ValueError:  # an unreadable record: judged by the job's end
-            pass
+        with contextlib.suppress(ObjectMissingError, ValueError):  # none yet, or unreadable: judged by the job's end
+            touched = (await self._record(job.job_id)).updated_at
         return (now() - touched).total_seconds() > self.stale_after_s
 
     async def delivery(self, job: Job) -> WebhookDelivery | None:
@@ -239,9 +236,13 @@ class WebhookDispatcher:
         if job.callback is None:
             return None
         try:
-            return WebhookDelivery.model_validate_json(await self.repository.store.get_bytes(webhook_key(job.job_id)))
+            return await self._record(job.job_id)
         except ObjectMissingError:
             return WebhookDelivery(url=job.callback.url)
+
+    async def _record(self, job_id: str) -> WebhookDelivery:
+        """The saved delivery record: ObjectMissingError when there is none, ValueError when unreadable."""
+        return WebhookDelivery.model_validate_json(await self.repository.store.get_bytes(webhook_key(job_id)))
 
     async def _deliver(self, job: Job) -> None:
         delivery = await self._load(job.job_id, job.callback.url if job.callback else "")
@@ -330,7 +331,7 @@ class WebhookDispatcher:
         """The saved delivery (a resumed one keeps its attempts), or a new one (also when the
         record is unreadable or the store is away: delivering matters more than its history)."""
         try:
-            return WebhookDelivery.model_validate_json(await self.repository.store.get_bytes(webhook_key(job_id)))
+            return await self._record(job_id)
         except (StorageError, ValueError):  # ObjectMissingError is a StorageError; ValidationError a ValueError
             return WebhookDelivery(url=url)
 
