@@ -103,22 +103,23 @@ def _jpeg2000(value: Any) -> list[str]:
 
 
 def _detectors(value: Any) -> list[str]:
-    failed = _failed("Detectors in process", value)
-    if failed:
-        return failed
-    lines = ["## Detectors in process (torch, as the GPU repository configures them; every pass of each 1080p photo)", "",
-             "| model | photos | img/s |", "|---|---|---|"]
-    lines += [f"| {row['model']} | {row['images']} | {row['images_per_s']} |" for row in value]
-    return [*lines, ""]
+    return _rows("Detectors in process", "Detectors in process (torch, as the GPU repository configures them; every pass of each 1080p photo)",
+                 {"model": "model", "photos": "images", "img/s": "images_per_s"}, value)
 
 
 def _gpu_codec(value: Any) -> list[str]:
-    failed = _failed("GPU-resident decode, blur, encode (imaging.gpu_codec, in process)", value)
+    return _rows("GPU-resident decode, blur, encode (imaging.gpu_codec, in process)",
+                 "GPU-resident decode, blur, encode (imaging.gpu_codec, in process, no Triton, no detection)",
+                 {"batch": "batch", "images": "images", "img/s": "images_per_s"}, value)
+
+
+def _rows(section: str, heading: str, columns: Mapping[str, str], value: Any) -> list[str]:
+    """A section that is one table, a row per measured case: ``columns`` maps each header to its key."""
+    failed = _failed(section, value)
     if failed:
         return failed
-    lines = ["## GPU-resident decode, blur, encode (imaging.gpu_codec, in process, no Triton, no detection)", "",
-             "| batch | images | img/s |", "|---|---|---|"]
-    lines += [f"| {row['batch']} | {row['images']} | {row['images_per_s']} |" for row in value]
+    lines = [f"## {heading}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(str(row[key]) for key in columns.values()) + " |" for row in value]
     return [*lines, ""]
 
 
