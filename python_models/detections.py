@@ -30,6 +30,11 @@ DETECTION_PARAMETERS = names.DETECTION
 """Request parameters the detector models read: what a BLS caller passes on to them."""
 
 
+def detection_parameters(parameters: Mapping[str, object]) -> dict[str, str]:
+    """The request's DETECTION_PARAMETERS as the strings a BLS call to a detector passes on."""
+    return {key: str(value) for key, value in parameters.items() if key in DETECTION_PARAMETERS}
+
+
 @dataclass(frozen=True)
 class DetectorSettings:
     """One served detector: its name and version, classes, thresholds and when it runs.

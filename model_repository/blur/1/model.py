@@ -12,7 +12,7 @@ import triton_python_backend_utils as pb_utils
 
 from contracts import tensors
 from contracts.metadata import AnonymizedImage, BlurApplied
-from python_models.detections import DETECTION_PARAMETERS
+from python_models.detections import detection_parameters
 from python_models.metadata import blur_plan, blur_residual, check_classes, image_metadata, with_residual
 from python_models.model_config import config_parameter, configured_blur, configured_region_blur, with_instance_device
 from python_models.options import BlurOptions, parse_blur_options
@@ -72,7 +72,7 @@ class TritonPythonModel:
         """Faces and plates detected again on the anonymised images; what they find is blurred again
         and counted in METADATA's `residual` (the records in `blurred` say `residual: true`)."""
         faces_model, plates_model = self.verify_models
-        passed = {key: str(value) for key, value in parameters.items() if key in DETECTION_PARAMETERS}
+        passed = detection_parameters(parameters)
         faces, plates = await asyncio.gather(
             infer_json(faces_model, images, tensors.FACES, parameters=passed),
             infer_json(plates_model, images, tensors.DETECTIONS, parameters=passed),

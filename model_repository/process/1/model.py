@@ -18,7 +18,7 @@ import triton_python_backend_utils as pb_utils
 from contracts import parameters as names
 from contracts import tensors
 from python_models.chain import Regions, run_steps
-from python_models.detections import DETECTION_PARAMETERS
+from python_models.detections import detection_parameters
 from python_models.model_config import config_parameter, configured_blur, configured_decoder, configured_encoder
 from python_models.operation_specs import PixelBudget, anonymizing, encode_options, parse_operations
 from python_models.options import BlurOptions, fail_closed_options
@@ -58,7 +58,7 @@ class TritonPythonModel:
         parameters = request_parameters(request)
         steps = anonymizing(parse_operations(parameters.get(names.OPERATIONS, DEFAULT_OPERATIONS), self.max_outputs))
         blur_defaults = fail_closed_options(parameters, self.blur_defaults)
-        passed = {key: str(value) for key, value in parameters.items() if key in DETECTION_PARAMETERS}
+        passed = detection_parameters(parameters)
         find_regions = functools.partial(self._find_regions, passed)
         results, metadata = [], []
         for data in input_bytes(request, tensors.IMAGE):
