@@ -37,3 +37,8 @@ def add_components(document: dict[str, Any], schemas: dict[str, dict[str, Any]])
         if components.get(name, schema) != schema:
             raise SchemaNameClash(f"OpenAPI component {name!r} is both a route model and a METADATA type")
         components[name] = schema
+
+
+def binary_response(media_type: str) -> dict[str, Any]:
+    """An OpenAPI response whose body is a file of ``media_type`` (a download, a preview)."""
+    return {"content": {media_type: {"schema": {"type": "string", "format": "binary"}}}}

@@ -12,6 +12,7 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from gateway.api.deps import Authenticated, JobsDep, ServicesDep, SettingsDep, link
 from gateway.api.downloads import content_disposition, download_name
+from gateway.api.openapi import binary_response
 from gateway.api.schemas import BatchAccepted, JobAccepted, JobDeleted, JobList, JobSummary, JobView
 from gateway.core.config import Settings
 from gateway.core.errors import InvalidRequestError, JobNotFinishedError
@@ -196,7 +197,7 @@ async def job_metadata(jobs: JobsDep, job_id: str) -> dict[str, Any]:
     name="job_result",
     summary="The processed photo (a zip of every output when there are several)",
     response_class=Response,
-    responses={200: {"content": {"image/*": {"schema": {"type": "string", "format": "binary"}}}},
+    responses={200: binary_response("image/*"),
                409: {"description": "not finished (job_not_finished), or failed (job_failed, with the job's error)"}},
 )
 async def job_result(jobs: JobsDep, job_id: str) -> Response:

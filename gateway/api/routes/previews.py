@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 
 from gateway.api.deps import Authenticated, InferenceDep, JobsDep
+from gateway.api.openapi import binary_response
 from gateway.core.errors import InvalidRequestError, SourceNotFoundError
 from gateway.jobs.models import JobStatus
 from gateway.jobs.service import JobService
@@ -23,7 +24,7 @@ MAX_PREVIEW_SIZE = 2048
     name="job_preview",
     summary="A PNG preview (at most `size` px a side) of the result or the original, any format",
     response_class=Response,
-    responses={200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}},
+    responses={200: binary_response("image/png"),
                404: {"description": "unknown job, or its original no longer stored (source_not_found)"},
                409: {"description": "the result of a job that has not succeeded"},
                415: {"description": "the result is a zip of several outputs (preview one with `output`)"},
