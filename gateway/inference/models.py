@@ -56,8 +56,8 @@ class ModelAdmin:
 
     def _followers(self, primary: ModelControl) -> list[tuple[str, ModelControl]]:
         """Every other backend that is up, with its control."""
-        urls = [backend.url for backend in self._backends.backends if backend.up]
-        return [(url, self.control_for(url)) for url in urls if self.control_for(url) is not primary]
+        controls = [(backend.url, self.control_for(backend.url)) for backend in self._backends.backends if backend.up]
+        return [(url, control) for url, control in controls if control is not primary]
 
     async def _follow(self, primary: ModelControl, what: str, step: Callable[[ModelControl], object]) -> dict[str, str]:
         """Run ``step`` on each follower; ModelLoadError naming the backend if one that is up refuses.
@@ -94,15 +94,16 @@ class ModelAdmin:
         await asyncio.to_thread(self.control_for(url).reload, model)
 
     async def swap(self, model: str, version: int | None) -> dict[str, Any]:
-        primary = self.control
-        result = swap_json(await asyncio.to_thread(primary.swap, version, model))
-        outcomes = await self._follow(primary, f"the swap of {model}", lambda control: control.load(model))
-        return {**result, "backends": outcomes}
+        return await self._swap_everywhere(model, "swap", lambda control: control.swap(version, model))
 
     async def rollback(self, model: str) -> dict[str, Any]:
+        return await self._swap_everywhere(model, "rollback", lambda control: control.rollback(model))
+
+    async def _swap_everywhere(self, model: str, what: str, step: Callable[[ModelControl], SwapResult]) -> dict[str, Any]:
+        """``step`` (a swap or rollback of ``model``) on the primary, then each follower loads ``model``."""
         primary = self.control
-        result = swap_json(await asyncio.to_thread(primary.rollback, model))
-        outcomes = await self._follow(primary, f"the rollback of {model}", lambda control: control.load(model))
+        result = swap_json(await asyncio.to_thread(step, primary))
+        outcomes = await self._follow(primary, f"the {what} of {model}", lambda control: control.load(model))
         return {**result, "backends": outcomes}
 
     async def pin(self, model: str, version: int) -> list[str]:
