@@ -109,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _build_plan(repository: Path, model: str, args: argparse.Namespace) -> Path:
-    versions = served_version_dirs(repository / model) if (repository / model).is_dir() else []
+    versions = served_version_dirs(repository / model)
     if not versions:
         raise ExportError(f"{repository / model} has no version with model.onnx: run `python -m export ensure` first")
     return build_version_plan(versions[-1], args.max_batch, args.opt_batch, args.max_side, fp16=not args.no_fp16)

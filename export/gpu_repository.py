@@ -27,8 +27,9 @@ from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2 as mc
 
 from export.errors import ExportError
+from triton_launcher.layout import CONFIG_FILE as CONFIG
+from triton_launcher.layout import version_numbers
 
-CONFIG = "config.pbtxt"
 DETECTORS = ("detect", "plates", "faces")
 NETWORK_SUFFIX = "_net"
 DETECTOR_RUNTIMES = ("torch", "tensorrt")
@@ -163,12 +164,9 @@ def _gpu_instances(config: mc.ModelConfig, target: GpuTarget) -> None:
 
 
 def served_version_dirs(model_dir: Path) -> list[Path]:
-    """Numbered version folders holding a model.onnx or model.plan, oldest first."""
-    versions = [
-        path for path in model_dir.iterdir()
-        if path.is_dir() and path.name.isdigit() and ((path / ONNX).exists() or (path / PLAN).exists())
-    ]
-    return sorted(versions, key=lambda path: int(path.name))
+    """Numbered version folders holding a model.onnx or model.plan, oldest first; none when ``model_dir`` does not exist."""
+    versions = (model_dir / str(number) for number in version_numbers(model_dir))
+    return [path for path in versions if (path / ONNX).exists() or (path / PLAN).exists()]
 
 
 def render_network_model(detector_dir: Path, target: GpuTarget) -> Path:
