@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 import onnx
 
 from export.errors import ExportError
+from triton_launcher.files import write_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -122,9 +122,7 @@ def build_plan(
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
         raise ExportError(f"TensorRT could not build {onnx_path} (see its log above)")
-    partial = destination.with_name(f".{destination.name}.partial")
-    partial.write_bytes(bytes(serialized))
-    os.replace(partial, destination)
+    write_atomic(destination, bytes(serialized))
     return destination
 
 
