@@ -7,7 +7,6 @@ gateway with the default deadline, whose jobs stay ``queued``: a store with both
 from __future__ import annotations
 
 import shutil
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import pytest
 from gateway.api.downloads import content_disposition, download_name
 from gateway.jobs.models import Job, StoredObject
 from tests.gateway.conftest import GatewayFactory, RunningGateway, make_bucket
+from tests.gateway.test_job_lifecycle import wait_for
 from tests.photos import photo_bytes
 
 FAILED, QUEUED = 3, 4
@@ -27,14 +27,6 @@ def upload(client: httpx.Client, name: str = "zidane.jpg") -> str:
     reply = client.post("/v1/jobs", files={"file": (name, photo_bytes("zidane.jpg"))})
     assert reply.status_code == 202, reply.text
     return str(reply.json()["job_id"])
-
-
-def wait_status(client: httpx.Client, job_id: str, status: str, timeout_s: float = 20) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while (job := client.get(f"/v1/jobs/{job_id}").json())["status"] != status and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert job["status"] == status, job
-    return job
 
 
 @pytest.fixture(scope="module", params=["local", "s3"])
@@ -51,7 +43,7 @@ def jobs(request: pytest.FixtureRequest, gateway_factory: GatewayFactory, tmp_pa
     with expiring.client() as client:
         failed = [upload(client, f"failed-{index}.jpg") for index in range(FAILED)]
         for job_id in failed:
-            wait_status(client, job_id, "failed")
+            wait_for(client, job_id, "failed", 20)
     expiring.stop()
     gateway = gateway_factory(storage, **extra)
     with gateway.client() as client:
