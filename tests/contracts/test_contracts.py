@@ -11,7 +11,6 @@ from pathlib import Path
 import jsonschema
 import numpy as np
 import pytest
-from google.protobuf import json_format
 
 from contracts import errors as codes
 from contracts import parameters, tensors
@@ -20,7 +19,7 @@ from imaging import errors
 from imaging.codec import DecodedImage
 from python_models.metadata import blur_plan, image_metadata, input_image, with_residual
 from python_models.options import BlurOptions
-from triton_launcher.model_config import read_config
+from tests.model_repository.configs import committed_config
 
 ROOT = Path(__file__).resolve().parents[2]
 REPOSITORY = ROOT / "model_repository"
@@ -44,8 +43,7 @@ def validator(model: str) -> jsonschema.protocols.Validator:
 
 @pytest.mark.parametrize("model", sorted(tensors.MODELS))
 def test_every_committed_config_declares_its_contract_tensors(model: str) -> None:
-    config = json_format.MessageToDict(read_config(REPOSITORY / model / "config.pbtxt"), preserving_proto_field_name=True)
-    tensors.check_model_tensors(config, tensors.MODELS[model])
+    tensors.check_model_tensors(committed_config(model), tensors.MODELS[model])
 
 
 def test_a_config_that_drifts_from_the_contract_is_refused() -> None:

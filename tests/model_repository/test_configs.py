@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2
 
-REPOSITORY = Path(__file__).resolve().parents[2] / "model_repository"
+from tests.model_repository.configs import REPOSITORY, committed_config, load_config
+
 COMPOSING = ["decode", "detect", "plates", "faces", "blur", "encode"]
 STANDALONE = ["transcode", "process"]  # Python models called directly, not through an ensemble
-
-
-def load_config(name: str) -> model_config_pb2.ModelConfig:
-    return text_format.Parse((REPOSITORY / name / "config.pbtxt").read_text(), model_config_pb2.ModelConfig())
 
 
 def test_every_model_folder_has_a_parsable_config() -> None:
@@ -78,22 +72,15 @@ def test_process_contract_has_one_result_item_per_output_image() -> None:
         assert load_config(model_name).name == model_name
 
 
-def served_json(name: str) -> dict:
-    """The config as a Python model receives it (``args["model_config"]``)."""
-    from google.protobuf import json_format
-
-    return json_format.MessageToDict(load_config(name), preserving_proto_field_name=True)
-
-
 @pytest.mark.parametrize("name", ["detect", "plates", "faces"])
 def test_code_fallbacks_equal_the_committed_session_settings(name: str) -> None:
     from python_models.detectors import SessionSettings
     from python_models.model_config import configured_session
 
-    assert configured_session(served_json(name)) == configured_session({}) == SessionSettings()
+    assert configured_session(committed_config(name)) == configured_session({}) == SessionSettings()
 
 
 def test_process_blurs_with_the_same_defaults_as_the_pipeline() -> None:
     from python_models.model_config import configured_blur
 
-    assert configured_blur(served_json("process")) == configured_blur(served_json("blur")) == configured_blur({})
+    assert configured_blur(committed_config("process")) == configured_blur(committed_config("blur")) == configured_blur({})

@@ -72,16 +72,10 @@ def test_a_blur_weaker_than_the_default_is_verified_unasked() -> None:
 
 def _committed_blur_defaults() -> BlurOptions:
     """The `blur` model's defaults as its committed config.pbtxt gives them."""
-    from pathlib import Path
-
-    from google.protobuf import json_format, text_format
-    from tritonclient.grpc import model_config_pb2
-
     from python_models.model_config import configured_blur
+    from tests.model_repository.configs import committed_config
 
-    text = (Path(__file__).resolve().parents[2] / "model_repository" / "blur" / "config.pbtxt").read_text()
-    parsed = text_format.Parse(text, model_config_pb2.ModelConfig())
-    return configured_blur(json_format.MessageToDict(parsed, preserving_proto_field_name=True))
+    return configured_blur(committed_config("blur"))
 
 
 @pytest.mark.parametrize(

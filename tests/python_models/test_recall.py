@@ -6,39 +6,29 @@ config.pbtxt exactly as the Triton models build them. Scenes: ``tests.scenes``.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-from google.protobuf import json_format, text_format
-from tritonclient.grpc import model_config_pb2
 
 from imaging.errors import InvalidOptionError
 from python_models.detectors import CenterFaceDetector, TileSettings, YoloDetector
 from python_models.model_config import configured_centerface, configured_yolo
+from tests.model_repository.configs import REPOSITORY, committed_config
 from tests.photos import photo_pixels
 from tests.scenes import Scene, background, covered, crowd, lone_face, missed, portrait, rotated, tight_crop
 
-REPOSITORY = Path(__file__).resolve().parents[2] / "model_repository"
 FACES_DIR = next(iter(sorted(path.parent for path in REPOSITORY.glob("faces/*/model.onnx"))), None)
 DETECT_DIR = next(iter(sorted(path.parent for path in REPOSITORY.glob("detect/*/model.onnx"))), None)
 pytestmark = pytest.mark.skipif(FACES_DIR is None or DETECT_DIR is None, reason="no exported models: run `python -m export ensure`")
 
 
-def served(model: str) -> dict:
-    """config.pbtxt as a Python model receives it (``args["model_config"]``)."""
-    parsed = text_format.Parse((REPOSITORY / model / "config.pbtxt").read_text(), model_config_pb2.ModelConfig())
-    return json_format.MessageToDict(parsed, preserving_proto_field_name=True)
-
-
 @pytest.fixture(scope="module")
 def faces() -> CenterFaceDetector:
-    return configured_centerface(served("faces"), FACES_DIR)
+    return configured_centerface(committed_config("faces"), FACES_DIR)
 
 
 @pytest.fixture(scope="module")
 def persons() -> YoloDetector:
-    return configured_yolo(served("detect"), DETECT_DIR)
+    return configured_yolo(committed_config("detect"), DETECT_DIR)
 
 
 def assert_all_found(scene: Scene, found: np.ndarray, **match: float) -> None:
