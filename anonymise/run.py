@@ -37,6 +37,12 @@ class Outcome:
     detail: str | None = None
 
 
+def finished_outcome(source: Source, status: str, finished: Finished) -> Outcome:
+    """The ``done`` or ``resumed`` outcome of a source whose result was written (``finished``)."""
+    return Outcome(source, status, finished.job_id, finished.output, finished.bytes, finished.faces, finished.plates,
+                   finished.blurred)
+
+
 @dataclass(frozen=True)
 class RunSettings:
     """``names``: each source's planned output name (see :func:`anonymise.outputs.plan_names`)."""
@@ -73,8 +79,7 @@ class Runner:
             if finished is None:
                 pending.append(source)
             else:
-                self._end(Outcome(source, "resumed", finished.job_id, finished.output, finished.bytes, finished.faces,
-                                  finished.plates, finished.blurred))
+                self._end(finished_outcome(source, "resumed", finished))
         return pending
 
     async def run(self, sources: list[Source]) -> None:
@@ -118,8 +123,7 @@ class Runner:
             self.journal.record_failed(source, job_id, code, str(error))
             return Outcome(source, "failed", job_id, error=code, detail=str(error))
         self.journal.record_done(source, finished)
-        return Outcome(source, "done", job_id, finished.output, finished.bytes, finished.faces, finished.plates,
-                       finished.blurred)
+        return finished_outcome(source, "done", finished)
 
     async def _adopted(self, source: Source) -> str | None:
         """The job an interrupted run submitted for this source, if the gateway still has it and it did not fail."""
