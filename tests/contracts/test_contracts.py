@@ -19,6 +19,7 @@ from imaging import errors
 from imaging.codec import DecodedImage
 from python_models.metadata import blur_plan, image_metadata, input_image, with_residual
 from python_models.options import BlurOptions
+from tests.contracts.schemas import metadata_validator
 from tests.model_repository.configs import committed_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,13 +33,6 @@ PLATES = {"model": "plates", "version": "1", "classes": ["license_plate"], "thre
           "detections": [{"box": [60.0, 60.0, 80.0, 70.0], "score": 0.2, "class_id": 0, "class_name": "license_plate",
                           "detector": "plates", "version": "1", "uncertain": True}]}
 PEOPLE = {**PLATES, "model": "detect", "classes": ["person"], "skipped": True, "detections": []}
-
-
-def validator(model: str) -> jsonschema.protocols.Validator:
-    schema = json_schema(model)
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
 
 
 @pytest.mark.parametrize("model", sorted(tensors.MODELS))
@@ -68,7 +62,7 @@ def test_parameter_names_are_unique() -> None:
 
 @pytest.mark.parametrize("model", sorted(METADATA_TYPES))
 def test_schemas_are_valid_and_refuse_undeclared_keys(model: str) -> None:
-    schema = validator(model).schema
+    schema = metadata_validator(model).schema
     assert schema["additionalProperties"] is False
     assert all(definition.get("additionalProperties") is False for definition in schema.get("$defs", {}).values())
 
@@ -89,7 +83,7 @@ def pipeline_metadata(verify: bool) -> dict:
 @pytest.mark.parametrize("verify", [False, True])
 def test_pipeline_metadata_built_by_the_models_functions_validates(verify: bool) -> None:
     metadata = pipeline_metadata(verify)
-    validator("pipeline").validate(metadata)
+    metadata_validator("pipeline").validate(metadata)
     assert len(metadata["blurred"]) == (3 if verify else 2)  # a face and an uncertain plate (+ the residual)
     if verify:
         assert metadata["verify"] == {"plates": "1", "faces": "1"} and metadata["residual"] == 1
@@ -98,9 +92,9 @@ def test_pipeline_metadata_built_by_the_models_functions_validates(verify: bool)
 def test_a_metadata_breaking_the_contract_is_caught() -> None:
     metadata = pipeline_metadata(False)
     with pytest.raises(jsonschema.ValidationError, match="'confidence' was unexpected"):
-        validator("pipeline").validate({**metadata, "faces": [{**metadata["faces"][0], "confidence": 1}]})
+        metadata_validator("pipeline").validate({**metadata, "faces": [{**metadata["faces"][0], "confidence": 1}]})
     with pytest.raises(jsonschema.ValidationError, match="'uncertain' is a required property"):
-        validator("pipeline").validate({key: value for key, value in metadata.items() if key != "uncertain"})
+        metadata_validator("pipeline").validate({key: value for key, value in metadata.items() if key != "uncertain"})
 
 
 def test_readme_metadata_example_names_exactly_the_pipeline_fields() -> None:

@@ -4,19 +4,17 @@ its model answers what the contract says."""
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 from collections.abc import Sequence
 from typing import Any
 
-import jsonschema
 import numpy as np
 import tritonclient.grpc as grpcclient
 from PIL import Image
 
-from contracts.metadata import json_schema
 from contracts.tensors import IMAGE, METADATA, RESULT
+from tests.contracts.schemas import metadata_validator
 
 
 def image_input(payloads: Sequence[bytes]) -> grpcclient.InferInput:
@@ -31,18 +29,10 @@ def outputs() -> list[grpcclient.InferRequestedOutput]:
     return [grpcclient.InferRequestedOutput(RESULT), grpcclient.InferRequestedOutput(METADATA)]
 
 
-@functools.cache
-def _validator(model: str) -> jsonschema.protocols.Validator:
-    schema = json_schema(model)
-    validator_class = jsonschema.validators.validator_for(schema)
-    validator_class.check_schema(schema)
-    return validator_class(schema)
-
-
 def checked_metadata(model: str, raw: bytes | str) -> dict[str, Any]:
     """One METADATA item of ``model``'s reply, parsed; jsonschema.ValidationError when it breaks the contract."""
     metadata = json.loads(raw)
-    _validator(model).validate(metadata)
+    metadata_validator(model).validate(metadata)
     return metadata
 
 
