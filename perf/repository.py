@@ -132,7 +132,6 @@ def apply_override(config: model_config_pb2.ModelConfig, override: Override) -> 
     setattr(config, override.key, value)
 
 
-
 def copy_with_overrides(repository: Path, destination: Path, overrides: Sequence[Override]) -> Path:
     """A copy of ``repository`` with each override written into its model's config.pbtxt."""
     shutil.copytree(repository, destination, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
